@@ -1,0 +1,21 @@
+"""rmlint: catch reward-model and RLHF training launches that would crash or silently train wrong.
+
+Library use (never prints, never exits):
+
+    import rmlint
+    result = rmlint.lint_paths(["train_rm.sh", "ds_config.json"])
+    for finding in result.findings: ...
+"""
+
+__version__ = "0.1.0"
+__all__ = ["lint_paths", "lint_argv", "lint_config", "Finding", "Result", "UsageError"]
+
+
+def __getattr__(name):  # lazy, so `import rmlint` stays cheap for the CLI and for launchers
+    if name in ("lint_paths", "lint_argv", "lint_config", "Result"):
+        from . import lint
+        return getattr(lint, name)
+    if name in ("Finding", "UsageError"):
+        from . import finding
+        return getattr(finding, name)
+    raise AttributeError(name)

@@ -1,0 +1,1 @@
+"""DeepSpeed configs: the keys DeepSpeed knows, and the config as DeepSpeed will read it."""

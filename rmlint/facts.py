@@ -1,0 +1,51 @@
+"""The facts every subject carries: each root present with typed defaults, so any rule's
+condition evaluates on any subject (CEL fails on absent keys)."""
+
+import copy
+from functools import lru_cache
+
+from .deepspeed.config import absent, normalize
+from .finding import Location
+from .subject import Subject
+
+
+ROLE_DEFAULTS = {  # the shape of openrlhf.roles.facts(); a test keeps the two in step
+    "kind": "", "name": "", "trained": False, "path": "", "value_head": False, "init_value_head": False,
+    "same_model_as_actor": False, "lora_rank": 0, "load_in_4bit": False, "gpus": 0, "deepspeed": False,
+    "saves_weights": False,
+    "batch": {"global": 0, "micro": 0, "per_step": 0, "remainder": 0, "micro_remainder": 0, "grad_accum": 0},
+}
+
+
+@lru_cache(maxsize=1)
+def _defaults() -> dict:
+    from .openrlhf.concepts import CONCEPTS, FALLBACK
+    args = {concept: FALLBACK.get(concept) for concept in CONCEPTS}
+    args.update(zero_stage=0, lora_rank=0, lora_alpha=16, load_in_4bit=False, target_modules="all-linear",
+                micro_train_batch_size=1, train_batch_size=1, adam_offload=False, dtype="fp32",
+                attn="eager", packing_forces_flash=False, pretrain=None, critic_inits_head=True,
+                head_in_targets=False)
+    role = copy.deepcopy(ROLE_DEFAULTS)
+    launch = {"entrypoint": "", "generation": 0, "generation_label": "", "releases": "", "launcher": "",
+              "oldest_version": 0, "newest_version": 0,
+              "world_size": 0, "opaque": False, "problems": []}
+    return {"input": {"kind": ""}, "launch": launch, "args": args, "role": role, "ds": absent()}
+
+
+def defaults() -> dict:
+    return copy.deepcopy(_defaults())
+
+
+def deepspeed_subject(document, consumer: str) -> Subject:
+    """A DeepSpeed config file (or mapping) as a subject; every key keeps its line:col."""
+    facts = defaults()
+    ds, unknown, written = normalize(document.data, consumer)
+    ds["items"]["duplicates"] = [{"path": ".".join(map(str, path)), "key": str(path[-1]),
+                                  "line": where[0], "column": where[1]} for path, where in document.duplicates]
+    facts["ds"] = ds
+    facts["input"]["kind"] = "deepspeed"
+    provenance = {"ds." + ".".join(map(str, path)): Location(document.path, *where)
+                  for path, where in document.positions.items()}
+    for fact, keypath in written.items():
+        provenance[fact] = document.locate(keypath)
+    return Subject("deepspeed", facts, Location(document.path, 1, 1), provenance, unknown)

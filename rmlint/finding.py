@@ -1,0 +1,43 @@
+"""What rmlint reports: one finding, at one place, from one rule."""
+
+from dataclasses import asdict, dataclass
+
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    path: str
+    line: int = 1
+    column: int = 1
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    name: str
+    severity: str
+    message: str
+    path: str
+    line: int
+    column: int
+    fix: str | None = None
+
+    def sort_key(self):
+        return (self.path, self.line, self.column, self.rule, self.message)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class SourceError(Exception):
+    """Input rmlint cannot read; reported as an RM001 finding at `location`."""
+
+    def __init__(self, message: str, location: Location):
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+
+class UsageError(Exception):
+    """A mistake in how rmlint was called (exit code 2)."""

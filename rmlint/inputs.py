@@ -1,0 +1,108 @@
+"""Recognise what a file is and turn it into subjects (or an RM001 finding when it cannot be read)."""
+
+import os
+import re
+
+from .finding import Finding, Location, SourceError
+from .sources.document import Document, _LineIndex, load_json, load_yaml
+from .sources.text import decode, read_text
+
+SHELL_SUFFIXES = (".sh", ".bash", ".zsh", ".slurm", ".sbatch")
+DATA_SUFFIXES = (".json", ".yaml", ".yml")
+DEEPSPEED_KEYS = {"zero_optimization", "train_micro_batch_size_per_gpu", "train_batch_size",
+                  "gradient_accumulation_steps", "fp16", "bf16", "bfloat16", "zero_allow_untested_optimizer",
+                  "gradient_clipping", "steps_per_print", "wall_clock_breakdown"}
+READER_RULES = {"RM001": ("unreadable-input", "error", "Fix the file so that it parses."),
+                "RM002": ("unrecognised-input", "info", "Pass a DeepSpeed config, OpenRLHF arguments or a launch script.")}
+
+
+def reader_finding(rule: str, message: str, where: Location) -> Finding:
+    name, severity, fix = READER_RULES[rule]
+    return Finding(rule, name, severity, message, where.path, where.line, where.column, fix)
+
+
+def kind_of(path: str, text: str) -> str:
+    lower = path.lower()
+    if lower.endswith(SHELL_SUFFIXES):
+        return "shell"
+    if lower.endswith(".json"):
+        return "json"
+    if lower.endswith((".yaml", ".yml")):
+        return "yaml"
+    head = text.lstrip()[:200]
+    if head.startswith("#!") or re.search(r"^\s*(deepspeed|torchrun|python3?|ray)\s", text, re.M):
+        return "shell"
+    if head.startswith(("{", "[")):
+        return "json"
+    return "yaml"
+
+
+def subjects_of_text(path: str, text: str, explicit: bool = True) -> tuple:
+    """(subjects, findings) for one file's text."""
+    kind = kind_of(path, text)
+    try:
+        if kind == "shell":
+            return _shell_subjects(path, text)
+        document = load_json(text, path) if kind == "json" else load_yaml(text, path)
+    except SourceError as err:
+        return [], [reader_finding("RM001", err.message, err.location)]
+    return _document_subjects(document, explicit)
+
+
+def subjects_of_file(path: str, explicit: bool = True) -> tuple:
+    try:
+        text = read_text(path)
+    except SourceError as err:
+        return [], [reader_finding("RM001", err.message, err.location)]
+    return subjects_of_text(path, text, explicit)
+
+
+def subjects_of_bytes(path: str, data: bytes) -> tuple:
+    try:
+        text = decode(data, path)
+    except SourceError as err:
+        return [], [reader_finding("RM001", err.message, err.location)]
+    return subjects_of_text(path, text)
+
+
+def _shell_subjects(path: str, text: str) -> tuple:
+    from .openrlhf.extract import invocations
+    from .openrlhf.launch import subjects
+    from .sources import shell
+    script = shell.parse(text)
+    index = _LineIndex(text)
+    findings = [reader_finding("RM001", message, Location(path, *index.position(offset)))
+                for message, offset in script.problems]
+    result = []
+    for invocation in invocations(script.commands, path, index.position):
+        result.extend(subjects(invocation))
+    return result, findings
+
+
+def _document_subjects(document: Document, explicit: bool) -> tuple:
+    from .facts import deepspeed_subject
+    data = document.data
+    if isinstance(data, dict) and DEEPSPEED_KEYS & set(map(str, data)):
+        return [deepspeed_subject(document, "unknown")], []
+    if isinstance(data, dict) and data:
+        from .openrlhf.argsfile import invocation_of
+        invocation = invocation_of(document)
+        if invocation is not None:
+            from .openrlhf.launch import subjects
+            return subjects(invocation), []
+    if explicit and document.path.lower().endswith(DATA_SUFFIXES + ("<stdin>",)):
+        return [], [reader_finding("RM002", "not a DeepSpeed config or OpenRLHF arguments; nothing checked",
+                                   Location(document.path, 1, 1))]
+    return [], []
+
+
+def discover(root: str) -> list:
+    """Files under a directory that rmlint reads, in a stable order; hidden and vendored folders skipped."""
+    skip = {"node_modules", "__pycache__", "site-packages", "venv"}
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in skip)
+        for name in sorted(files):
+            if name.lower().endswith(SHELL_SUFFIXES + DATA_SUFFIXES):
+                found.append(os.path.join(folder, name))
+    return found

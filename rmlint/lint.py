@@ -1,0 +1,118 @@
+"""The library interface: plain functions that return findings and never print or exit."""
+
+import os
+from dataclasses import dataclass, field
+
+from . import engine, inputs
+from .finding import Finding, Location, UsageError
+
+
+@dataclass
+class Result:
+    findings: list = field(default_factory=list)
+    files: int = 0
+    rule_errors: list = field(default_factory=list)   # rule expressions that failed on some input
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "warning")
+
+
+def _rules(select=None, ignore=None):
+    from .rules import builtin
+    return [r for r in builtin() if engine.selected(r, select, ignore)]
+
+
+def _finish(result: Result, subjects: list, select, ignore) -> Result:
+    rules = _rules(select, ignore)
+    result.findings = [f for f in result.findings if engine.selected(_Named(f), select, ignore)]
+    result.findings += engine.run(subjects, [r for r in rules if r.emitted_by == "condition"], result.rule_errors)
+    result.findings.sort(key=Finding.sort_key)
+    return result
+
+
+class _Named:
+    def __init__(self, finding):
+        self.id, self.name = finding.rule, finding.name
+
+
+def lint_paths(paths, select=None, ignore=None, stdin: bytes | None = None) -> Result:
+    """Check files, directories (recursively) and `-` (stdin bytes passed in `stdin`)."""
+    result, subjects = Result(), []
+    for path in paths:
+        path = str(path)
+        if path == "-":
+            found, problems = inputs.subjects_of_bytes("<stdin>", stdin or b"")
+            files = ["<stdin>"]
+        elif os.path.isdir(path):
+            files = inputs.discover(path)
+            found, problems = [], []
+            for name in files:
+                more, trouble = inputs.subjects_of_file(name, explicit=False)
+                found += more
+                problems += trouble
+        elif os.path.exists(path):
+            files = [path]
+            found, problems = inputs.subjects_of_file(path)
+        else:
+            raise UsageError(f"{path}: no such file or directory")
+        result.files += len(files)
+        subjects += found
+        result.findings += problems
+    return _finish(result, subjects, select, ignore)
+
+
+def lint_argv(argv, select=None, ignore=None, path: str = "<argv>") -> Result:
+    """Check a command line given as a list of words, e.g. sys.argv of a launcher."""
+    from .openrlhf.argv import Arg
+    from .openrlhf.extract import _ENTRY, launcher_of
+    from .openrlhf.launch import Invocation, subjects
+    from .sources.shell import Word
+    words = [Word(str(w), i) for i, w in enumerate(argv)]
+    result = Result(files=1)
+    for k, word in enumerate(words):
+        match = _ENTRY.search(word.text)
+        if match:
+            launcher, world = launcher_of(words[:k])
+            args = [Arg(w.text, Location(path, 1, w.offset + 1)) for w in words[k + 1:]]
+            invocation = Invocation(match.group(1), args, Location(path, 1, k + 1), launcher or "argv", world)
+            return _finish(result, subjects(invocation), select, ignore)
+    raise UsageError("no OpenRLHF entrypoint (such as openrlhf.cli.train_rm) in the arguments")
+
+
+def lint_config(mapping: dict, kind: str = "deepspeed", select=None, ignore=None, path: str = "<config>") -> Result:
+    """Check a DeepSpeed config (kind="deepspeed") or OpenRLHF arguments (kind="openrlhf") held in memory."""
+    from .sources.document import Document
+    document = Document(path, mapping)
+    if kind == "deepspeed":
+        from .facts import deepspeed_subject
+        found = [deepspeed_subject(document, "unknown")]
+    elif kind == "openrlhf":
+        from .openrlhf.argsfile import invocation_of
+        from .openrlhf.launch import subjects
+        invocation = invocation_of(document)
+        if invocation is None:
+            raise UsageError("cannot tell which OpenRLHF entrypoint these arguments are for; add `entrypoint:`")
+        found = subjects(invocation)
+    else:
+        raise UsageError(f"unknown kind {kind!r}; expected 'deepspeed' or 'openrlhf'")
+    return _finish(Result(files=1), found, select, ignore)
+
+
+def lint_example(example: dict, select=None, ignore=None) -> Result:
+    """Run one `examples:` entry of a rule file: `argv` (a command line), `deepspeed` (a mapping,
+    with an optional `consumer`) or `file` ({name, text})."""
+    if "argv" in example:
+        found, problems = inputs.subjects_of_text("<example>.sh", example["argv"] + "\n")
+    elif "deepspeed" in example:
+        from .facts import deepspeed_subject
+        from .sources.document import Document
+        found, problems = [deepspeed_subject(Document("<example>", example["deepspeed"]),
+                                             example.get("consumer", "unknown"))], []
+    else:
+        found, problems = inputs.subjects_of_text(example["file"]["name"], example["file"]["text"])
+    return _finish(Result(findings=problems, files=1), found, select, ignore)

@@ -1,0 +1,1 @@
+"""OpenRLHF launches: its CLI flags across releases, and the models and DeepSpeed configs a launch creates."""

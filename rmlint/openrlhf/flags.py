@@ -1,0 +1,86 @@
+"""OpenRLHF's CLI flags per entrypoint and release, from rmlint/data/openrlhf_flags.json.
+
+The table is extracted from every release tag by tools/extract_openrlhf_flags.py. It lets
+rmlint tell which releases accept a set of flags (and so which CLI generation a script was
+written for), which default each flag had in those releases, and what a typo was meant to be.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "openrlhf_flags.json"
+
+# First release of each CLI generation (see research/openrlhf.md §0).
+GENERATIONS = (
+    (1, "0.3.6", "flat flags with --bf16/--flash_attn (OpenRLHF <= 0.9.1)"),
+    (2, "0.9.2", "flat flags with --param_dtype (OpenRLHF 0.9.2 - 0.10.1)"),
+    (3, "0.10.2", "dotted flags such as --ds.zero_stage (OpenRLHF >= 0.10.2)"),
+)
+
+
+def version_key(version: str) -> tuple:
+    return tuple(int(n) for n in re.findall(r"\d+", version))
+
+
+def version_number(version: str) -> int:
+    """0.10.2 -> 1002, so rules compare releases as numbers (`launch.newest_version < 506` is before 0.5.6)."""
+    major, minor, patch = (list(version_key(version)) + [0, 0, 0])[:3]
+    return major * 10000 + minor * 100 + patch
+
+
+@dataclass(frozen=True)
+class FlagSpec:
+    name: str
+    kind: str            # "bool" | "value" | "list"
+    type: str            # "int" | "float" | "str" | "bool"
+    first: int           # index into Table.versions
+    last: int
+    defaults: tuple      # ((version index, default), ...) in release order
+    choices: tuple | None = None
+
+    def exists(self, index: int) -> bool:
+        return self.first <= index <= self.last
+
+    def default_at(self, index: int):
+        value = None
+        for since, default in self.defaults:
+            if since <= index:
+                value = default
+        return value
+
+
+class Table:
+    def __init__(self, raw: dict):
+        self.versions = raw["versions"]
+        where = {v: i for i, v in enumerate(self.versions)}
+        self.entrypoints = {}
+        for entrypoint, flags in raw["entrypoints"].items():
+            self.entrypoints[entrypoint] = {
+                name: FlagSpec(name, spec["kind"], spec["type"], where[spec["first"]], where[spec["last"]],
+                               tuple((where[v], d) for v, d in spec["defaults"]),
+                               tuple(spec["choices"]) if isinstance(spec.get("choices"), list) else None)
+                for name, spec in flags.items()}
+
+    def generation(self, index: int) -> int:
+        version = version_key(self.versions[index])
+        return max(number for number, first, _ in GENERATIONS if version >= version_key(first))
+
+    def span(self, first: int, last: int) -> str:
+        low, high = self.versions[first], self.versions[last]
+        if last == len(self.versions) - 1:
+            return f">= {low}"
+        if first == 0:
+            return f"<= {high}"
+        return f"{low} - {high}" if low != high else low
+
+
+@lru_cache(maxsize=1)
+def table() -> Table:
+    return Table(json.loads(DATA.read_text()))
+
+
+def generation_label(number: int) -> str:
+    return next((label for n, _, label in GENERATIONS if n == number), "unknown")

@@ -1,0 +1,89 @@
+"""From one OpenRLHF invocation (argv and where each word is written) to one Subject per model."""
+
+from dataclasses import dataclass
+
+from ..deepspeed.config import absent, normalize
+from ..finding import Location
+from ..subject import Subject
+from . import roles
+from .argv import parse
+from .flags import generation_label, table, version_number
+from .settings import read
+
+
+@dataclass
+class Invocation:
+    entrypoint: str
+    args: list                 # [argv.Arg]
+    anchor: Location           # the command (or file) the launch is written in
+    launcher: str = ""         # deepspeed | torchrun | python | ray | argv | file
+    world_size: int = 0        # GPUs of the launcher; 0 when it cannot be told
+
+
+def subjects(invocation: Invocation) -> list:
+    parsed = parse(invocation.entrypoint, invocation.args)
+    settings = read(parsed)
+    s = settings.values
+    candidates = parsed.candidates
+    generations = {table().generation(i) for i in (candidates[0], candidates[-1])}
+    launch = {
+        "entrypoint": invocation.entrypoint,
+        "generation": generations.pop() if len(generations) == 1 else 0,
+        "releases": table().span(candidates[0], candidates[-1]),
+        "oldest_version": version_number(table().versions[candidates[0]]),
+        "newest_version": version_number(table().versions[candidates[-1]]),
+        "launcher": invocation.launcher,
+        "world_size": invocation.world_size,
+        "opaque": parsed.opaque,
+        "problems": [{"kind": p.kind, "message": p.message, "hint": p.hint, "flag": p.flag,
+                      "suggestion": f"; {p.hint}" if p.hint else "",
+                      "line": p.at.line, "column": p.at.column} for p in parsed.problems],
+    }
+    launch["generation_label"] = generation_label(launch["generation"])
+    flag_at = {concept: parsed.given[name].at for concept, name in settings.flag.items()
+               if name in parsed.given and concept in settings.given}
+    args_provenance = {f"args.{concept}": where for concept, where in flag_at.items()}
+    args_unknown = {f"args.{concept}" for concept in settings.unknown}
+    result = []
+    for role in roles.build(invocation.entrypoint, s, settings.unknown, invocation.world_size):
+        subject = Subject("openrlhf", {
+            "input": {"kind": "openrlhf"},
+            "launch": launch,
+            "args": dict(s),
+            "role": roles.facts(role, s),
+            "ds": absent(),
+        }, invocation.anchor, dict(args_provenance), set(args_unknown))
+        _role_facts(subject, role, settings, flag_at, invocation)
+        result.append(subject)
+    return result
+
+
+def _role_facts(subject: Subject, role, settings, flag_at: dict, invocation: Invocation):
+    unknown = settings.unknown
+    depends = {  # role fact -> the settings it is computed from, the one to blame first
+        "role.path": (role.path_concept,), "role.init_value_head": (role.path_concept, "pretrain"),
+        "role.same_model_as_actor": (role.path_concept, "pretrain"), "role.lora_rank": ("lora_rank",),
+        "role.load_in_4bit": ("load_in_4bit",),
+        "role.batch": ("train_batch_size", "micro_train_batch_size", "ring_attn_size", "tensor_parallel_size",
+                       "dynamic_batch"),
+        "role.gpus": (f"{role.kind}_num_gpus_per_node", f"{role.kind}_num_nodes"),
+    }
+    for fact, concepts in depends.items():
+        if set(concepts) & unknown:
+            subject.unknown.add(fact)
+        where = next((flag_at[c] for c in concepts if c in flag_at), None)
+        if where:
+            subject.provenance[fact] = where
+    subject.unknown |= {f"role.{name}" for name in role.unknown}
+    if role.gpus == 0:
+        subject.unknown.add("role.batch.remainder")
+    if role.ds is None:
+        return
+    facts, ds_unknown, _ = normalize(role.ds, "openrlhf")
+    subject.facts["ds"] = facts
+    subject.unknown |= ds_unknown
+    for key, concept in role.ds_origin.items():
+        if concept in unknown:
+            subject.unknown.add(f"ds.{key}")
+        if concept in flag_at:
+            subject.provenance[f"ds.{key}"] = flag_at[concept]

@@ -1,0 +1,51 @@
+"""The schema of a rule file (pydantic), checked by the catalog tests and for user rule packs."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class ExamplesModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bad: list[dict] = Field(min_length=1)
+    good: list[dict] = Field(min_length=1)
+
+
+class RuleModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^RM\d{3}$")
+    name: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    severity: Literal["error", "warning", "info"]
+    scope: list[Literal["openrlhf", "deepspeed"]] = Field(min_length=1)
+    summary: str = Field(min_length=1)
+    when: str = Field(min_length=1)
+    emitted_by: Literal["condition", "reader"] = "condition"
+    for_each: str | None = None
+    at: list[str] = []
+    message: str = Field(min_length=1)
+    why: str = Field(min_length=1)
+    fix: str
+    references: list[str] = Field(min_length=1)
+    examples: ExamplesModel
+
+    @field_validator("summary")
+    @classmethod
+    def _no_period(cls, value):
+        if value.endswith("."):
+            raise ValueError("a summary has no trailing period")
+        return value
+
+    @field_validator("fix")
+    @classmethod
+    def _period(cls, value):
+        if not value.rstrip().endswith("."):
+            raise ValueError("a fix is a sentence ending with a period")
+        return value
+
+    @field_validator("references")
+    @classmethod
+    def _https(cls, value):
+        for ref in value:
+            if not ref.startswith("https://"):
+                raise ValueError(f"reference {ref!r} is not an https URL")
+        return value

@@ -1,0 +1,133 @@
+"""The rule catalog: one YAML file per rule in rules/, compiled once at load.
+
+The catalog is validated against the `RuleModel` schema (pydantic) by the test suite and for
+user rule packs; the built-in catalog then loads through the fast path, without importing
+pydantic, because a pre-commit hook pays for every millisecond of start-up.
+"""
+
+import re
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from pathlib import Path
+
+from .expr import ROOTS, ExpressionError, compile_expression
+
+_FACT_PATH = re.compile(r"(?<![\w.])(?:%s)(?:\.[A-Za-z_][A-Za-z0-9_]*)+" % "|".join(ROOTS))
+
+
+@dataclass(frozen=True)
+class Examples:
+    bad: list
+    good: list
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    severity: str
+    scope: tuple
+    summary: str
+    when: str
+    message: str
+    why: str
+    fix: str
+    references: tuple
+    examples: Examples
+    at: tuple = ()
+    for_each: str | None = None
+    emitted_by: str = "condition"   # "reader": RM0xx input problems reported while reading
+
+
+class CompiledRule:
+    """A rule with its expressions compiled and the fact paths its condition reads."""
+
+    def __init__(self, rule: Rule, source: Path, compiled: tuple | None = None):
+        self.rule, self.source = rule, source
+        if compiled is None:
+            compiled = (compile_expression(rule.when), compile_expression(rule.for_each) if rule.for_each else None)
+        self.condition, self.items = compiled
+        reads = _FACT_PATH.findall(rule.when + " " + (rule.for_each or ""))
+        self.needs = sorted({p for p in reads if not p.startswith("item.")})
+
+    def __getattr__(self, name):
+        return getattr(self.rule, name)
+
+
+class RuleFileError(Exception):
+    pass
+
+
+def catalog_dir() -> Path:
+    here = Path(__file__).resolve().parent
+    packaged = here / "rules"                 # inside an installed wheel
+    return packaged if packaged.is_dir() else here.parent / "rules"   # editable install / checkout
+
+
+def _read(path: Path) -> dict:
+    import yaml
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise RuleFileError(f"{path}: cannot read rule: {err}") from None
+    if not isinstance(raw, dict):
+        raise RuleFileError(f"{path}: a rule file is a YAML mapping")
+    return raw
+
+
+def _build(raw: dict, path: Path) -> CompiledRule:
+    known = {f.name for f in fields(Rule)}
+    rule = _rule({k: v for k, v in raw.items() if k in known})
+    if not path.stem == f"{rule.id}-{rule.name}":
+        raise RuleFileError(f"{path}: file name must be {rule.id}-{rule.name}.yaml")
+    try:
+        return CompiledRule(rule, path)
+    except ExpressionError as err:
+        raise RuleFileError(f"{path}: when: {err}") from None
+
+
+def validate_file(path: Path) -> CompiledRule:
+    """Load one rule file with full schema validation and a readable error naming file and field."""
+    from pydantic import ValidationError
+    from .rule_schema import RuleModel
+    raw = _read(path)
+    try:
+        RuleModel.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(file)"
+        raise RuleFileError(f"{path}: {where}: {first['msg']}") from None
+    return _build(raw, path)
+
+
+def load_dir(directory: Path, validate: bool = False) -> list:
+    load = validate_file if validate else (lambda p: _build(_read(p), p))
+    rules = [load(p) for p in sorted(directory.glob("RM*.yaml"))]
+    seen = {}
+    for rule in rules:
+        for key in (rule.id, rule.name):
+            if key in seen:
+                raise RuleFileError(f"{rule.source}: {key} is already used by {seen[key]}")
+            seen[key] = rule.source
+    return rules
+
+
+@lru_cache(maxsize=1)
+def builtin() -> tuple:
+    from . import catalog_cache
+    paths = sorted(catalog_dir().glob("RM*.yaml"))
+    cached = catalog_cache.load(paths)
+    if cached is not None:
+        return tuple(CompiledRule(_rule(raw), path, compiled) for raw, path, compiled in cached)
+    rules = tuple(load_dir(catalog_dir()))
+    catalog_cache.store(paths, rules)
+    return rules
+
+
+def _rule(raw: dict) -> Rule:
+    values = dict(raw)
+    values["examples"] = Examples(**raw["examples"])
+    for key in ("scope", "references", "at"):
+        values[key] = tuple(values.get(key, ()))
+    return Rule(**values)

@@ -1,0 +1,29 @@
+"""A Subject is what rules look at: one normalized set of facts (a DeepSpeed config, or one model
+of an OpenRLHF launch), where each fact came from, and which facts cannot be known."""
+
+from dataclasses import dataclass, field
+
+from .finding import Location
+
+
+@dataclass
+class Subject:
+    kind: str                      # "openrlhf" | "deepspeed"
+    facts: dict
+    anchor: Location               # where a finding goes when its fact has no better place
+    provenance: dict = field(default_factory=dict)   # fact path -> Location
+    unknown: set = field(default_factory=set)        # fact paths rules must not rely on
+
+    def locate(self, fact_path: str) -> Location:
+        path = fact_path
+        while path:
+            if path in self.provenance:
+                return self.provenance[path]
+            path = path.rpartition(".")[0]
+        return self.anchor
+
+    def knows(self, fact_path: str) -> bool:
+        for unknown in self.unknown:
+            if fact_path == unknown or fact_path.startswith(unknown + ".") or unknown.startswith(fact_path + "."):
+                return False
+        return True
