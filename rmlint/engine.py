@@ -12,7 +12,7 @@ def _lookup(facts: dict, dotted: str):
     value = facts
     for part in dotted.split("."):
         if not isinstance(value, dict) or part not in value:
-            return "?"
+            return f"<missing {dotted}>"
         value = value[part]
     return value
 

@@ -39,12 +39,46 @@ def literal(node):
         return "<expr>"
 
 
+def _text(node, env):
+    """A flag name: a string literal, or an f-string over a loop variable (`f"--{prefix}.adam.lr"`)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for value in node.values:
+            if isinstance(value, ast.Constant):
+                parts.append(str(value.value))
+            elif isinstance(value, ast.FormattedValue) and isinstance(value.value, ast.Name) \
+                    and value.value.id in env:
+                parts.append(env[value.value.id])
+            else:
+                return None
+        return "".join(parts)
+    return None
+
+
+def _calls(node, env):
+    """add_argument calls with the loop-variable bindings they run under (`for prefix in [...]`)."""
+    if isinstance(node, ast.For) and isinstance(node.target, ast.Name):
+        try:
+            values = ast.literal_eval(node.iter)
+        except (ValueError, SyntaxError, TypeError):
+            values = None
+        if isinstance(values, (list, tuple)) and all(isinstance(v, str) for v in values):
+            for value in values:
+                for child in node.body:
+                    yield from _calls(child, {**env, node.target.id: value})
+            return
+    if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument":
+        yield node, env
+    for child in ast.iter_child_nodes(node):
+        yield from _calls(child, env)
+
+
 def flags_of(source):
     flags = {}
-    for node in ast.walk(ast.parse(source)):
-        if not (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument"):
-            continue
-        names = [a.value for a in node.args if isinstance(a, ast.Constant) and str(a.value).startswith("-")]
+    for node, env in _calls(ast.parse(source), {}):
+        names = [t for t in (_text(a, env) for a in node.args) if t and t.startswith("-")]
         kw = {k.arg: k.value for k in node.keywords}
         action = literal(kw["action"]) if "action" in kw else None
         nargs = literal(kw["nargs"]) if "nargs" in kw else None
@@ -59,7 +93,7 @@ def flags_of(source):
         info = {"kind": kind, "type": typ or ("bool" if kind == "bool" else "str"), "default": default}
         if "choices" in kw:
             info["choices"] = literal(kw["choices"])
-        if nargs not in (None, "*", "+"):
+        if isinstance(nargs, int):
             info["nargs"] = nargs
         for name in names:
             flags[name] = info
@@ -81,6 +115,8 @@ def main(repo):
                     "kind": info["kind"], "type": info["type"], "first": version, "defaults": []})
                 entry["last"] = version
                 entry["kind"], entry["type"] = info["kind"], info["type"]
+                if "nargs" in info:
+                    entry["nargs"] = info["nargs"]
                 if "choices" in info:
                     entry["choices"] = info["choices"]
                 if not entry["defaults"] or entry["defaults"][-1][1] != info["default"]:

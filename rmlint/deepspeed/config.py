@@ -28,7 +28,8 @@ def _suggest(key: str, names) -> str:
 
 class _Inspector:
     def __init__(self):
-        self.items = {k: [] for k in ("unknown", "ignored", "deprecated", "removed", "autos", "slips", "conflicts")}
+        self.items = {k: [] for k in ("unknown", "ignored", "deprecated", "removed", "autos", "slips", "conflicts",
+                                      "duplicates")}
         self.schema = schema()
 
     def note(self, kind: str, path: tuple, **extra):
@@ -74,7 +75,8 @@ class _Inspector:
                           message=f"`{seen[field.name]}` and `{key}` set the same field")
             seen[field.name] = key
             if field.deprecated:
-                self.note("deprecated", full, new=field.new_param or "")
+                replacement = fields.get(field.new_param or "")
+                self.note("deprecated", full, new=(replacement.alias or replacement.name) if replacement else "")
             if isinstance(value, str) and value != "auto" and isinstance(field.default, (bool, int, float)) \
                     and field.default is not None:
                 self.note("slips", full, value=value, expected=type(field.default).__name__)

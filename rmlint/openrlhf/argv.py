@@ -114,13 +114,16 @@ def parse(entrypoint: str, args: list) -> Parsed:
             if eq:
                 values = [Arg(inline, arg.at, arg.known, arg.opaque)]
             else:
-                while i < len(args) and not _is_flag(args[i]):
+                wanted = spec.nargs or (1 if spec.kind == "value" else None)
+                while i < len(args) and not _is_flag(args[i]) and (wanted is None or len(values) < wanted):
                     values.append(args[i])
                     i += 1
-                    if spec.kind == "value" or values[-1].opaque:
+                    if values[-1].opaque:
                         break
-            if not values and spec.kind == "value":
-                parsed.problems.append(Problem("missing-value", f"`{spec.name}` expects a value", arg.at, spec.name))
+            wanted = spec.nargs or (1 if spec.kind == "value" else 0)
+            if len(values) < wanted and not (values and values[-1].opaque):
+                count = "a value" if wanted == 1 else f"{wanted} values"
+                parsed.problems.append(Problem("missing-value", f"`{spec.name}` expects {count}", arg.at, spec.name))
                 continue
             known = all(v.known and not v.opaque for v in values)
             value_at = values[0].at if values else arg.at
@@ -132,7 +135,7 @@ def parse(entrypoint: str, args: list) -> Parsed:
                     parsed.problems.append(Problem("bad-value", f"`{spec.name}`: {err}", value_at, spec.name))
                     known = False
                 else:
-                    value = converted if spec.kind == "list" else converted[0]
+                    value = converted if spec.kind == "list" or spec.nargs else converted[0]
         parsed.given[spec.name] = Given(spec, name, value, known, arg.at, value_at)
     _infer_releases(parsed, flags)
     return parsed

@@ -40,6 +40,7 @@ class FlagSpec:
     last: int
     defaults: tuple      # ((version index, default), ...) in release order
     choices: tuple | None = None
+    nargs: int | None = None   # a fixed number of values (`--adam_betas 0.9 0.95`)
 
     def exists(self, index: int) -> bool:
         return self.first <= index <= self.last
@@ -61,7 +62,8 @@ class Table:
             self.entrypoints[entrypoint] = {
                 name: FlagSpec(name, spec["kind"], spec["type"], where[spec["first"]], where[spec["last"]],
                                tuple((where[v], d) for v, d in spec["defaults"]),
-                               tuple(spec["choices"]) if isinstance(spec.get("choices"), list) else None)
+                               tuple(spec["choices"]) if isinstance(spec.get("choices"), list) else None,
+                               spec.get("nargs"))
                 for name, spec in flags.items()}
 
     def generation(self, index: int) -> int:

@@ -1,0 +1,42 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "sample_configs"
+
+
+@pytest.fixture(autouse=True)
+def _no_user_cache(tmp_path, monkeypatch):
+    """Tests never touch the user's catalog cache."""
+    monkeypatch.setenv("RMLINT_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def cli(*args, input=None):
+    from rmlint.cli import main
+    return CliRunner().invoke(main, list(args), input=input)
+
+
+def run_rmlint(*args, cwd=ROOT, input=None, env=None):
+    """rmlint in a fresh process, as a user or a pre-commit hook runs it."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "rmlint", *args], cwd=cwd, input=input,
+                          capture_output=True, text=True, timeout=120, env=full_env)
+
+
+def findings_of_text(name: str, text: str):
+    """(rule, line, column) of each finding rmlint reports for a file's text."""
+    from rmlint import inputs
+    from rmlint.lint import Result, _finish
+    subjects, problems = inputs.subjects_of_text(name, text)
+    result = _finish(Result(findings=problems, files=1), subjects, None, None)
+    assert result.rule_errors == []
+    return [(f.rule, f.line, f.column) for f in result.findings]
+
+
+def rules_of_command(command: str) -> list:
+    return sorted({rule for rule, _, _ in findings_of_text("launch.sh", command + "\n")})
