@@ -61,13 +61,18 @@ class _Scanner:
         self.words: list = []
         self.chunks: list = []
         self.word_started = False
+        self.word_start = 0          # source offset where the current word begins
         self.heredocs: list = []     # pending: (delimiter, quoted, strip_tabs, offset)
         self.bodies: list = []       # bodies read for the waiting command
         self.waiting = None          # (words, offset) of a command whose here-documents follow
 
     # ----- words -----------------------------------------------------------------
+    def begin_word(self, offset: int):
+        if not self.word_started:
+            self.word_started, self.word_start = True, offset
+
     def add(self, text: str, offset: int, known=True, split=False):
-        self.word_started = True
+        self.begin_word(offset)
         last = self.chunks[-1] if self.chunks else None
         if (last and known and last.known and not split and not last.split
                 and last.offset + len(last.text) == offset):
@@ -79,13 +84,19 @@ class _Scanner:
         if not self.word_started:
             return
         chunks, self.chunks, self.word_started = self.chunks, [], False
+        # a word written here starts where it is written (its opening quote); one spread from an
+        # unquoted variable keeps the place its words were written (inside a here-document)
+        start = self.word_start if chunks and not chunks[0].split else None
         head = chunks[0].text if chunks else ""
         in_assignment_position = all(_ASSIGNMENT.match(w.text) for w in self.words)
         if in_assignment_position and _ASSIGNMENT.match(head) and not chunks[0].split:
             self.words.append(_join(chunks))
             self.words[-1].assignment_chunks = chunks
             return
-        self.words.extend(_split(chunks))
+        split = _split(chunks)
+        if split and start is not None:
+            split[0].offset = start
+        self.words.extend(split)
 
     # ----- commands --------------------------------------------------------------
     def finish(self, words, bodies, offset):
@@ -144,22 +155,20 @@ class _Scanner:
         return [Chunk("$", start)]
 
     def braced(self, inner: str, offset: int, quoted: bool) -> list:
-        match = _NAME.fullmatch(inner)
-        if match:
+        if _NAME.fullmatch(inner):
             return self.lookup(inner, offset)
         match = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)(:?)([-=])(.*)", inner, re.S)
-        if match:
-            name, colon, _, default = match.groups()
-            value = self.vars.get(name)
-            empty = value is not None and not "".join(c.text for c in value) and all(c.known for c in value)
-            if value is not None and not (colon and empty):
-                return [Chunk(c.text, c.offset, c.known) for c in value]
-            if name in self.vars or "$" not in default and "`" not in default:
-                if value is None and name not in self.vars and "$" not in default:
-                    # unset here, but it may come from the environment
-                    return [Chunk("", offset, known=False)]
-                return [Chunk(default, offset + len(name) + len(colon) + 3)]
-        return [Chunk("", offset, known=False)]
+        if not match:
+            return [Chunk("", offset, known=False)]  # ${#X}, ${X%y}, ${X/a/b}, ${1}: not followed
+        name, colon, _, default = match.groups()
+        value = self.vars.get(name)
+        empty = value is not None and all(c.known and not c.text for c in value)
+        if value is not None and not (colon and empty):
+            return [Chunk(c.text, c.offset, c.known) for c in value]
+        if "$" in default or "`" in default:
+            return [Chunk("", offset, known=False)]
+        # `${GPUS:-8}`: the default is what runs unless the caller's environment says otherwise
+        return [Chunk(default, offset + 2 + len(name) + len(colon) + 1)]
 
     def lookup(self, name: str, offset: int) -> list:
         value = self.vars.get(name)
@@ -169,7 +178,7 @@ class _Scanner:
 
     def put_expansion(self, chunks: list, quoted: bool):
         if quoted:
-            self.word_started = True
+            self.begin_word(self.i)
         for chunk in chunks:
             self.add(chunk.text, chunk.offset, chunk.known, split=not quoted)
             if not quoted and not chunk.known:
@@ -268,7 +277,7 @@ class _Scanner:
                 if end < 0:
                     self.script.problems.append(("unterminated single quote", self.i))
                     end = self.n
-                self.word_started = True
+                self.begin_word(self.i)
                 if end > self.i + 1:
                     self.add(text[self.i + 1:end], self.i + 1)
                 self.i = end + 1
@@ -323,7 +332,7 @@ class _Scanner:
 
     def double_quoted(self):
         text = self.text
-        self.word_started = True
+        self.begin_word(self.i)
         i = self.i + 1
         while i < self.n and text[i] != '"':
             c = text[i]
