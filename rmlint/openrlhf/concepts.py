@@ -82,8 +82,9 @@ def resolve(concept: str, flags: dict, given: dict, release: int):
     """(value, flag name that set it or None, explicitly given?) for one concept at one release."""
     names = [n for n in CONCEPTS[concept] if n in flags and flags[n].exists(release)]
     for name in names:
-        if name in given:
-            return given[name].value, name, True
+        if name in given:  # an unreadable value keeps the default's type; the concept is marked unknown
+            value = given[name].value if given[name].known else flags[name].default_at(release)
+            return value, name, True
     if names:
         return flags[names[0]].default_at(release), names[0], False
     return FALLBACK.get(concept), None, False

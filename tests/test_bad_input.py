@@ -1,0 +1,190 @@
+"""Hostile and broken input: a clear finding or usage error with a location, in bounded time and
+memory, never a traceback; plus property-based tests that feed the readers random input."""
+
+import json
+import os
+import time
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import cli, findings_of_text, run_rmlint
+from rmlint import inputs, lint_paths
+from rmlint.sources import shell
+from rmlint.sources.document import load_json, load_yaml
+from rmlint.finding import SourceError
+
+
+def only_finding(path):
+    result = lint_paths([str(path)])
+    assert len(result.findings) == 1, result.findings
+    return result.findings[0]
+
+
+def test_malformed_json(tmp_path):
+    path = tmp_path / "ds.json"
+    path.write_text('{\n  "zero_optimization": {"stage": 3\n}\n')
+    f = only_finding(path)
+    assert (f.rule, f.severity, f.line, f.column) == ("RM001", "error", 4, 1)
+    assert f.message == "invalid JSON: Expecting ',' delimiter"
+
+
+def test_malformed_yaml(tmp_path):
+    path = tmp_path / "ds.yaml"
+    path.write_text("zero_optimization:\n  stage: 3\n bf16: [\n")
+    f = only_finding(path)
+    assert (f.rule, f.line) == ("RM001", 3)
+    assert f.message.startswith("invalid YAML:")
+
+
+def test_non_utf8_bytes(tmp_path):
+    path = tmp_path / "train.sh"
+    path.write_bytes(b"deepspeed --module openrlhf.cli.train_rm \\\n  --pretrain caf\xe9\n")
+    f = only_finding(path)
+    assert (f.rule, f.line, f.column, f.message) == ("RM001", 2, 17, "not UTF-8: byte 0xe9 cannot be decoded")
+
+
+def test_binary_garbage(tmp_path):
+    path = tmp_path / "weights.json"
+    path.write_bytes(b"\x00\x01\x02" * 1000)
+    f = only_finding(path)
+    assert (f.rule, f.message) == ("RM001", "binary file (NUL bytes); expected a text config or launch script")
+
+
+def test_huge_file_is_refused_without_reading_it(tmp_path):
+    path = tmp_path / "big.json"
+    with open(path, "wb") as handle:  # a sparse 100 MB file: nothing is written to disk
+        handle.seek(100 * 1024 * 1024 - 1)
+        handle.write(b"}")
+    started = time.perf_counter()
+    f = only_finding(path)
+    assert time.perf_counter() - started < 1.0
+    assert (f.rule, f.message) == ("RM001", "file is 104.9 MB; rmlint reads configs and scripts up to 4 MB")
+
+
+def test_yaml_alias_bomb(tmp_path):
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    lines += [f"a{i}: &a{i} [*a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}]"
+              for i in range(1, 9)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    started = time.perf_counter()
+    f = only_finding(path)
+    assert time.perf_counter() - started < 5.0
+    assert f.rule == "RM001" and f.message == "YAML expands to more than 200000 values (alias bomb?)"
+
+
+def test_deep_nesting(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    f = only_finding(path)
+    assert f.rule == "RM001" and "nested more than" in f.message
+    path = tmp_path / "deep.yaml"
+    path.write_text("a:\n" + "".join("  " * i + "b:\n" for i in range(1, 200)))
+    f = only_finding(path)
+    assert f.rule == "RM001" and f.message == "nested more than 64 levels deep"
+
+
+def test_unterminated_heredoc_is_an_error_at_its_line(tmp_path):
+    path = tmp_path / "train.sh"
+    path.write_text("set -x\nread -r -d '' cmd <<EOF\nopenrlhf.cli.train_rm --bf16\n\ndeepspeed --module $cmd\n")
+    f = only_finding(path)
+    assert (f.rule, f.line, f.column) == ("RM001", 2, 19)
+    assert f.message == "here-document at this line is not terminated (wanted `EOF`)"
+
+
+def test_directory_of_ten_thousand_files(tmp_path):
+    for i in range(10_000):
+        (tmp_path / f"cfg{i}.json").write_text('{"zero_optimization": {"stage": 2}, "bf16": {"enabled": true}}')
+    (tmp_path / "bad.json").write_text('{"fp16": {"enabled": true}, "bf16": {"enabled": true}}')
+    started = time.perf_counter()
+    result = lint_paths([str(tmp_path)])
+    assert time.perf_counter() - started < 60
+    assert result.files == 10_001
+    assert [(f.rule, os.path.basename(f.path)) for f in result.findings] == [("RM101", "bad.json")]
+
+
+def test_unreadable_file(tmp_path):
+    path = tmp_path / "ds.json"
+    path.write_text("{}")
+    path.chmod(0)
+    if os.access(path, os.R_OK):  # root reads anything: use a directory named like a file instead
+        path.chmod(0o644)
+        path = tmp_path / "dir.json"
+        path.mkdir()
+        result = cli("check", str(path))
+        assert result.exit_code == 0 and result.output == "All checks passed (0 files checked).\n"
+    else:
+        f = only_finding(path)
+        assert f.rule == "RM001" and f.message.startswith("cannot read")
+
+
+def test_a_script_rmlint_cannot_follow_gets_no_false_findings():
+    text = 'for g in 1 2; do\n  eval "deepspeed --module openrlhf.cli.train_rm $(cat flags.txt)"\ndone\n'
+    assert findings_of_text("loop.sh", text) == []
+
+
+def test_cli_never_prints_a_traceback_on_garbage(tmp_path):
+    (tmp_path / "a.yaml").write_bytes(os.urandom(3000).replace(b"\x00", b"x"))
+    (tmp_path / "b.sh").write_text("$((((((((\n'\n\"\n<<\n")
+    result = run_rmlint("check", str(tmp_path))
+    assert "Traceback" not in result.stderr and result.returncode in (0, 1)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=400))
+def test_shell_reader_never_raises(text):
+    shell.parse(text)
+    inputs.subjects_of_text("fuzz.sh", text)
+
+
+SHELL_PIECES = st.sampled_from(["deepspeed ", "--module ", "openrlhf.cli.train_rm ", "python3 -m openrlhf.cli.train_ppo_ray ",
+                                "--zero_stage ", "3 ", "--bf16 ", "--ds.zero_stage ", "$X ", "${Y:-2} ", "\\\n", "'", '"',
+                                "<<EOF\n", "EOF\n", "X=--lora_rank ", "\n", "# c\n", "$(", ")", "--load_in_4bit ",
+                                "--lora_rank ", "--target_modules ", "all-linear ", "-1 ", "=", "--train_batch_size "])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(SHELL_PIECES, max_size=40))
+def test_launch_reader_never_raises_on_mutated_scripts(pieces):
+    subjects, _ = inputs.subjects_of_text("fuzz.sh", "".join(pieces))
+    from rmlint.lint import Result, _finish
+    result = _finish(Result(), subjects, None, None)
+    assert result.rule_errors == []
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.sampled_from(["auto", "cpu", "nvme", "3"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["zero_optimization", "stage", "offload_param", "device", "bf16", "fp16", "enabled",
+                         "train_batch_size", "optimizer", "params", "x", "stage3_gather_16bit_weights_on_model_save"]),
+        inner, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["zero_optimization", "bf16", "fp16", "train_batch_size", "optimizer",
+                                        "scheduler", "gradient_clipping", "bfloat16", "typo"]), JSON_VALUES, max_size=6))
+def test_deepspeed_rules_never_raise_on_odd_configs(config):
+    text = json.dumps(config)
+    subjects, problems = inputs.subjects_of_text("fuzz.json", text)
+    from rmlint.lint import Result, _finish
+    result = _finish(Result(findings=problems), subjects, None, None)
+    assert result.rule_errors == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_readers_turn_any_bytes_into_findings_not_exceptions(data):
+    for name in ("x.json", "x.yaml", "x.sh"):
+        inputs.subjects_of_bytes(name, data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_json_and_yaml_loaders_raise_only_source_errors(text):
+    for load in (load_json, load_yaml):
+        try:
+            load(text, "fuzz")
+        except SourceError as err:
+            assert err.location.line >= 1

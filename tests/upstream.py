@@ -1,0 +1,111 @@
+"""Real OpenRLHF releases for the tests: the wheels from the package registry (no dependencies,
+never imported as a package); their argparse definitions and DeepSpeed-config builders are run."""
+
+import argparse
+import ast
+import datetime
+import os
+import subprocess
+import sys
+import zipfile
+from functools import lru_cache
+from pathlib import Path
+
+CACHE = Path(os.environ.get("RMLINT_TEST_CACHE", Path(__file__).resolve().parent / ".cache"))
+
+
+@lru_cache(maxsize=None)
+def wheel(version: str) -> zipfile.ZipFile:
+    folder = CACHE / "openrlhf"
+    found = list(folder.glob(f"openrlhf-{version}-*.whl"))
+    if not found:
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(folder),
+                        f"openrlhf=={version}"], check=True)
+        found = list(folder.glob(f"openrlhf-{version}-*.whl"))
+    return zipfile.ZipFile(found[0])
+
+
+def source(version: str, module_path: str) -> str:
+    archive = wheel(version)
+    name = next(n for n in archive.namelist() if n.endswith(module_path))
+    return archive.read(name).decode()
+
+
+class ArgparseExit(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise ArgparseExit(message)
+
+
+@lru_cache(maxsize=None)
+def parser(version: str, entrypoint: str) -> argparse.ArgumentParser:
+    """The entrypoint's own parser: the statements of its __main__ block up to parse_args()."""
+    tree = ast.parse(source(version, f"openrlhf/cli/{entrypoint}.py"))
+    main = next(n for n in tree.body if isinstance(n, ast.If) and "__main__" in ast.dump(n.test))
+    stop = next(i for i, n in enumerate(main.body) if "parse_args" in ast.dump(n))
+    module = ast.Module(body=main.body[:stop], type_ignores=[])
+    namespace = {"argparse": argparse, "datetime": datetime.datetime}
+    exec(compile(module, f"openrlhf-{version}/{entrypoint}.py", "exec"), namespace)
+    real = namespace["parser"]
+    real.__class__ = _Parser
+    return real
+
+
+def deepspeed_utils(version: str) -> dict:
+    """The module that holds get_train_ds_config / get_eval_ds_config, executed (needs deepspeed, torch)."""
+    for path in ("openrlhf/utils/deepspeed/deepspeed_utils.py", "openrlhf/utils/deepspeed_utils.py"):
+        try:
+            text = source(version, path)
+        except StopIteration:
+            continue
+        namespace = {"__name__": "openrlhf_deepspeed_utils"}
+        exec(compile(text, path, "exec"), namespace)
+        return namespace
+    raise LookupError(version)
+
+
+@lru_cache(maxsize=None)
+def reward_model_factory(version: str):
+    """OpenRLHF's own `get_llm_for_sequence_regression`, loaded from the release wheel.
+
+    openrlhf/models/__init__.py imports the actor, whose ring-attention helpers need flash-attn
+    (CUDA only), so the package shells are made by hand and model.py is loaded by itself; the
+    ring-attention helpers it names are only called for packed samples, which these tests do not use.
+    """
+    import importlib.util
+    import tempfile
+    import types
+    root = Path(tempfile.mkdtemp(prefix=f"openrlhf-{version}-"))
+    archive = wheel(version)
+    for name in archive.namelist():
+        if "/purelib/openrlhf/" in name or name.startswith("openrlhf/"):
+            target = root / name.split("purelib/")[-1]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.read(name))
+    base = root / "openrlhf"
+
+    def package(name, path):
+        module = types.ModuleType(name)
+        module.__path__ = [str(path)]
+        sys.modules[name] = module
+
+    def load(name, path):
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
+
+    package("openrlhf", base)
+    package("openrlhf.models", base / "models")
+    package("openrlhf.utils", base / "utils")
+    ring = types.ModuleType("openrlhf.models.ring_attn_utils")
+    ring.gather_and_pad_tensor = ring.unpad_and_slice_tensor = None
+    sys.modules[ring.__name__] = ring
+    load("openrlhf.utils.logging_utils", base / "utils" / "logging_utils.py")
+    load("openrlhf.models.utils", base / "models" / "utils.py")
+    return load("openrlhf.models.model", base / "models" / "model.py").get_llm_for_sequence_regression
