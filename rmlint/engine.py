@@ -50,11 +50,27 @@ def _where(subject, rule, item) -> Location:
     return subject.locate(target) if target else subject.anchor
 
 
+_INT64 = 2 ** 63 - 1
+
+
+def _bounded(value):
+    """CEL integers are 64-bit: a larger number in a config (fuzzed or generated files) is clamped to
+    the int64 range, so rules still compare and divide it instead of failing."""
+    if isinstance(value, dict):
+        return {k: _bounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_bounded(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not -_INT64 <= value <= _INT64:
+        return max(-_INT64, min(_INT64, value))
+    return value
+
+
 def run(subjects: list, rules, errors: list | None = None) -> list:
     """Findings of `rules` over `subjects`, one per (rule, place, message). Expression errors on
     odd input are collected in `errors` (tests assert there are none) instead of stopping the run."""
     findings, seen = [], set()
     for subject in subjects:
+        subject.facts = _bounded(subject.facts)
         bound = activation(subject.facts)
         for rule in rules:
             if subject.kind not in rule.scope or not all(subject.knows(p) for p in rule.needs):

@@ -119,6 +119,11 @@ def test_unreadable_file(tmp_path):
         assert f.rule == "RM001" and f.message.startswith("cannot read")
 
 
+def test_numbers_beyond_64_bits_do_not_break_rules():
+    text = '{"train_batch_size": 18446744073709551616, "train_micro_batch_size_per_gpu": 3, "gradient_accumulation_steps": 1}'
+    assert findings_of_text("big.json", text) == [("RM303", 1, 2)]
+
+
 def test_a_script_rmlint_cannot_follow_gets_no_false_findings():
     text = 'for g in 1 2; do\n  eval "deepspeed --module openrlhf.cli.train_rm $(cat flags.txt)"\ndone\n'
     assert findings_of_text("loop.sh", text) == []
