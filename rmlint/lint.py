@@ -68,24 +68,18 @@ def lint_paths(paths, select=None, ignore=None, stdin: bytes | None = None) -> R
 
 def lint_argv(argv, select=None, ignore=None, path: str = "<argv>") -> Result:
     """Check a command line given as a list of words, e.g. sys.argv of a launcher."""
-    from .openrlhf.argv import Arg
-    from .openrlhf.extract import _ENTRY, launcher_of
-    from .openrlhf.flags import table
-    from .openrlhf.launch import Invocation, subjects
-    from .sources.shell import Word
+    from .openrlhf.extract import invocations
+    from .openrlhf.launch import subjects
+    from .sources.shell import Command, Word
     words, offset = [], 0
     for text in map(str, argv):  # a word's column is its place in the command line joined by spaces
         words.append(Word(text, offset))
         offset += len(text) + 1
-    result = Result(files=1)
-    for k, word in enumerate(words):
-        match = _ENTRY.search(word.text)
-        if match and match.group(1) in table().entrypoints:
-            launcher, world = launcher_of(words[:k])
-            args = [Arg(w.text, Location(path, 1, w.offset + 1)) for w in words[k + 1:]]
-            invocation = Invocation(match.group(1), args, Location(path, 1, word.offset + 1), launcher or "argv", world)
-            return _finish(result, subjects(invocation), select, ignore)
-    raise UsageError("no OpenRLHF entrypoint (such as openrlhf.cli.train_rm) in the arguments")
+    found = invocations([Command(words, 0)], path, lambda at: (1, at + 1))
+    if not found:
+        raise UsageError("no OpenRLHF entrypoint (such as openrlhf.cli.train_rm) in the arguments")
+    found[0].launcher = found[0].launcher or "argv"
+    return _finish(Result(files=1), subjects(found[0]), select, ignore)
 
 
 def lint_config(mapping: dict, kind: str = "deepspeed", select=None, ignore=None, path: str = "<config>") -> Result:

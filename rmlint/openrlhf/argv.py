@@ -110,17 +110,14 @@ def parse(entrypoint: str, args: list) -> Parsed:
                 continue
             value, known, value_at = not spec.defaults[-1][1], True, arg.at  # store_true / store_false
         else:
-            values = []
-            if eq:
-                values = [Arg(inline, arg.at, arg.known, arg.opaque)]
-            else:
-                wanted = spec.nargs or (1 if spec.kind == "value" else None)
-                while i < len(args) and not _is_flag(args[i]) and (wanted is None or len(values) < wanted):
+            values = [Arg(inline, arg.at, arg.known, arg.opaque)] if eq else []
+            wanted = spec.nargs or (1 if spec.kind == "value" else 0)   # 0: a nargs="*" list takes any number
+            if not eq:
+                while i < len(args) and not _is_flag(args[i]) and (not wanted or len(values) < wanted):
                     values.append(args[i])
                     i += 1
                     if values[-1].opaque:
                         break
-            wanted = spec.nargs or (1 if spec.kind == "value" else 0)
             if len(values) < wanted and not (values and values[-1].opaque):
                 count = "a value" if wanted == 1 else f"{wanted} values"
                 parsed.problems.append(Problem("missing-value", f"`{spec.name}` expects {count}", arg.at, spec.name))

@@ -20,7 +20,8 @@ def _entry(words: list, k: int) -> str | None:
     if not match or match.group(1) not in table().entrypoints:
         return None
     module_form = k > 0 and words[k - 1].text in ("-m", "--module")
-    return match.group(1) if module_form or word.text.endswith(".py") else None
+    first_word = k == 0  # an argv that starts at the entrypoint, as a launcher may hand it over
+    return match.group(1) if module_form or first_word or word.text.endswith(".py") else None
 
 
 def _option(words: list, *names) -> str | None:

@@ -143,7 +143,7 @@ class _Scanner:
         if nxt == "{":
             end = _skip_balanced(text, start + 1, "{", "}")
             self.i = end
-            return self.braced(text[start + 2:end - 1], start, quoted)
+            return self.braced(text[start + 2:end - 1], start)
         match = _NAME.match(text, start + 1)
         if match:
             self.i = match.end()
@@ -154,7 +154,7 @@ class _Scanner:
         self.i = start + 1
         return [Chunk("$", start)]
 
-    def braced(self, inner: str, offset: int, quoted: bool) -> list:
+    def braced(self, inner: str, offset: int) -> list:
         if _NAME.fullmatch(inner):
             return self.lookup(inner, offset)
         match = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)(:?)([-=])(.*)", inner, re.S)
