@@ -88,6 +88,23 @@ def check_args(argv, fmt, select, ignore, strict):
 
 
 @main.command()
+@click.argument("paths", nargs=-1, required=True)
+@_selection_options
+def inspect(paths, fmt, select, ignore, strict):
+    """Show what checkpoints hold (format, head, dtype, quantization, LoRA layout) and what is wrong with them."""
+    from .lint import Result, inspect_checkpoints
+    from .report import render_inspect
+    select, ignore = _selection(select, ignore)
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        raise click.UsageError(f"{missing[0]}: no such file or directory")
+    entries, result = inspect_checkpoints(paths, select, ignore)
+    colour = fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    click.echo(render_inspect(entries, result, fmt, colour), nl=False)
+    sys.exit(1 if result.errors or (strict and result.warnings) else 0)
+
+
+@main.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rules(fmt):
     """List the rules."""

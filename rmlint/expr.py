@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-ROOTS = ("input", "launch", "args", "role", "ds", "item")
+ROOTS = ("input", "launch", "args", "role", "ds", "ckpt", "item")
 
 
 class ExpressionError(Exception):

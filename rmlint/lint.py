@@ -12,6 +12,7 @@ class Result:
     findings: list = field(default_factory=list)
     files: int = 0
     rule_errors: list = field(default_factory=list)   # rule expressions that failed on some input
+    skipped: list = field(default_factory=list)       # (model path, Location, reason): checkpoint checks not run
 
     @property
     def errors(self) -> int:
@@ -29,6 +30,9 @@ def _rules(select=None, ignore=None):
 
 def _finish(result: Result, subjects: list, select, ignore) -> Result:
     rules = _rules(select, ignore)
+    for subject in subjects:   # models of one launch share paths: report each once
+        result.findings += [f for f in subject.reader_findings if f not in result.findings]
+        result.skipped += [skip for skip in subject.skipped if skip not in result.skipped]
     result.findings = [f for f in result.findings if engine.selected(_Named(f), select, ignore)]
     result.findings += engine.run(subjects, [r for r in rules if r.emitted_by == "condition"], result.rule_errors)
     result.findings.sort(key=Finding.sort_key)
@@ -101,11 +105,39 @@ def lint_config(mapping: dict, kind: str = "deepspeed", select=None, ignore=None
     return _finish(Result(files=1), found, select, ignore)
 
 
+def inspect_checkpoints(paths, select=None, ignore=None) -> tuple:
+    """([ckpt facts per path], Result): what each checkpoint holds and the findings about it."""
+    from .checkpoint.subjects import inspect_subject
+    result, subjects = Result(), []
+    for path in map(str, paths):
+        if not os.path.exists(path):
+            raise UsageError(f"{path}: no such file or directory")
+        subject, _, problems = inspect_subject(path)
+        subjects.append(subject)
+        result.findings += problems
+        result.files += 1
+    return [s.facts["ckpt"] for s in subjects], _finish(result, subjects, select, ignore)
+
+
+def lint_checkpoint(path: str, select=None, ignore=None) -> Result:
+    """Inspect one checkpoint (file or folder): the findings `rmlint inspect` reports for it."""
+    return inspect_checkpoints([path], select, ignore)[1]
+
+
+def fixtures_dir() -> str:
+    """The checkpoint fixtures rule examples name (tests/fixtures/checkpoints in a checkout)."""
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "fixtures", "checkpoints")
+
+
 def lint_example(example: dict, select=None, ignore=None) -> Result:
-    """Run one `examples:` entry of a rule file: `argv` (a command line), `deepspeed` (a mapping,
-    with an optional `consumer`) or `file` ({name, text})."""
+    """Run one `examples:` entry of a rule file: `argv` (a command line; `{fixtures}` is the checkpoint
+    fixtures folder), `deepspeed` (a mapping, with an optional `consumer`), `checkpoint` (a fixture
+    name) or `file` ({name, text})."""
+    if "checkpoint" in example:
+        return lint_checkpoint(os.path.join(fixtures_dir(), example["checkpoint"]), select, ignore)
     if "argv" in example:
-        found, problems = inputs.subjects_of_text("<example>.sh", example["argv"] + "\n")
+        argv = example["argv"].replace("{fixtures}", fixtures_dir())
+        found, problems = inputs.subjects_of_text("<example>.sh", argv + "\n")
     elif "deepspeed" in example:
         from .facts import deepspeed_subject
         from .sources.document import Document

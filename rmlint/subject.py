@@ -13,6 +13,8 @@ class Subject:
     anchor: Location               # where a finding goes when its fact has no better place
     provenance: dict = field(default_factory=dict)   # fact path -> Location
     unknown: set = field(default_factory=set)        # fact paths rules must not rely on
+    reader_findings: list = field(default_factory=list)   # RM001 findings met while gathering the facts
+    skipped: list = field(default_factory=list)   # (model path, Location, reason): checkpoints not on this machine
 
     def locate(self, fact_path: str) -> Location:
         path = fact_path

@@ -10,10 +10,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_configs"
 
 
+NO_HF_CACHE = "/nonexistent/rmlint-tests/hf-hub"
+FIXTURES = ROOT / "tests" / "fixtures" / "checkpoints"
+
+
 @pytest.fixture(autouse=True)
 def _no_user_cache(tmp_path, monkeypatch):
-    """Tests never touch the user's catalog cache."""
+    """Tests never touch the user's catalog cache, and see an empty Hugging Face cache at a fixed
+    place (so pinned output does not depend on the machine)."""
     monkeypatch.setenv("RMLINT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("HF_HUB_CACHE", NO_HF_CACHE)
 
 
 def cli(*args, input=None):

@@ -1,7 +1,10 @@
 """From one OpenRLHF invocation (argv and where each word is written) to one Subject per model."""
 
+import os
 from dataclasses import dataclass
 
+from ..checkpoint.facts import defaults as checkpoint_defaults
+from ..checkpoint.subjects import attach
 from ..deepspeed.config import absent, normalize
 from ..finding import Location
 from ..subject import Subject
@@ -52,10 +55,18 @@ def subjects(invocation: Invocation) -> list:
             "args": dict(s),
             "role": roles.facts(role, s),
             "ds": absent(),
+            "ckpt": checkpoint_defaults(),
         }, invocation.anchor, dict(args_provenance), set(args_unknown))
         _role_facts(subject, role, settings, flag_at, invocation)
+        attach(subject, role, s, _base_dirs(invocation), launch["generation"] == 3)
         result.append(subject)
     return result
+
+
+def _base_dirs(invocation: Invocation) -> list:
+    """Relative model paths: as run from here, or from the script's own folder."""
+    script = os.path.dirname(invocation.anchor.path) if not invocation.anchor.path.startswith("<") else ""
+    return list(dict.fromkeys([os.getcwd()] + ([os.path.abspath(script)] if script else [])))
 
 
 def _role_facts(subject: Subject, role, settings, flag_at: dict, invocation: Invocation):

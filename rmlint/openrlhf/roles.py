@@ -44,13 +44,13 @@ def _same_model(a, b) -> bool:
 
 def build(entrypoint: str, s: dict, unknown: set, world: int) -> list:
     lora, q4 = s["lora_rank"] or 0, bool(s["load_in_4bit"])
+    if entrypoint == "serve_rm":   # no training: no batch flags, no DeepSpeed config
+        return [Role("reward", "reward model (serve_rm)", False, s["reward_pretrain"], "reward_pretrain", True,
+                     False, 0, q4, 0, None)]
     train_ds = dsconfig.train_config(s)
     if entrypoint == "train_rm":
         return [Role("rm_train", "reward model (train_rm)", True, s["pretrain"], "pretrain", True, True, lora, q4,
                      world, *train_ds, saves_weights=True)]
-    if entrypoint == "serve_rm":
-        return [Role("reward", "reward model (serve_rm)", False, s["reward_pretrain"], "reward_pretrain", True,
-                     False, 0, q4, 0, None)]
     if entrypoint in ("train_sft", "train_kto", "train_prm", "train_kd"):
         return [Role("policy", f"policy ({entrypoint})", True, s["pretrain"], "pretrain", False, False, lora, q4,
                      world, *train_ds, saves_weights=True)]

@@ -1,0 +1,1 @@
+"""Checkpoints read without torch and without reading tensor data: what a saved model really holds."""

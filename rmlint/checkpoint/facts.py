@@ -1,0 +1,243 @@
+"""A Checkpoint turned into the `ckpt` facts rules read: format, config, the reward head (name,
+shape, dtype, values), LoRA layout, quantisation, shards."""
+
+import copy
+import os
+
+from .tensors import read_bytes
+from .values import MAX_HEAD_BYTES, decode, init_match, statistics
+
+# Head module names by framework (checkpoints.md section 2): OpenRLHF score/value_head (or a custom
+# prefix), HF score/classifier, TRL and LLaMA-Factory v_head.summary, DeepSpeed-Chat v_head.
+HEAD_NAMES = ("score", "value_head", "v_head.summary", "v_head", "classifier.out_proj", "classifier", "reward_head")
+WRAPPERS = ("base_model.model.", "pretrained_model.")    # PEFT adapters; TRL/LLaMA-Factory ZeRO-3 saves
+OPENRLHF_CLASSES = ("RewardModel", "CriticModel")
+SEQ_CLS_SAVES = ("classifier", "score")                  # peft_model.py: SEQ_CLS adds these to modules_to_save
+
+HEAD = {"kind": "", "found": False, "any": False, "trained": False, "name": "", "file": "", "shape": [], "shape_text": "",
+        "rows": 0, "cols": 0, "dtype": "", "empty": False, "placeholder": False, "zeros": False,
+        "nonfinite": False, "bad_values": False, "state": "", "shape_mismatch": False, "init": "",
+        "confidence": "", "note": "", "std": 0.0}
+LORA = {"r": 0, "task_type": "", "modules_to_save": [], "mts_text": "", "saves_head": False, "targets_head": False,
+        "only_lora": False, "base": "", "head_text": ""}
+DEFAULTS = {"available": False, "reason": "", "path": "", "use": "", "format": "", "format_text": "",
+            "adapter": False, "deepspeed": False, "ds_stage": 0, "ds_ranks": 0, "ds_tag": "", "tensors": 0,
+            "size": 0, "has_config": False, "architectures": "", "hidden_size": 0, "num_labels": 0, "prefix": "",
+            "prefix_from": "", "prefix_flag": "--value_head_prefix", "other_prefix": "", "other_heads": [],
+            "head_expected": False, "has_stats": False, "normalize_reward": False, "quantized": False,
+            "quant_bits": 0, "quant_text": "", "missing_shards": [], "missing_text": "", "head_missing_shard": False,
+            "misplaced": [], "misplaced_text": "", "use_text": "", "empty_tensors": 0, "empty_text": "", "head": HEAD, "lora": LORA}
+
+
+def defaults() -> dict:
+    return copy.deepcopy(DEFAULTS)
+
+
+def _strip(name: str) -> str:
+    for wrapper in WRAPPERS:
+        if name.startswith(wrapper):
+            return name[len(wrapper):]
+    return name
+
+
+def _heads(tensors: list, names: tuple) -> dict:
+    """prefix -> {"weight": Tensor | None, "lora": bool} for every head-like module present."""
+    found = {}
+    for tensor in tensors:
+        key = _strip(tensor.name)
+        for prefix in names:
+            if key == f"{prefix}.weight":
+                found.setdefault(prefix, {"weight": None, "lora": False})["weight"] = tensor
+            elif key.startswith(f"{prefix}.lora_"):
+                found.setdefault(prefix, {"weight": None, "lora": False})["lora"] = True
+    return found
+
+
+def _hidden(config: dict) -> int:
+    for source in (config, config.get("text_config") or {}):
+        for key in ("word_embed_proj_dim", "hidden_size", "n_embd", "d_model"):
+            if isinstance(source.get(key), int):
+                return source[key]
+    return 0
+
+
+def _quantization(config: dict, tensors: list) -> tuple:
+    qc = config.get("quantization_config") if isinstance(config.get("quantization_config"), dict) else {}
+    names = [t.name for t in tensors]
+    four = qc.get("load_in_4bit") or any(".quant_state.bitsandbytes__" in n for n in names)
+    eight = qc.get("load_in_8bit") or any(n.endswith(".SCB") for n in names)
+    if not (qc or four or eight):
+        return False, 0, ""
+    bits = 4 if four else 8 if eight else 0
+    method = qc.get("quant_method", "bitsandbytes")
+    parts = [f"{bits}-bit {method}" if bits else str(method)]
+    if four:
+        scheme = qc.get("bnb_4bit_quant_type") or next((n.rsplit("__", 1)[1] for n in names
+                                                        if ".quant_state.bitsandbytes__" in n), "")
+        parts += [scheme] if scheme else []
+        parts += ["double quant"] if qc.get("bnb_4bit_use_double_quant") else []
+        storage = qc.get("bnb_4bit_quant_storage")
+        parts += [f"storage {storage}"] if storage else []
+    return True, bits, ", ".join(parts)
+
+
+def _values(tensor, hidden: int, initializer_range: float, head: dict):
+    values = decode(read_bytes(tensor, MAX_HEAD_BYTES) or b"", tensor.dtype) if tensor.numel else None
+    if not values:
+        return
+    stats = statistics(values)
+    head["std"] = round(stats["std"], 6)
+    head["zeros"] = stats["zeros"] == stats["n"]
+    head["nonfinite"] = stats["nonfinite"] > 0
+    if head["zeros"]:
+        head["state"] = "all zeros: never initialised or never trained (certain)"
+    elif head["nonfinite"]:
+        head["state"] = f"{stats['nonfinite']} NaN/Inf values"
+    elif stats["constant"]:
+        head["zeros"], head["state"] = True, f"every value is {stats['mean']:g}: not a trained head (certain)"
+    head["init"], head["confidence"], head["note"] = init_match(stats, hidden, initializer_range)
+
+
+def _kind(name: str, file: str) -> str:
+    module = _strip(name).rsplit(".", 1)[0]
+    if module == "v_head.summary":
+        return "LLaMA-Factory value head (value_head file)" if file.startswith("value_head.") else "TRL value head"
+    return {"v_head": "DeepSpeed-Chat head", "classifier": "HF classifier", "classifier.out_proj": "HF classifier",
+            "score": "OpenRLHF / HF sequence-classification head"}.get(module, "OpenRLHF value head")
+
+
+def _head_facts(tensor, hidden: int, initializer_range: float) -> dict:
+    head = copy.deepcopy(HEAD)
+    shape = list(tensor.shape)
+    head.update(kind=_kind(tensor.name, os.path.basename(tensor.file)),found=True, any=True, name=tensor.name, file=os.path.basename(tensor.file), shape=shape,
+                shape_text=str(shape), dtype=tensor.dtype, rows=shape[0] if len(shape) == 2 else 0,
+                cols=shape[-1] if shape else 0)
+    if tensor.numel == 0:
+        head["empty"] = True
+        head["state"] = f"empty (shape {shape}): a ZeRO-3 partition saved without gathering"
+    elif hidden and head["cols"] != hidden and tensor.numel < hidden:
+        head["placeholder"] = True
+        head["state"] = f"a placeholder of shape {shape} where [1, {hidden}] belongs: a ZeRO-3 partition saved without gathering"
+    else:
+        head["shape_mismatch"] = bool(hidden) and head["cols"] != hidden
+        _values(tensor, hidden, initializer_range, head)
+    head["bad_values"] = head["empty"] or head["placeholder"] or head["zeros"] or head["nonfinite"]
+    head["trained"] = not head["bad_values"] and head["init"] not in ("openrlhf",)
+    return head
+
+
+def _adapter(adapter: dict, prefix: str, heads: dict) -> dict:
+    lora = copy.deepcopy(LORA)
+    mts = adapter.get("modules_to_save") if isinstance(adapter.get("modules_to_save"), list) else []
+    task = adapter.get("task_type") or ""
+    saves = list(mts) + (list(SEQ_CLS_SAVES) if task == "SEQ_CLS" else [])
+    targets = adapter.get("target_modules")
+    lora.update(r=adapter.get("r") if isinstance(adapter.get("r"), int) else 0, task_type=str(task),
+                modules_to_save=[str(m) for m in mts], base=str(adapter.get("base_model_name_or_path") or ""),
+                mts_text="[" + ", ".join(map(str, mts)) + "]" if mts else "none",
+                saves_head=any(isinstance(m, str) and (prefix == m or prefix.endswith("." + m)) for m in saves),
+                targets_head=targets == "all-linear" or (isinstance(targets, list) and prefix in targets),
+                only_lora=bool(heads.get(prefix, {}).get("lora")) and not heads.get(prefix, {}).get("weight"))
+    lora["head_text"] = (f"only its LoRA factors `{prefix}.lora_A/lora_B` are saved; the randomly initialised base "
+                         "weight they sit on is in no file" if lora["only_lora"] else
+                         "the head was left out of the adapter (frozen, or not named in modules_to_save)")
+    return lora
+
+
+def _expected_prefix(config: dict, adapter: dict, heads: dict, use: str, flag_prefix) -> tuple:
+    """(prefix, where it comes from, whether a head is expected at all)."""
+    if isinstance(config.get("value_head_prefix"), str):
+        return config["value_head_prefix"], "config.json", use in ("inspect", "reward", "critic")
+    if use != "inspect":
+        return (flag_prefix or "score"), "flag", use in ("reward", "critic")
+    classes = list(config.get("architectures") or []) + [((adapter.get("auto_mapping") or {}).get("base_model_class")
+                                                          or "")]
+    present = next(iter(heads), None)
+    if any(c in OPENRLHF_CLASSES for c in classes):
+        # a full save without value_head_prefix loads with the flag's default, `score` since OpenRLHF 0.5.4;
+        # an adapter does not say which prefix its launch used, so take the head it names
+        targets = [*(adapter.get("target_modules") if isinstance(adapter.get("target_modules"), list) else []),
+                   *(adapter.get("modules_to_save") if isinstance(adapter.get("modules_to_save"), list) else [])]
+        named = next((p for p in ("score", "value_head") if p in heads or p in targets), None) if adapter else None
+        if named:
+            return named, "the adapter", True
+        return "score", "OpenRLHF's default (>= 0.5.4)", True
+    if any(str(c).endswith("ForSequenceClassification") for c in classes) or adapter.get("task_type") == "SEQ_CLS":
+        return next((p for p in ("score", "classifier.out_proj", "classifier") if p in heads), "score"), \
+            "the model class", True
+    return present or "", "the checkpoint", bool(present)
+
+
+def describe(checkpoint, use: str = "inspect", flag_prefix=None, normalize=None) -> dict:
+    """`ckpt` facts of one checkpoint for one use: "inspect", or the role that loads it."""
+    facts = defaults()
+    config = checkpoint.config.data if checkpoint.config and isinstance(checkpoint.config.data, dict) else {}
+    adapter = checkpoint.adapter.data if checkpoint.adapter and isinstance(checkpoint.adapter.data, dict) else {}
+    tensors = checkpoint.tensors + checkpoint.head_files
+    names = tuple(dict.fromkeys(n for n in (config.get("value_head_prefix"), flag_prefix, *HEAD_NAMES)
+                                if isinstance(n, str) and n))
+    heads = _heads(tensors, names)
+    prefix, source, expected = _expected_prefix(config, adapter, heads, use, flag_prefix)
+    hidden = _hidden(config)
+    id2label = config.get("id2label")
+    facts.update(available=True, path=checkpoint.path, use=use, format=checkpoint.format,
+                 adapter=checkpoint.format == "peft-adapter", deepspeed=bool(checkpoint.deepspeed),
+                 tensors=len(tensors), size=checkpoint.size, has_config=bool(config),
+                 architectures=", ".join(map(str, config.get("architectures") or [])), hidden_size=hidden,
+                 num_labels=len(id2label) if isinstance(id2label, dict) and id2label else 2,
+                 prefix=prefix, prefix_from=source, head_expected=expected,
+                 use_text={"reward": "the reward model", "critic": "the critic"}.get(use, "a reward model or critic"),
+                 has_stats=isinstance(config.get("mean"), (int, float)) and isinstance(config.get("std"), (int, float)),
+                 normalize_reward=bool(config.get("normalize_reward")) if normalize is None else bool(normalize))
+    if checkpoint.deepspeed:
+        facts.update(ds_stage=checkpoint.deepspeed["stage"], ds_ranks=checkpoint.deepspeed["ranks"],
+                     ds_tag=checkpoint.deepspeed["tag"])
+    facts["quantized"], facts["quant_bits"], facts["quant_text"] = _quantization(config, tensors)
+    initializer_range = config.get("initializer_range") if isinstance(config.get("initializer_range"), float) else 0.02
+    own = heads.get(prefix, {}).get("weight") if prefix else None
+    if own is not None:
+        facts["head"] = _head_facts(own, hidden, initializer_range)
+    others = [h["weight"] for p, h in heads.items() if p != prefix and h["weight"] is not None]
+    facts["other_heads"] = [t.name for t in others]
+    if others:
+        facts["other_prefix"] = _strip(others[0].name)[: -len(".weight")]
+        if own is None:
+            facts["head"]["any"] = True
+            facts["head"]["trained"] = _head_facts(others[0], hidden, initializer_range)["trained"]
+    facts["lora"] = _adapter(adapter, prefix, heads)
+    _shards_and_empties(checkpoint, facts, prefix)
+    facts["format_text"] = _format_text(checkpoint, facts)
+    return facts
+
+
+def _shards_and_empties(checkpoint, facts: dict, prefix: str):
+    missing = checkpoint.missing_shards
+    facts["missing_shards"] = sorted(missing)
+    facts["head_missing_shard"] = any(k == f"{prefix}.weight" for keys in missing.values() for k in keys)
+    facts["missing_text"] = "; ".join(
+        f"{shard} ({len(keys)} tensors{', the head ' + prefix + '.weight among them' if f'{prefix}.weight' in keys else ''})"
+        for shard, keys in sorted(missing.items()))
+    facts["misplaced"] = checkpoint.misplaced[:20]
+    facts["misplaced_text"] = "; ".join(checkpoint.misplaced[:3]) + (
+        f" (and {len(checkpoint.misplaced) - 3} more)" if len(checkpoint.misplaced) > 3 else "")
+    weights = checkpoint.tensors + checkpoint.head_files
+    empty = [t for t in weights if t.numel == 0]
+    facts["empty_tensors"] = len(empty)
+    if empty:
+        facts["empty_text"] = (f"{len(empty)} of {len(weights)} tensors are empty (shape [0]), e.g. `{empty[0].name}`: "
+                               "ZeRO-3 partitions saved without gathering")
+    elif checkpoint.files and not weights:
+        facts["empty_text"] = f"{os.path.basename(checkpoint.files[0])} holds no tensors at all"
+
+
+def _format_text(checkpoint, facts: dict) -> str:
+    shards = len(checkpoint.files)
+    text = {"safetensors": "safetensors", "pytorch-bin": "pytorch_model.bin (torch zip)",
+            "safetensors-sharded": f"sharded safetensors ({shards} of {shards + len(checkpoint.missing_shards)} shards present)",
+            "pytorch-bin-sharded": f"sharded pytorch_model.bin ({shards} shards)",
+            "peft-adapter": f"PEFT adapter (LoRA r={facts['lora']['r']})",
+            "deepspeed": "DeepSpeed checkpoint folder", "none": "no weight files"}[checkpoint.format]
+    if checkpoint.deepspeed:
+        d = checkpoint.deepspeed
+        text += f"; DeepSpeed ZeRO-{d['stage'] if d['stage'] != 2 else '1/2'} states in {d['tag']}/ ({d['ranks']} ranks)"
+    return text

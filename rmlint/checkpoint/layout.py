@@ -1,0 +1,176 @@
+"""What a checkpoint path is (full weights, shards, adapter, DeepSpeed folder) and its tensors,
+read from headers and pickles' tensor descriptions only."""
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from .tensors import CheckpointError
+
+ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")   # PEFT loads safetensors first
+FULL_WEIGHTS = ("model.safetensors", "pytorch_model.bin")
+INDEXES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
+VALUE_HEAD_FILES = ("value_head.safetensors", "value_head.bin")       # LLaMA-Factory
+_MODEL_STATES = re.compile(r"^(zero_pp_rank_(\d+)_)?mp_rank_(\d+)_model_states\.pt$")
+_OPTIM_STATES = re.compile(r"^(bf16_|fp16_)?zero_pp_rank_(\d+)_mp_rank_\d+_optim_states\.pt$")
+
+
+@dataclass
+class Checkpoint:
+    path: str
+    format: str = "none"        # safetensors | safetensors-sharded | pytorch-bin | pytorch-bin-sharded |
+                                # peft-adapter | deepspeed | none
+    tensors: list = field(default_factory=list)      # [Tensor], every weight file together
+    files: list = field(default_factory=list)        # weight files read
+    config: object = None       # Document of config.json
+    adapter: object = None      # Document of adapter_config.json
+    head_files: list = field(default_factory=list)   # value_head.safetensors & co. beside an adapter
+    index: str = ""
+    missing_shards: dict = field(default_factory=dict)   # shard file -> keys the index maps to it
+    misplaced: list = field(default_factory=list)        # index/shard disagreements, as sentences
+    deepspeed: dict = field(default_factory=dict)        # {"tag", "stage", "ranks"} of a ZeRO folder
+    errors: list = field(default_factory=list)           # [CheckpointError]
+    size: int = 0
+
+
+def read_weights(path: str) -> tuple:
+    """(metadata, [Tensor]) of one weight file, by its format."""
+    if path.endswith(".safetensors"):
+        from .safetensors_file import read_header
+        return read_header(path)
+    from .torch_zip import read_index
+    return {}, read_index(path)
+
+
+def _json(path: str):
+    from ..finding import SourceError
+    from ..sources.document import load_json
+    from ..sources.text import read_text
+    try:
+        return load_json(read_text(path), path), None
+    except SourceError as err:
+        return None, CheckpointError(err.message, path)
+
+
+def _add(checkpoint: Checkpoint, path: str, into: list | None = None):
+    try:
+        _, tensors = read_weights(path)
+    except CheckpointError as err:
+        checkpoint.errors.append(err)
+        return []
+    checkpoint.files.append(path)
+    checkpoint.size += os.path.getsize(path)
+    (checkpoint.tensors if into is None else into).extend(tensors)
+    return tensors
+
+
+def inspect_path(path: str) -> Checkpoint:
+    if os.path.isfile(path):
+        return _single_file(path)
+    checkpoint = Checkpoint(path)
+    names = set(os.listdir(path))
+    if "config.json" in names:
+        checkpoint.config, error = _json(os.path.join(path, "config.json"))
+        checkpoint.errors += [error] if error else []
+    if "adapter_config.json" in names:
+        _adapter(checkpoint, names)
+    elif index := next((n for n in INDEXES if n in names), None):
+        checkpoint.format = "safetensors-sharded" if index.startswith("model.") else "pytorch-bin-sharded"
+        _sharded(checkpoint, os.path.join(path, index))
+    elif weights := next((n for n in FULL_WEIGHTS if n in names), None):
+        checkpoint.format = "safetensors" if weights.endswith(".safetensors") else "pytorch-bin"
+        _add(checkpoint, os.path.join(path, weights))
+    _deepspeed(checkpoint, names)
+    if checkpoint.format == "none":   # loose weight files (variants such as model.fp16.safetensors)
+        for name in sorted(n for n in names if n.endswith((".safetensors", ".bin"))):
+            checkpoint.format = "safetensors" if name.endswith(".safetensors") else "pytorch-bin"
+            _add(checkpoint, os.path.join(path, name))
+    return checkpoint
+
+
+def _single_file(path: str) -> Checkpoint:
+    name = os.path.basename(path)
+    folder = os.path.dirname(path) or "."
+    if name in INDEXES or name in ("config.json", "adapter_config.json"):
+        return inspect_path(folder)
+    checkpoint = Checkpoint(path, "safetensors" if name.endswith(".safetensors") else "pytorch-bin")
+    if os.path.isfile(os.path.join(folder, "config.json")):
+        checkpoint.config, error = _json(os.path.join(folder, "config.json"))
+        checkpoint.errors += [error] if error else []
+    _add(checkpoint, path)
+    return checkpoint
+
+
+def _adapter(checkpoint: Checkpoint, names: set):
+    folder = checkpoint.path
+    checkpoint.format = "peft-adapter"
+    checkpoint.adapter, error = _json(os.path.join(folder, "adapter_config.json"))
+    checkpoint.errors += [error] if error else []
+    weights = next((n for n in ADAPTER_WEIGHTS if n in names), None)
+    if weights:
+        _add(checkpoint, os.path.join(folder, weights))
+    else:
+        checkpoint.errors.append(CheckpointError("adapter_config.json without adapter_model.safetensors or "
+                                                 "adapter_model.bin", os.path.join(folder, "adapter_config.json")))
+    # LLaMA-Factory keeps the value head in value_head.*; TRL's PEFT save puts v_head.* in pytorch_model.bin
+    for extra in (*VALUE_HEAD_FILES, "pytorch_model.bin"):
+        if extra in names:
+            _add(checkpoint, os.path.join(folder, extra), checkpoint.head_files)
+            break
+
+
+def _sharded(checkpoint: Checkpoint, index_path: str):
+    checkpoint.index = index_path
+    document, error = _json(index_path)
+    weight_map = document.data.get("weight_map") if document and isinstance(document.data, dict) else None
+    if not isinstance(weight_map, dict) or not all(isinstance(v, str) for v in weight_map.values()):
+        checkpoint.errors.append(error or CheckpointError("index has no weight_map of tensor -> shard file", index_path))
+        return
+    by_shard = {}
+    for key, shard in weight_map.items():
+        by_shard.setdefault(shard, []).append(key)
+    holder = {}
+    for shard in sorted(by_shard):
+        shard_path = os.path.join(checkpoint.path, shard)
+        if os.sep in shard or "/" in shard or not os.path.isfile(shard_path):
+            checkpoint.missing_shards[shard] = by_shard[shard]
+            continue
+        for tensor in _add(checkpoint, shard_path):
+            if tensor.name in holder:
+                checkpoint.misplaced.append(f"`{tensor.name}` is in both {holder[tensor.name]} and {shard}")
+            holder[tensor.name] = shard
+    for key, shard in weight_map.items():
+        if shard in by_shard and shard not in checkpoint.missing_shards and holder.get(key) != shard:
+            where = f"it is in {holder[key]}" if key in holder else "no shard holds it"
+            checkpoint.misplaced.append(f"the index maps `{key}` to {shard}, but {where}")
+    for key, shard in holder.items():
+        if key not in weight_map:
+            checkpoint.misplaced.append(f"`{key}` in {shard} is not in the index's weight_map")
+
+
+def _deepspeed(checkpoint: Checkpoint, names: set):
+    """engine.save_checkpoint's layout (deepspeed/checkpoint/constants.py): `latest` names the tag folder."""
+    tag = None
+    if "latest" in names:
+        try:
+            with open(os.path.join(checkpoint.path, "latest"), encoding="utf-8", errors="replace") as handle:
+                tag = handle.read(256).strip()
+        except OSError:
+            tag = None
+    folders = [tag] if tag and tag in names else sorted(n for n in names if n.startswith(("global_step",
+                                                                                          "best_global_step")))
+    for folder in folders[-1:]:
+        try:
+            files = os.listdir(os.path.join(checkpoint.path, folder))
+        except OSError:
+            continue
+        model = [m for m in map(_MODEL_STATES.match, files) if m]
+        optim = [m for m in map(_OPTIM_STATES.match, files) if m]
+        if not model and not optim:
+            continue
+        zero3 = any(m.group(1) for m in model)
+        stage = 3 if zero3 else (2 if optim else 0)   # names cannot tell ZeRO-1 from ZeRO-2
+        ranks = len({m.group(2) for m in optim} | ({m.group(2) for m in model} if zero3 else set()))
+        checkpoint.deepspeed = {"tag": folder, "stage": stage, "ranks": ranks}
+        if checkpoint.format == "none":
+            checkpoint.format = "deepspeed"

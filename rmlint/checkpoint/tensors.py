@@ -1,0 +1,54 @@
+"""What every weight reader returns: tensors by name, where their bytes are, and read errors."""
+
+from dataclasses import dataclass
+
+# bits per element (safetensors' Dtype::bitsize); .bin storages are mapped onto these names
+BITS = {"BOOL": 8, "U8": 8, "I8": 8, "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8, "F8_E4M3FNUZ": 8,
+        "F8_E5M2FNUZ": 8, "I16": 16, "U16": 16, "F16": 16, "BF16": 16, "I32": 32, "U32": 32, "F32": 32,
+        "C64": 64, "F64": 64, "I64": 64, "U64": 64, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6}
+
+
+class CheckpointError(Exception):
+    """A weight file rmlint refuses to read; reported as RM001 naming the file (and byte offset)."""
+
+    def __init__(self, message: str, path: str):
+        super().__init__(message)
+        self.message, self.path = message, path
+
+
+@dataclass(frozen=True)
+class Tensor:
+    name: str
+    dtype: str
+    shape: tuple
+    file: str           # the weight file it is stored in
+    offset: int         # absolute byte offset of its data in `file` (-1: inside a zip member)
+    nbytes: int
+    member: str = ""    # zip member holding the data (.bin files)
+    member_offset: int = 0
+
+    @property
+    def numel(self) -> int:
+        count = 1
+        for dim in self.shape:
+            count *= dim
+        return count
+
+
+def read_bytes(tensor: Tensor, limit: int) -> bytes | None:
+    """The tensor's raw bytes, or None when it is larger than `limit` or cannot be read."""
+    if tensor.nbytes > limit:
+        return None
+    try:
+        if tensor.member:
+            import zipfile
+            with zipfile.ZipFile(tensor.file) as archive, archive.open(tensor.member) as handle:
+                handle.seek(tensor.member_offset)
+                data = handle.read(tensor.nbytes)
+        else:
+            with open(tensor.file, "rb") as handle:
+                handle.seek(tensor.offset)
+                data = handle.read(tensor.nbytes)
+    except (OSError, KeyError, ValueError, EOFError):
+        return None
+    return data if len(data) == tensor.nbytes else None
