@@ -26,7 +26,7 @@ DEFAULTS = {"available": False, "reason": "", "path": "", "use": "", "format": "
             "prefix_from": "", "prefix_flag": "--value_head_prefix", "other_prefix": "", "other_heads": [],
             "head_expected": False, "has_stats": False, "normalize_reward": False, "quantized": False,
             "quant_bits": 0, "quant_text": "", "missing_shards": [], "missing_text": "", "head_missing_shard": False,
-            "misplaced": [], "misplaced_text": "", "use_text": "", "empty_tensors": 0, "empty_text": "", "head": HEAD, "lora": LORA}
+            "misplaced": [], "misplaced_text": "", "empty_tensors": 0, "empty_text": "", "head": HEAD, "lora": LORA}
 
 
 def defaults() -> dict:
@@ -186,7 +186,6 @@ def describe(checkpoint, use: str = "inspect", flag_prefix=None, normalize=None)
                  architectures=", ".join(map(str, config.get("architectures") or [])), hidden_size=hidden,
                  num_labels=len(id2label) if isinstance(id2label, dict) and id2label else 2,
                  prefix=prefix, prefix_from=source, head_expected=expected,
-                 use_text={"reward": "the reward model", "critic": "the critic"}.get(use, "a reward model or critic"),
                  has_stats=isinstance(config.get("mean"), (int, float)) and isinstance(config.get("std"), (int, float)),
                  normalize_reward=bool(config.get("normalize_reward")) if normalize is None else bool(normalize))
     if checkpoint.deepspeed:

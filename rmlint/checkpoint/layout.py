@@ -49,7 +49,7 @@ def _json(path: str):
     try:
         return load_json(read_text(path), path), None
     except SourceError as err:
-        return None, CheckpointError(err.message, path)
+        return None, CheckpointError(err.message, path, err.location.line, err.location.column)
 
 
 def _add(checkpoint: Checkpoint, path: str, into: list | None = None):

@@ -57,8 +57,9 @@ def inspect_subject(path: str):
         head_file = next(t.file for t in checkpoint.tensors + checkpoint.head_files
                          if t.name == facts["ckpt"]["head"]["name"])
         provenance["ckpt.head"] = Location(head_file, 0, 0)
-    findings = [_unreadable(e.message, Location(e.path, 0, 0)) for e in checkpoint.errors]
-    return Subject("checkpoint", facts, provenance["ckpt"], provenance), checkpoint, findings
+    findings = [_unreadable(e.message, Location(e.path, e.line, e.column)) for e in checkpoint.errors]
+    unknown = {f"ckpt.{key}" for key in DEFAULTS if key != "available"} if checkpoint.errors else set()
+    return Subject("checkpoint", facts, provenance["ckpt"], provenance, unknown), checkpoint, findings
 
 
 def attach(subject, role, settings: dict, base_dirs: list, dotted: bool):
@@ -96,3 +97,5 @@ def attach(subject, role, settings: dict, base_dirs: list, dotted: bool):
         subject.provenance["ckpt.normalize_reward"] = subject.provenance["args.normalize_reward"]
     subject.reader_findings += [_unreadable(f"checkpoint `{role.path}`: {os.path.basename(e.path)}: {e.message}", where)
                                 for e in checkpoint.errors]
+    if checkpoint.errors:   # a half-read checkpoint is not judged: RM001 says what could not be read
+        subject.unknown |= {f"ckpt.{key}" for key in DEFAULTS if key != "available"}

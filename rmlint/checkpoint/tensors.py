@@ -11,9 +11,9 @@ BITS = {"BOOL": 8, "U8": 8, "I8": 8, "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8, "
 class CheckpointError(Exception):
     """A weight file rmlint refuses to read; reported as RM001 naming the file (and byte offset)."""
 
-    def __init__(self, message: str, path: str):
+    def __init__(self, message: str, path: str, line: int = 0, column: int = 0):
         super().__init__(message)
-        self.message, self.path = message, path
+        self.message, self.path, self.line, self.column = message, path, line, column
 
 
 @dataclass(frozen=True)
