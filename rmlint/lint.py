@@ -7,6 +7,9 @@ from . import engine, inputs
 from .finding import Finding, Location, UsageError
 
 
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt")
+
+
 @dataclass
 class Result:
     findings: list = field(default_factory=list)
@@ -59,6 +62,11 @@ def lint_paths(paths, select=None, ignore=None, stdin: bytes | None = None) -> R
                 more, trouble = inputs.subjects_of_file(name, explicit=False)
                 found += more
                 problems += trouble
+        elif os.path.exists(path) and path.endswith(WEIGHT_SUFFIXES):   # a weight file: what `inspect` reads
+            from .checkpoint.subjects import inspect_subject
+            files = [path]
+            subject, _, problems = inspect_subject(path)
+            found = [subject]
         elif os.path.exists(path):
             files = [path]
             found, problems = inputs.subjects_of_file(path)

@@ -272,3 +272,9 @@ def test_a_launch_is_not_slowed_by_a_huge_sparse_checkpoint(tmp_path):
     code, report = inspect(str(tmp_path))
     assert [f["rule"] for f in report["findings"]] == ["RM615"]   # the sparse head reads as all zeros
     assert report["checkpoints"][0]["size"] == 8 + len(raw) + 40_960_256_000
+
+
+def test_check_given_a_weight_file_inspects_it():
+    result = cli("check", "zero_head/model.safetensors")
+    assert result.exit_code == 1
+    assert result.output.startswith("zero_head/model.safetensors: error RM615 value head `value_head.weight` is all zeros")
