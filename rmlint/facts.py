@@ -29,7 +29,7 @@ def _defaults() -> dict:
     launch = {"entrypoint": "", "generation": 0, "generation_label": "", "releases": "", "launcher": "",
               "oldest_version": 0, "newest_version": 0,
               "world_size": 0, "opaque": False, "problems": []}
-    from .checkpoint.facts import defaults as checkpoint_defaults
+    from .checkpoint.defaults import defaults as checkpoint_defaults
     return {"input": {"kind": ""}, "launch": launch, "args": args, "role": role, "ds": absent(),
             "ckpt": checkpoint_defaults()}
 

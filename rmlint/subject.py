@@ -25,7 +25,16 @@ class Subject:
         return self.anchor
 
     def knows(self, fact_path: str) -> bool:
-        for unknown in self.unknown:
-            if fact_path == unknown or fact_path.startswith(unknown + ".") or unknown.startswith(fact_path + "."):
-                return False
-        return True
+        """False when the path, an ancestor or a descendant of it is unknown. Memoised: every rule of
+        the catalog asks about the same few hundred paths."""
+        if getattr(self, "_seen_size", None) != len(self.unknown):
+            self._seen_size, self._answers = len(self.unknown), {}
+            self._blocked = {".".join(path.split(".")[:i]) for path in self.unknown
+                             for i in range(1, path.count(".") + 1)}   # proper ancestors of unknown paths
+        answer = self._answers.get(fact_path)
+        if answer is None:
+            parts = fact_path.split(".")
+            answer = fact_path not in self._blocked and not any(
+                ".".join(parts[:i]) in self.unknown for i in range(1, len(parts) + 1))
+            self._answers[fact_path] = answer
+        return answer

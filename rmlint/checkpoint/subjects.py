@@ -5,8 +5,7 @@ import os
 from functools import lru_cache
 
 from ..finding import Finding, Location
-from .facts import DEFAULTS, describe
-from .tensors import CheckpointError
+from .defaults import DEFAULTS
 
 KNOWN_WHEN_ABSENT = {"available", "reason", "path", "use"}   # the rest is unknown when the files are not here
 
@@ -19,6 +18,7 @@ def _unreadable(message: str, where: Location) -> Finding:
 @lru_cache(maxsize=64)
 def _read(path: str):
     from .layout import Checkpoint, inspect_path
+    from .tensors import CheckpointError
     try:
         return inspect_path(path)
     except OSError as err:
@@ -51,6 +51,7 @@ def inspect_subject(path: str):
     checkpoint = _read(os.path.normpath(path))
     facts = defaults()
     facts["input"]["kind"] = "checkpoint"
+    from .facts import describe
     facts["ckpt"] = describe(checkpoint)
     provenance = _positions(checkpoint)
     if "ckpt.head" not in provenance and facts["ckpt"]["head"]["found"]:
@@ -81,6 +82,7 @@ def attach(subject, role, settings: dict, base_dirs: list, dotted: bool):
         subject.unknown |= absent
         subject.skipped.append((role.path, subject.locate("role.path"), how))
         return
+    from .facts import describe
     checkpoint = _read(os.path.normpath(local))
     value_role = role.kind in ("reward", "critic") and not role.init_value_head
     facts = describe(checkpoint, role.kind, settings.get("value_head_prefix"),

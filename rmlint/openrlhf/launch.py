@@ -3,7 +3,7 @@
 import os
 from dataclasses import dataclass
 
-from ..checkpoint.facts import defaults as checkpoint_defaults
+from ..checkpoint.defaults import defaults as checkpoint_defaults
 from ..checkpoint.subjects import attach
 from ..deepspeed.config import absent, normalize
 from ..finding import Location
