@@ -82,7 +82,7 @@ def _shell_subjects(path: str, text: str) -> tuple:
 def _document_subjects(document: Document, explicit: bool) -> tuple:
     from .facts import deepspeed_subject
     data = document.data
-    if isinstance(data, dict) and DEEPSPEED_KEYS & set(map(str, data)):
+    if isinstance(data, dict) and DEEPSPEED_KEYS & set(map(str, data)) and "entrypoint" not in data:
         return [deepspeed_subject(document, "unknown")], []
     if isinstance(data, dict) and data:
         from .openrlhf.argsfile import invocation_of

@@ -278,3 +278,10 @@ def test_check_given_a_weight_file_inspects_it():
     result = cli("check", "zero_head/model.safetensors")
     assert result.exit_code == 1
     assert result.output.startswith("zero_head/model.safetensors: error RM615 value head `value_head.weight` is all zeros")
+
+
+def test_an_arguments_file_reads_the_model_beside_it(tmp_path):
+    (tmp_path / "rm").symlink_to(FIXTURES / "openrlhf_rm_missing_head")
+    (tmp_path / "serve.yaml").write_text("entrypoint: openrlhf.cli.serve_rm\nreward_pretrain: ./rm\nbf16: true\n")
+    result = cli("check", "--format", "json", str(tmp_path / "serve.yaml"))
+    assert [(f["rule"], f["line"]) for f in json.loads(result.output)["findings"]] == [("RM606", 2)]
