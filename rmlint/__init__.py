@@ -8,13 +8,17 @@ Library use (never prints, never exits):
 """
 
 __version__ = "0.1.0"
-__all__ = ["lint_paths", "lint_argv", "lint_config", "Finding", "Result", "UsageError"]
+__all__ = ["lint_paths", "lint_argv", "lint_config", "inspect_checkpoints", "check", "check_namespace",
+           "Finding", "Result", "UsageError", "LintError", "RmlintWarning"]
 
 
 def __getattr__(name):  # lazy, so `import rmlint` stays cheap for the CLI and for launchers
-    if name in ("lint_paths", "lint_argv", "lint_config", "Result"):
+    if name in ("lint_paths", "lint_argv", "lint_config", "inspect_checkpoints", "Result"):
         from . import lint
         return getattr(lint, name)
+    if name in ("check", "check_namespace", "LintError", "RmlintWarning"):
+        from . import launcher
+        return getattr(launcher, name)
     if name in ("Finding", "UsageError"):
         from . import finding
         return getattr(finding, name)

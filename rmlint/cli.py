@@ -11,106 +11,196 @@ import click
 
 from . import __version__
 
-FORMATS = click.Choice(["text", "json"])
+FORMATS = ("text", "json", "sarif", "github")
+
+
+class SettingsError(click.ClickException):
+    exit_code = 2
 
 
 def _split(values) -> list:
     return [p.strip() for v in values or () for p in v.split(",") if p.strip()]
 
 
-def _check_selectors(selectors: list):
-    if not selectors:
-        return
-    from .rules import builtin
-    known = {r.id for r in builtin()} | {r.name for r in builtin()}
-    for selector in selectors:
-        if selector not in known and not any(k.startswith(selector) for k in known if k.startswith("RM")):
-            raise click.UsageError(f"unknown rule selector {selector!r} (use an id like RM201, a prefix like RM2, or a name)")
+def _settings(options: dict, start: str | None = None):
+    """Settings file (--config, else the nearest one) with the command line on top, as ruff does:
+    --select replaces, --extend-select and --ignore add, --strict turns strict on."""
+    from dataclasses import replace
+    from .config import ConfigError, resolve
+    try:
+        settings = resolve(options.get("config"), start)
+    except ConfigError as err:
+        raise SettingsError(str(err)) from None
+    select, extend, ignore = (_split(options.get(k)) for k in ("select", "extend_select", "ignore"))
+    return replace(settings, select=select or settings.select, extend_select=settings.extend_select + extend,
+                   ignore=settings.ignore + ignore, strict=settings.strict or bool(options.get("strict")))
 
 
-def _selection(select, ignore):
-    select, ignore = _split(select), _split(ignore)
-    _check_selectors(select + ignore)
-    return select or None, ignore or None
+def _policy(settings):
+    from .config import ConfigError
+    from .policy import Policy
+    try:
+        return Policy(settings)
+    except ConfigError as err:
+        raise SettingsError(str(err)) from None
 
 
-def _emit(result, fmt: str, strict: bool):
-    from .report import render
-    colour = fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    click.echo(render(result, fmt, colour), nl=False)
-    failed = result.errors or (strict and result.warnings)
-    sys.exit(1 if failed else 0)
+def _format(fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
 
 
-def _selection_options(function):
-    function = click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")(function)
-    function = click.option("--ignore", multiple=True, metavar="RULES", help="Rule ids, prefixes or names to skip.")(function)
-    function = click.option("--select", multiple=True, metavar="RULES",
-                            help="Only these rule ids, prefixes (RM2) or names; comma-separated or repeated.")(function)
-    return click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)(function)
+def _colour(fmt: str) -> bool:
+    return fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def _emit(result, options: dict, settings, rules) -> None:
+    from .report import render, statistics
+    fmt = _format(options.get("fmt"))
+    if options.get("statistics"):
+        click.echo(statistics(result), nl=False)
+    else:
+        click.echo(render(result, fmt, _colour(fmt), rules), nl=False)
+    sys.exit(1 if result.errors or (settings.strict and result.warnings) else 0)
+
+
+def _show_settings(settings, policy) -> None:
+    import json
+    shown = settings.to_dict() | {"rules": [r.id for r in policy.rules]}
+    click.echo(json.dumps(shown, indent=2))
+    sys.exit(0)
+
+
+def _lint_options(function):
+    options = [
+        click.option("--show-settings", is_flag=True, help="Print the resolved settings and exit."),
+        click.option("--config", type=click.Path(dir_okay=False), help="Settings file to use instead of discovery."),
+        click.option("--statistics", is_flag=True, help="Print a count per rule instead of the findings."),
+        click.option("--strict", is_flag=True, help="Exit 1 on warnings too."),
+        click.option("--ignore", multiple=True, metavar="RULES", help="Rule ids, prefixes or names to skip."),
+        click.option("--extend-select", multiple=True, metavar="RULES", help="Rules to add to the selection."),
+        click.option("--select", multiple=True, metavar="RULES",
+                     help="Only these rule ids, prefixes (RM2) or names; comma-separated or repeated."),
+        click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+                     help="text (default; github under GITHUB_ACTIONS), json, sarif or github."),
+    ]
+    for option in options:
+        function = option(function)
+    return function
+
+
+def _prepare(options: dict, start: str | None = None):
+    settings = _settings(options, start)
+    policy = _policy(settings)
+    if options.get("show_settings"):
+        _show_settings(settings, policy)
+    return settings, policy
+
+
+def _first_folder(paths) -> str | None:
+    first = next((p for p in paths if p != "-"), None)
+    if first is None:
+        return None
+    return first if os.path.isdir(first) else (os.path.dirname(os.path.abspath(first)))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="rmlint")
 def main():
-    """Pre-launch linter for reward-model and RLHF training: OpenRLHF launches and DeepSpeed configs."""
+    """Pre-launch linter for reward-model and RLHF training: OpenRLHF launches, DeepSpeed configs, checkpoints."""
 
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
-@_selection_options
-def check(paths, fmt, select, ignore, strict):
+@_lint_options
+def check(paths, **options):
     """Check launch scripts, DeepSpeed configs and OpenRLHF argument files (directories recursively, - for stdin)."""
     from .finding import UsageError
     from .lint import lint_paths
-    select, ignore = _selection(select, ignore)
+    settings, policy = _prepare(options, _first_folder(paths))
     stdin = sys.stdin.buffer.read() if "-" in paths else None
     try:
-        result = lint_paths(paths, select, ignore, stdin=stdin)
+        result = lint_paths(paths, stdin=stdin, settings=settings)
     except UsageError as err:
         raise click.UsageError(str(err))
-    _emit(result, fmt, strict)
+    _emit(result, options, settings, policy.catalog)
 
 
 @main.command("check-args", context_settings={"ignore_unknown_options": True})
 @click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED)
-@_selection_options
-def check_args(argv, fmt, select, ignore, strict):
+@_lint_options
+def check_args(argv, **options):
     """Check a launch command given as arguments: rmlint check-args -- deepspeed --module openrlhf.cli.train_rm ..."""
     from .finding import UsageError
     from .lint import lint_argv
-    select, ignore = _selection(select, ignore)
+    settings, policy = _prepare(options)
     try:
-        result = lint_argv(list(argv), select, ignore)
+        result = lint_argv(list(argv), settings=settings)
     except UsageError as err:
         raise click.UsageError(str(err))
-    _emit(result, fmt, strict)
+    _emit(result, options, settings, policy.catalog)
 
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
-@_selection_options
-def inspect(paths, fmt, select, ignore, strict):
+@_lint_options
+def inspect(paths, **options):
     """Show what checkpoints hold (format, head, dtype, quantization, LoRA layout) and what is wrong with them."""
-    from .lint import Result, inspect_checkpoints
+    from .lint import inspect_checkpoints
     from .report import render_inspect
-    select, ignore = _selection(select, ignore)
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:
         raise click.UsageError(f"{missing[0]}: no such file or directory")
-    entries, result = inspect_checkpoints(paths, select, ignore)
-    colour = fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    click.echo(render_inspect(entries, result, fmt, colour), nl=False)
-    sys.exit(1 if result.errors or (strict and result.warnings) else 0)
+    settings, policy = _prepare(options)
+    entries, result = inspect_checkpoints(paths, settings=settings)
+    fmt = _format(options.get("fmt"))
+    if fmt in ("text", "json") and not options.get("statistics"):
+        click.echo(render_inspect(entries, result, fmt, _colour(fmt)), nl=False)
+        sys.exit(1 if result.errors or (settings.strict and result.warnings) else 0)
+    _emit(result, options, settings, policy.catalog)
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--dry-run", is_flag=True, help="Check and print the command, but do not run it.")
+@click.option("--config", type=click.Path(dir_okay=False), help="Settings file to use instead of discovery.")
+@click.option("--strict", is_flag=True, help="Refuse to run on warnings too.")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def run(command, dry_run, config, strict):
+    """Check a launch, then run it: rmlint run -- deepspeed --module openrlhf.cli.train_rm ...
+
+    With no error the command replaces rmlint (exec), so its signals and exit code are its own;
+    with errors the findings are printed and the command is not run (exit 1)."""
+    from .launcher import check_command
+    from .report import render
+    settings = _settings({"config": config, "strict": strict})
+    result = check_command(list(command), settings)
+    blocked = result.errors or (settings.strict and result.warnings)
+    if result.findings or result.skipped:
+        click.echo(render(result, "text", _colour("text")), nl=False, err=True)
+    if blocked:
+        click.echo("rmlint: not running the command (fix the errors above, or suppress them with a reason)", err=True)
+        sys.exit(1)
+    if dry_run:
+        import shlex
+        click.echo(f"would run: {shlex.join(command)}")
+        sys.exit(0)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvp(command[0], list(command))
+    except OSError as err:
+        click.echo(f"rmlint: cannot run {command[0]}: {err.strerror or err}", err=True)
+        sys.exit(127)
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 def rules(fmt):
-    """List the rules."""
-    from .report import rules_json, rules_table
+    """List the rules (markdown: the full reference, as in docs/rules.md)."""
+    from .report import rules_json, rules_markdown, rules_table
     from .rules import builtin
-    click.echo((rules_json if fmt == "json" else rules_table)(builtin()), nl=False)
+    click.echo({"text": rules_table, "json": rules_json, "markdown": rules_markdown}[fmt](builtin()), nl=False)
 
 
 @main.command()

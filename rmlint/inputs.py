@@ -13,7 +13,9 @@ DEEPSPEED_KEYS = {"zero_optimization", "train_micro_batch_size_per_gpu", "train_
                   "gradient_accumulation_steps", "fp16", "bf16", "bfloat16", "zero_allow_untested_optimizer",
                   "gradient_clipping", "steps_per_print", "wall_clock_breakdown"}
 READER_RULES = {"RM001": ("unreadable-input", "error", "Fix the file so that it parses."),
-                "RM002": ("unrecognised-input", "info", "Pass a DeepSpeed config, OpenRLHF arguments or a launch script.")}
+                "RM002": ("unrecognised-input", "info", "Pass a DeepSpeed config, OpenRLHF arguments or a launch script."),
+                "RM004": ("suppression-without-reason", "warning", "Write why the finding is accepted after the brackets."),
+                "RM005": ("unused-suppression", "warning", "Remove the suppression, or fix the rule id in it.")}
 
 
 def reader_finding(rule: str, message: str, where: Location) -> Finding:
@@ -37,9 +39,12 @@ def kind_of(path: str, text: str) -> str:
     return "yaml"
 
 
-def subjects_of_text(path: str, text: str, explicit: bool = True) -> tuple:
-    """(subjects, findings) for one file's text."""
+def subjects_of_text(path: str, text: str, explicit: bool = True, texts: dict | None = None) -> tuple:
+    """(subjects, findings) for one file's text; shell and YAML texts are kept in `texts` for
+    inline suppressions."""
     kind = kind_of(path, text)
+    if texts is not None and kind in ("shell", "yaml"):
+        texts[path] = text
     try:
         if kind == "shell":
             return _shell_subjects(path, text)
@@ -49,20 +54,20 @@ def subjects_of_text(path: str, text: str, explicit: bool = True) -> tuple:
     return _document_subjects(document, explicit)
 
 
-def subjects_of_file(path: str, explicit: bool = True) -> tuple:
+def subjects_of_file(path: str, explicit: bool = True, texts: dict | None = None) -> tuple:
     try:
         text = read_text(path)
     except SourceError as err:
         return [], [reader_finding("RM001", err.message, err.location)]
-    return subjects_of_text(path, text, explicit)
+    return subjects_of_text(path, text, explicit, texts)
 
 
-def subjects_of_bytes(path: str, data: bytes) -> tuple:
+def subjects_of_bytes(path: str, data: bytes, texts: dict | None = None) -> tuple:
     try:
         text = decode(data, path)
     except SourceError as err:
         return [], [reader_finding("RM001", err.message, err.location)]
-    return subjects_of_text(path, text)
+    return subjects_of_text(path, text, texts=texts)
 
 
 def _shell_subjects(path: str, text: str) -> tuple:

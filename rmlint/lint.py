@@ -26,40 +26,46 @@ class Result:
         return sum(1 for f in self.findings if f.severity == "warning")
 
 
-def _rules(select=None, ignore=None):
-    from .rules import builtin
-    return [r for r in builtin() if engine.selected(r, select, ignore)]
+def _policy(select=None, ignore=None, settings=None):
+    """The library's selection: explicit `select`/`ignore` on top of `settings` (no discovery here)."""
+    from .config import ConfigError, Settings
+    from .policy import Policy
+    settings = settings or Settings()
+    if select is not None or ignore:
+        from dataclasses import replace
+        settings = replace(settings, select=list(select) if select is not None else settings.select,
+                           ignore=settings.ignore + list(ignore or []))
+    try:
+        return Policy(settings)
+    except ConfigError as err:
+        raise UsageError(str(err)) from None
 
 
-def _finish(result: Result, subjects: list, select, ignore) -> Result:
-    rules = _rules(select, ignore)
+def _finish(result: Result, subjects: list, policy, texts: dict | None = None) -> Result:
     for subject in subjects:   # models of one launch share paths: report each once
         result.findings += [f for f in subject.reader_findings if f not in result.findings]
         result.skipped += [skip for skip in subject.skipped if skip not in result.skipped]
-    result.findings = [f for f in result.findings if engine.selected(_Named(f), select, ignore)]
-    result.findings += engine.run(subjects, [r for r in rules if r.emitted_by == "condition"], result.rule_errors)
+    result.findings += engine.run(subjects, [r for r in policy.rules if r.emitted_by == "condition"],
+                                  result.rule_errors)
+    result.findings = policy.finish(result.findings, texts or {})
     result.findings.sort(key=Finding.sort_key)
     return result
 
 
-class _Named:
-    def __init__(self, finding):
-        self.id, self.name = finding.rule, finding.name
-
-
-def lint_paths(paths, select=None, ignore=None, stdin: bytes | None = None) -> Result:
+def lint_paths(paths, select=None, ignore=None, stdin: bytes | None = None, settings=None) -> Result:
     """Check files, directories (recursively) and `-` (stdin bytes passed in `stdin`)."""
-    result, subjects = Result(), []
+    policy = _policy(select, ignore, settings)
+    result, subjects, texts = Result(), [], {}
     for path in paths:
         path = str(path)
         if path == "-":
-            found, problems = inputs.subjects_of_bytes("<stdin>", stdin or b"")
+            found, problems = inputs.subjects_of_bytes("<stdin>", stdin or b"", texts)
             files = ["<stdin>"]
         elif os.path.isdir(path):
             files = inputs.discover(path)
             found, problems = [], []
             for name in files:
-                more, trouble = inputs.subjects_of_file(name, explicit=False)
+                more, trouble = inputs.subjects_of_file(name, explicit=False, texts=texts)
                 found += more
                 problems += trouble
         elif os.path.exists(path) and path.endswith(WEIGHT_SUFFIXES):   # a weight file: what `inspect` reads
@@ -69,16 +75,16 @@ def lint_paths(paths, select=None, ignore=None, stdin: bytes | None = None) -> R
             found = [subject]
         elif os.path.exists(path):
             files = [path]
-            found, problems = inputs.subjects_of_file(path)
+            found, problems = inputs.subjects_of_file(path, texts=texts)
         else:
             raise UsageError(f"{path}: no such file or directory")
         result.files += len(files)
         subjects += found
         result.findings += problems
-    return _finish(result, subjects, select, ignore)
+    return _finish(result, subjects, policy, texts)
 
 
-def lint_argv(argv, select=None, ignore=None, path: str = "<argv>") -> Result:
+def lint_argv(argv, select=None, ignore=None, path: str = "<argv>", settings=None) -> Result:
     """Check a command line given as a list of words, e.g. sys.argv of a launcher."""
     from .openrlhf.extract import invocations
     from .openrlhf.launch import subjects
@@ -91,10 +97,11 @@ def lint_argv(argv, select=None, ignore=None, path: str = "<argv>") -> Result:
     if not found:
         raise UsageError("no OpenRLHF entrypoint (such as openrlhf.cli.train_rm) in the arguments")
     found[0].launcher = found[0].launcher or "argv"
-    return _finish(Result(files=1), subjects(found[0]), select, ignore)
+    return _finish(Result(files=1), subjects(found[0]), _policy(select, ignore, settings))
 
 
-def lint_config(mapping: dict, kind: str = "deepspeed", select=None, ignore=None, path: str = "<config>") -> Result:
+def lint_config(mapping: dict, kind: str = "deepspeed", select=None, ignore=None, path: str = "<config>",
+                settings=None) -> Result:
     """Check a DeepSpeed config (kind="deepspeed") or OpenRLHF arguments (kind="openrlhf") held in memory."""
     from .sources.document import Document
     document = Document(path, mapping)
@@ -110,10 +117,10 @@ def lint_config(mapping: dict, kind: str = "deepspeed", select=None, ignore=None
         found = subjects(invocation)
     else:
         raise UsageError(f"unknown kind {kind!r}; expected 'deepspeed' or 'openrlhf'")
-    return _finish(Result(files=1), found, select, ignore)
+    return _finish(Result(files=1), found, _policy(select, ignore, settings))
 
 
-def inspect_checkpoints(paths, select=None, ignore=None) -> tuple:
+def inspect_checkpoints(paths, select=None, ignore=None, settings=None) -> tuple:
     """([ckpt facts per path], Result): what each checkpoint holds and the findings about it."""
     from .checkpoint.subjects import inspect_subject
     result, subjects = Result(), []
@@ -124,12 +131,12 @@ def inspect_checkpoints(paths, select=None, ignore=None) -> tuple:
         subjects.append(subject)
         result.findings += problems
         result.files += 1
-    return [s.facts["ckpt"] for s in subjects], _finish(result, subjects, select, ignore)
+    return [s.facts["ckpt"] for s in subjects], _finish(result, subjects, _policy(select, ignore, settings))
 
 
-def lint_checkpoint(path: str, select=None, ignore=None) -> Result:
+def lint_checkpoint(path: str, select=None, ignore=None, settings=None) -> Result:
     """Inspect one checkpoint (file or folder): the findings `rmlint inspect` reports for it."""
-    return inspect_checkpoints([path], select, ignore)[1]
+    return inspect_checkpoints([path], select, ignore, settings)[1]
 
 
 def fixtures_dir() -> str:
@@ -143,14 +150,15 @@ def lint_example(example: dict, select=None, ignore=None) -> Result:
     name) or `file` ({name, text})."""
     if "checkpoint" in example:
         return lint_checkpoint(os.path.join(fixtures_dir(), example["checkpoint"]), select, ignore)
+    texts = {}
     if "argv" in example:
         argv = example["argv"].replace("{fixtures}", fixtures_dir())
-        found, problems = inputs.subjects_of_text("<example>.sh", argv + "\n")
+        found, problems = inputs.subjects_of_text("<example>.sh", argv + "\n", texts=texts)
     elif "deepspeed" in example:
         from .facts import deepspeed_subject
         from .sources.document import Document
         found, problems = [deepspeed_subject(Document("<example>", example["deepspeed"]),
                                              example.get("consumer", "unknown"))], []
     else:
-        found, problems = inputs.subjects_of_text(example["file"]["name"], example["file"]["text"])
-    return _finish(Result(findings=problems, files=1), found, select, ignore)
+        found, problems = inputs.subjects_of_text(example["file"]["name"], example["file"]["text"], texts=texts)
+    return _finish(Result(findings=problems, files=1), found, _policy(select, ignore), texts)

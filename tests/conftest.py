@@ -37,9 +37,9 @@ def run_rmlint(*args, cwd=ROOT, input=None, env=None):
 def findings_of_text(name: str, text: str):
     """(rule, line, column) of each finding rmlint reports for a file's text."""
     from rmlint import inputs
-    from rmlint.lint import Result, _finish
+    from rmlint.lint import Result, _finish, _policy
     subjects, problems = inputs.subjects_of_text(name, text)
-    result = _finish(Result(findings=problems, files=1), subjects, None, None)
+    result = _finish(Result(findings=problems, files=1), subjects, _policy())
     assert result.rule_errors == []
     return [(f.rule, f.line, f.column) for f in result.findings]
 

@@ -153,8 +153,8 @@ SHELL_PIECES = st.sampled_from(["deepspeed ", "--module ", "openrlhf.cli.train_r
 @given(st.lists(SHELL_PIECES, max_size=40))
 def test_launch_reader_never_raises_on_mutated_scripts(pieces):
     subjects, _ = inputs.subjects_of_text("fuzz.sh", "".join(pieces))
-    from rmlint.lint import Result, _finish
-    result = _finish(Result(), subjects, None, None)
+    from rmlint.lint import Result, _finish, _policy
+    result = _finish(Result(), subjects, _policy())
     assert result.rule_errors == []
 
 
@@ -173,8 +173,8 @@ JSON_VALUES = st.recursive(
 def test_deepspeed_rules_never_raise_on_odd_configs(config):
     text = json.dumps(config)
     subjects, problems = inputs.subjects_of_text("fuzz.json", text)
-    from rmlint.lint import Result, _finish
-    result = _finish(Result(findings=problems), subjects, None, None)
+    from rmlint.lint import Result, _finish, _policy
+    result = _finish(Result(findings=problems), subjects, _policy())
     assert result.rule_errors == []
 
 

@@ -1,0 +1,137 @@
+"""Project settings: `[tool.rmlint]` in pyproject.toml or `.rmlint.yaml`, found from the current
+folder upwards (the nearest wins, as with ruff), merged with the command line.
+
+    [tool.rmlint]
+    select = ["RM2", "RM6"]            # default: every rule
+    extend-select = ["RM103"]
+    ignore = ["RM208"]
+    strict = true                      # warnings fail too
+    rule-packs = ["lint/rules"]        # folders of extra rules, same YAML + CEL format
+    [tool.rmlint.per-file-ignores]
+    "legacy/*.sh" = ["RM402"]
+    [tool.rmlint.severity]
+    RM620 = "error"
+"""
+
+import difflib
+import os
+from dataclasses import dataclass, field
+
+SETTINGS = ("select", "extend-select", "ignore", "per-file-ignores", "severity", "strict", "rule-packs")
+CONFIG_FILES = (".rmlint.yaml", ".rmlint.yml", "pyproject.toml")
+SEVERITIES = ("error", "warning", "info")
+
+
+class ConfigError(Exception):
+    """A settings file rmlint cannot use (exit code 2), naming the file and the setting."""
+
+
+@dataclass
+class Settings:
+    select: list | None = None                    # None: every rule
+    extend_select: list = field(default_factory=list)
+    ignore: list = field(default_factory=list)
+    per_file_ignores: dict = field(default_factory=dict)   # glob -> [selector]
+    severity: dict = field(default_factory=dict)           # selector -> severity
+    strict: bool = False
+    rule_packs: list = field(default_factory=list)         # absolute folders
+    source: str = ""                                       # the settings file, "" for none
+    root: str = field(default_factory=os.getcwd)           # paths in per-file-ignores are relative to it
+
+    def to_dict(self) -> dict:
+        return {"source": self.source or None, "root": self.root, "select": self.select,
+                "extend-select": self.extend_select, "ignore": self.ignore,
+                "per-file-ignores": self.per_file_ignores, "severity": self.severity, "strict": self.strict,
+                "rule-packs": self.rule_packs}
+
+
+def discover(start: str | None = None) -> str | None:
+    """The nearest .rmlint.yaml, or pyproject.toml with a [tool.rmlint] table, from `start` upwards."""
+    folder = os.path.abspath(start or os.getcwd())
+    while True:
+        for name in CONFIG_FILES:
+            path = os.path.join(folder, name)
+            if os.path.isfile(path) and (name != "pyproject.toml" or _has_tool_table(path)):
+                return path
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def _has_tool_table(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return b"[tool.rmlint" in handle.read()
+    except OSError:
+        return False
+
+
+def _read(path: str) -> dict:
+    try:
+        if path.endswith(".toml"):
+            import tomllib
+            with open(path, "rb") as handle:
+                table = tomllib.load(handle).get("tool", {}).get("rmlint", {})
+        else:
+            import yaml
+            with open(path, encoding="utf-8") as handle:
+                table = yaml.safe_load(handle) or {}
+    except (OSError, UnicodeDecodeError, ValueError) as err:   # TOMLDecodeError and YAMLError are ValueErrors or close
+        raise ConfigError(f"{path}: cannot read: {err}") from None
+    except Exception as err:   # yaml.YAMLError does not derive from ValueError
+        raise ConfigError(f"{path}: cannot read: {err}") from None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: the settings must be a mapping")
+    return table
+
+
+def _strings(path: str, key: str, value) -> list:
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{path}: `{key}` must be a list of strings")
+    return value
+
+
+def load(path: str) -> Settings:
+    table = _read(path)
+    where = path if path.endswith((".yaml", ".yml")) else f"{path} [tool.rmlint]"
+    for key in table:
+        if key not in SETTINGS:
+            close = difflib.get_close_matches(str(key).replace("_", "-"), SETTINGS, n=1, cutoff=0.6)
+            hint = f"; did you mean `{close[0]}`?" if close else f" (known: {', '.join(SETTINGS)})"
+            raise ConfigError(f"{where}: unknown setting `{key}`{hint}")
+    root = os.path.dirname(os.path.abspath(path))
+    settings = Settings(source=path, root=root)
+    if "select" in table:
+        settings.select = _strings(where, "select", table["select"])
+    settings.extend_select = _strings(where, "extend-select", table.get("extend-select", []))
+    settings.ignore = _strings(where, "ignore", table.get("ignore", []))
+    for key in ("per-file-ignores", "severity"):
+        if not isinstance(table.get(key, {}), dict):
+            raise ConfigError(f"{where}: `{key}` must be a table of pattern = [rules]" if key == "per-file-ignores"
+                              else f"{where}: `severity` must be a table of rule = \"error\" | \"warning\" | \"info\"")
+    settings.per_file_ignores = {str(glob): _strings(where, f"per-file-ignores.{glob}", rules)
+                                 for glob, rules in table.get("per-file-ignores", {}).items()}
+    for rule, level in table.get("severity", {}).items():
+        if level not in SEVERITIES:
+            raise ConfigError(f"{where}: severity of `{rule}` must be one of {', '.join(SEVERITIES)}, not {level!r}")
+        settings.severity[str(rule)] = level
+    if not isinstance(table.get("strict", False), bool):
+        raise ConfigError(f"{where}: `strict` must be true or false")
+    settings.strict = table.get("strict", False)
+    settings.rule_packs = [os.path.normpath(os.path.join(root, p)) for p in _strings(where, "rule-packs",
+                                                                                     table.get("rule-packs", []))]
+    for pack in settings.rule_packs:
+        if not os.path.isdir(pack):
+            raise ConfigError(f"{where}: rule pack folder {pack} does not exist")
+    return settings
+
+
+def resolve(config: str | None = None, start: str | None = None) -> Settings:
+    """Settings from `config` if given, else from the nearest settings file, else the defaults."""
+    if config is not None and not os.path.isfile(config):
+        raise ConfigError(f"{config}: no such settings file")
+    path = config or discover(start)
+    return load(path) if path else Settings()

@@ -1,0 +1,126 @@
+"""rmlint inside launchers: the `rmlint run` gate and the library calls a training script makes on
+itself before it allocates anything.
+
+    import rmlint
+    args = parser.parse_args()
+    rmlint.check(args)          # raises rmlint.LintError on errors; warnings go to logging and warnings
+"""
+
+import logging
+import os
+import sys
+import warnings
+
+from .finding import UsageError
+from .lint import Result, lint_argv, lint_config, lint_paths
+
+log = logging.getLogger("rmlint")
+CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+class LintError(Exception):
+    """Raised by `rmlint.check` when there are error-level findings; `.findings` holds all of them."""
+
+    def __init__(self, result: Result):
+        self.result, self.findings = result, result.findings
+        errors = [f for f in result.findings if f.severity == "error"]
+        lines = [f"{f.path}:{f.line}:{f.column}: {f.rule} {f.message}" for f in errors]
+        super().__init__(f"rmlint found {len(errors)} error(s):\n" + "\n".join(lines))
+
+
+class RmlintWarning(UserWarning):
+    """A warning-level finding, sent through the warnings module by `rmlint.check`."""
+
+
+def check_command(argv: list, settings=None) -> Result:
+    """A launch command line: its OpenRLHF invocation, and the config files it names."""
+    try:
+        result = lint_argv(argv, settings=settings)
+    except UsageError:   # not an OpenRLHF launch: its config files may still be checked
+        result = Result()
+    named = [word.split("=", 1)[-1] for word in argv[1:]]
+    files = [p for p in named if p.endswith(CONFIG_SUFFIXES) and os.path.isfile(p)]
+    if files:
+        more = lint_paths(files, settings=settings)
+        result.findings += more.findings
+        result.files += more.files
+    return result
+
+
+def _flatten(namespace, prefix: str = "") -> dict:
+    """OpenRLHF >= 0.10.2 nests its Namespace (`args.ds.zero_stage`, openrlhf/utils/config.py
+    hierarchize); flatten it back to the dotted flag names."""
+    flat = {}
+    for key, value in vars(namespace).items():
+        if hasattr(value, "__dict__") and not isinstance(value, type) and type(value).__name__ in (
+                "Namespace", "SimpleNamespace"):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _entrypoint_of_main() -> str:
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    name = getattr(spec, "name", "") or ""
+    if name.startswith("openrlhf.cli."):
+        return name.rsplit(".", 1)[1]
+    script = os.path.basename(sys.argv[0]) if sys.argv else ""
+    return script[:-3] if script.endswith(".py") else ""
+
+
+def namespace_argv(args, entrypoint: str) -> list:
+    """The command line that yields `args`, over the flags rmlint knows for the entrypoint."""
+    from .openrlhf.flags import table
+    flags = table().entrypoints[entrypoint]
+    argv = []
+    for key, value in _flatten(args).items():
+        spec = flags.get(f"--{key}")
+        if spec is None or value is None:
+            continue
+        if spec.kind == "bool":
+            if value is True and not spec.default_at(spec.last):
+                argv.append(spec.name)
+        elif isinstance(value, (list, tuple)):
+            argv += [spec.name, *map(str, value)] if value else []
+        elif value is not False:
+            argv += [spec.name, str(value)]
+    return argv
+
+
+def check_namespace(args, entrypoint: str | None = None, settings=None, select=None, ignore=None) -> Result:
+    """Findings for an OpenRLHF argparse Namespace (flat or nested). The entrypoint (train_rm,
+    train_ppo_ray, ...) is taken from the running module when not given."""
+    from .openrlhf.flags import table
+    name = (entrypoint or _entrypoint_of_main()).rsplit(".", 1)[-1]
+    if name not in table().entrypoints:
+        raise UsageError(f"cannot tell which OpenRLHF entrypoint {name or 'this'} is; pass entrypoint='train_rm' "
+                         f"(one of {', '.join(sorted(table().entrypoints))})")
+    argv = ["python3", "-m", f"openrlhf.cli.{name}", *namespace_argv(args, name)]
+    return lint_argv(argv, select, ignore, path="<namespace>", settings=settings)
+
+
+def check(target, *, entrypoint: str | None = None, settings=None, select=None, ignore=None) -> Result:
+    """Check an argparse Namespace, an argv list, a DeepSpeed config mapping, or paths; raise
+    LintError on error-level findings, report warnings through `logging` and `warnings`."""
+    if isinstance(target, (list, tuple)) and target and all(isinstance(w, str) for w in target) \
+            and not all(os.path.exists(w) for w in target):
+        result = lint_argv(list(target), select, ignore, settings=settings)
+    elif isinstance(target, (list, tuple, str, os.PathLike)):
+        result = lint_paths([target] if isinstance(target, (str, os.PathLike)) else list(target), select, ignore,
+                            settings=settings)
+    elif isinstance(target, dict):
+        result = lint_config(target, "deepspeed", select, ignore, settings=settings)
+    elif hasattr(target, "__dict__"):
+        result = check_namespace(target, entrypoint, settings, select, ignore)
+    else:
+        raise UsageError(f"rmlint.check: cannot check a {type(target).__name__}")
+    for finding in result.findings:
+        if finding.severity == "warning":
+            text = f"{finding.path}:{finding.line}:{finding.column}: {finding.rule} {finding.message}"
+            log.warning(text)
+            warnings.warn(text, RmlintWarning, stacklevel=2)
+    if result.errors:
+        raise LintError(result)
+    return result

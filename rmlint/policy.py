@@ -1,0 +1,86 @@
+"""Which rules run and what happens to their findings, from the settings: selection, rule packs,
+per-file ignores, inline suppressions and severity overrides."""
+
+import difflib
+import fnmatch
+import os
+from dataclasses import replace
+
+from . import engine
+from .config import ConfigError, Settings
+
+
+class Policy:
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings()
+        self.catalog = _catalog(self.settings.rule_packs)
+        self.by_key = {key: rule for rule in self.catalog for key in (rule.id, rule.name)}
+        s = self.settings
+        for where, selectors in (("select", s.select or []), ("extend-select", s.extend_select),
+                                 ("ignore", s.ignore), ("severity", list(s.severity)),
+                                 *((f"per-file-ignores.{g}", v) for g, v in s.per_file_ignores.items())):
+            for selector in selectors:
+                self._check(selector, where)
+        select = None if s.select is None else s.select + s.extend_select
+        self.rules = [r for r in self.catalog if engine.selected(r, select, s.ignore)]
+        self.enabled_ids = {r.id for r in self.rules}
+
+    def _check(self, selector: str, where: str):
+        if selector in self.by_key or any(k.startswith(selector) for k in self.by_key if k.startswith("RM")):
+            return
+        names = [r.name for r in self.catalog]   # ids are numbers: a "close" id would be a guess
+        close = [] if selector[:2] == "RM" else difflib.get_close_matches(selector, names, n=1)
+        hint = f"; did you mean `{close[0]}`?" if close else " (use an id like RM201, a prefix like RM2, or a name)"
+        source = f"{self.settings.source}: " if self.settings.source else ""
+        raise ConfigError(f"{source}{where}: unknown rule selector `{selector}`{hint}")
+
+    def enabled(self, rule_id: str) -> bool:
+        return rule_id in self.enabled_ids
+
+    def finish(self, findings: list, texts: dict) -> list:
+        """Reader findings filtered by selection, then suppressions, per-file ignores and severities."""
+        from .suppress import apply
+        findings = [f for f in findings if self.enabled(f.rule)]
+        if texts:
+            findings = apply(findings, texts, self.by_key, self.enabled)
+        findings = [f for f in findings if not self._ignored_in_file(f)]
+        return [self._severity(f) for f in findings]
+
+    def _ignored_in_file(self, finding) -> bool:
+        if not self.settings.per_file_ignores or finding.path.startswith("<"):
+            return False
+        relative = os.path.relpath(os.path.abspath(finding.path), self.settings.root).replace(os.sep, "/")
+        for pattern, selectors in self.settings.per_file_ignores.items():
+            target = relative if "/" in pattern else os.path.basename(relative)
+            if fnmatch.fnmatch(target, pattern) and _matches(finding, selectors):
+                return True
+        return False
+
+    def _severity(self, finding):
+        for selector, level in self.settings.severity.items():
+            if _matches(finding, [selector]):
+                return replace(finding, severity=level)
+        return finding
+
+
+def _matches(finding, selectors) -> bool:
+    return any(finding.rule.startswith(s) or finding.name == s for s in selectors)
+
+
+def _catalog(packs: list) -> list:
+    from .rules import RuleFileError, builtin, load_dir
+    from pathlib import Path
+    rules = list(builtin())
+    taken = {key: r.source for r in rules for key in (r.id, r.name)}
+    for pack in packs:
+        try:
+            extra = load_dir(Path(pack), validate=True)
+        except RuleFileError as err:
+            raise ConfigError(f"rule pack: {err}") from None
+        for rule in extra:
+            for key in (rule.id, rule.name):
+                if key in taken:
+                    raise ConfigError(f"rule pack: {rule.source}: {key} is already used by {taken[key]}")
+                taken[key] = rule.source
+        rules += extra
+    return rules

@@ -1,0 +1,86 @@
+"""Inline suppressions in shell and YAML files:
+
+    # rmlint: ignore[RM201] QLoRA under ZeRO-3 is what we test here on purpose
+    --zero_stage 3 \\
+
+A comment suppresses the listed rules (ids or names) on its own line, or, alone on its line, on
+the next line; when that line starts a command continued with `\\`, on the whole command. A reason
+after the brackets is required (RM004); one that suppresses nothing is reported (RM005).
+"""
+
+import re
+from dataclasses import dataclass, field
+
+
+_COMMENT = re.compile(r"#\s*rmlint:\s*ignore\[([^\]]*)\]?(.*)$")
+SUPPRESSIBLE_SUFFIXES = (".sh", ".bash", ".zsh", ".slurm", ".sbatch", ".yaml", ".yml", "<stdin>", "<example>.sh")
+
+
+@dataclass
+class Suppression:
+    line: int
+    column: int
+    codes: list
+    reason: str
+    lines: set = field(default_factory=set)
+    used: set = field(default_factory=set)
+
+
+def scan(text: str) -> list:
+    lines = text.split("\n")
+    found = []
+    for number, line in enumerate(lines, start=1):
+        match = _COMMENT.search(line)
+        if not match or not _is_comment(line, match.start()):
+            continue
+        codes = [c.strip() for c in match.group(1).split(",") if c.strip()]
+        suppression = Suppression(number, match.start() + 1, codes, match.group(2).strip(), {number})
+        if not line[:match.start()].strip():          # alone on its line: the next line or command
+            target = number + 1
+            while target <= len(lines):
+                suppression.lines.add(target)
+                if not lines[target - 1].rstrip().endswith("\\"):
+                    break
+                target += 1
+        found.append(suppression)
+    return found
+
+
+def _is_comment(line: str, start: int) -> bool:
+    """The `#` opens a comment: at the start of the line or after whitespace (not inside a word)."""
+    return start == 0 or line[start - 1] in " \t"
+
+
+def apply(findings: list, texts: dict, rules: dict, enabled) -> list:
+    """Findings left after suppressions, plus RM004/RM005 about the suppressions themselves.
+    `rules` maps id and name to rule; `enabled(rule_id)` says whether a rule runs."""
+    from .finding import Location
+    from .inputs import reader_finding
+    by_path = {path: scan(text) for path, text in texts.items() if "rmlint:" in text}
+    kept, extra = [], []
+    for finding in findings:
+        match = next((s for s in by_path.get(finding.path, ()) if finding.line in s.lines and s.reason
+                      and any(c in (finding.rule, finding.name) for c in s.codes)), None)
+        if match is None:
+            kept.append(finding)
+        else:
+            match.used.update(c for c in match.codes if c in (finding.rule, finding.name))
+    for path, suppressions in by_path.items():
+        for s in suppressions:
+            where = Location(path, s.line, s.column)
+            if not s.reason:
+                extra.append(reader_finding("RM004", f"suppression of {', '.join(s.codes) or 'nothing'} gives no "
+                                                     "reason; write why after the brackets", where))
+                continue
+            for code in s.codes:
+                rule = rules.get(code)
+                if rule is None:
+                    extra.append(reader_finding("RM005", f"`{code}` in this suppression is not a rule", where))
+                elif code not in s.used and enabled(rule.id):
+                    extra.append(reader_finding("RM005", f"suppression of {code} suppresses nothing here", where))
+    return kept + [f for f in extra if enabled(f.rule)]
+
+
+def is_suppressible(path: str) -> bool:
+    return path.lower().endswith(SUPPRESSIBLE_SUFFIXES)
+
