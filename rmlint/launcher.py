@@ -77,10 +77,10 @@ def namespace_argv(args, entrypoint: str) -> list:
     argv = []
     for key, value in _flatten(args).items():
         spec = flags.get(f"--{key}")
-        if spec is None or value is None:
-            continue
+        if spec is None or value is None or any(value == default for _, default in spec.defaults):
+            continue   # defaults say nothing (and argparse leaves a default's type as written: 1e8 for an int flag)
         if spec.kind == "bool":
-            if value is True and not spec.default_at(spec.last):
+            if value is True:
                 argv.append(spec.name)
         elif isinstance(value, (list, tuple)):
             argv += [spec.name, *map(str, value)] if value else []
