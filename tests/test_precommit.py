@@ -14,7 +14,7 @@ from conftest import ROOT
 BAD_CONFIG = '{"train_batch_size": 8, "fp16": {"enabled": true}, "bf16": {"enabled": true}}\n'
 GOOD_CONFIG = '{"train_batch_size": 8, "bf16": {"enabled": true}}\n'
 BAD_SCRIPT = "#!/bin/bash\ndeepspeed --module openrlhf.cli.train_rm --pretrain m --bf16 --zero_stage 3 --load_in_4bit --lora_rank 8\n"
-GOOD_SCRIPT = BAD_SCRIPT.replace("--zero_stage 3", "--zero_stage 2").replace("--lora_rank 8", "")
+GOOD_SCRIPT = BAD_SCRIPT.replace("--zero_stage 3 --load_in_4bit --lora_rank 8", "--zero_stage 2")
 
 
 def test_hook_definition():
@@ -47,8 +47,8 @@ def test_pre_commit_try_repo_fails_then_passes(tmp_path):
     failing = _try_repo(repo, home)
     assert failing.returncode == 1, failing.stdout + failing.stderr
     assert "rmlint" in failing.stdout and "Failed" in failing.stdout
-    assert "ds_config.json:1:25: error RM101" in failing.stdout
-    assert "train_rm.sh:2:60: error RM201" in failing.stdout
+    assert "ds_config.json:1:61: error RM101" in failing.stdout
+    assert "train_rm.sh:2:62: error RM201" in failing.stdout
     (repo / "ds_config.json").write_text(GOOD_CONFIG)
     (repo / "train_rm.sh").write_text(GOOD_SCRIPT)
     _git(repo, "add", ".")
