@@ -33,7 +33,8 @@ def _settings(options: dict, start: str | None = None):
         raise SettingsError(str(err)) from None
     select, extend, ignore = (_split(options.get(k)) for k in ("select", "extend_select", "ignore"))
     return replace(settings, select=select or settings.select, extend_select=settings.extend_select + extend,
-                   ignore=settings.ignore + ignore, strict=settings.strict or bool(options.get("strict")))
+                   ignore=settings.ignore + ignore, strict=settings.strict or bool(options.get("strict")),
+                   deepspeed_schema=options.get("deepspeed_schema") or settings.deepspeed_schema or "snapshot")
 
 
 def _policy(settings):
@@ -75,6 +76,8 @@ def _show_settings(settings, policy) -> None:
 def _lint_options(function):
     options = [
         click.option("--show-settings", is_flag=True, help="Print the resolved settings and exit."),
+        click.option("--deepspeed-schema", type=click.Choice(["snapshot", "installed"]), default=None,
+                     help="DeepSpeed's keys from rmlint's snapshot (default) or validation by the installed DeepSpeed."),
         click.option("--config", type=click.Path(dir_okay=False), help="Settings file to use instead of discovery."),
         click.option("--statistics", is_flag=True, help="Print a count per rule instead of the findings."),
         click.option("--strict", is_flag=True, help="Exit 1 on warnings too."),
@@ -153,7 +156,11 @@ def inspect(paths, **options):
     if missing:
         raise click.UsageError(f"{missing[0]}: no such file or directory")
     settings, policy = _prepare(options)
-    entries, result = inspect_checkpoints(paths, settings=settings)
+    from .finding import UsageError
+    try:
+        entries, result = inspect_checkpoints(paths, settings=settings)
+    except UsageError as err:
+        raise click.UsageError(str(err))
     fmt = _format(options.get("fmt"))
     if fmt in ("text", "json") and not options.get("statistics"):
         click.echo(render_inspect(entries, result, fmt, _colour(fmt)), nl=False)
@@ -174,7 +181,11 @@ def run(command, dry_run, config, strict):
     from .launcher import check_command
     from .report import render
     settings = _settings({"config": config, "strict": strict})
-    result = check_command(list(command), settings)
+    from .finding import UsageError
+    try:
+        result = check_command(list(command), settings)
+    except UsageError as err:
+        raise click.UsageError(str(err))
     blocked = result.errors or (settings.strict and result.warnings)
     if result.findings or result.skipped:
         click.echo(render(result, "text", _colour("text")), nl=False, err=True)

@@ -17,7 +17,9 @@ import difflib
 import os
 from dataclasses import dataclass, field
 
-SETTINGS = ("select", "extend-select", "ignore", "per-file-ignores", "severity", "strict", "rule-packs")
+SETTINGS = ("select", "extend-select", "ignore", "per-file-ignores", "severity", "strict", "rule-packs",
+            "deepspeed-schema")
+SCHEMAS = ("snapshot", "installed")   # DeepSpeed's keys from rmlint's snapshot, or from the installed DeepSpeed
 CONFIG_FILES = (".rmlint.yaml", ".rmlint.yml", "pyproject.toml")
 SEVERITIES = ("error", "warning", "info")
 
@@ -35,6 +37,7 @@ class Settings:
     severity: dict = field(default_factory=dict)           # selector -> severity
     strict: bool = False
     rule_packs: list = field(default_factory=list)         # absolute folders
+    deepspeed_schema: str | None = None                    # None: "installed" when deepspeed is already imported
     source: str = ""                                       # the settings file, "" for none
     root: str = field(default_factory=os.getcwd)           # paths in per-file-ignores are relative to it
 
@@ -42,7 +45,7 @@ class Settings:
         return {"source": self.source or None, "root": self.root, "select": self.select,
                 "extend-select": self.extend_select, "ignore": self.ignore,
                 "per-file-ignores": self.per_file_ignores, "severity": self.severity, "strict": self.strict,
-                "rule-packs": self.rule_packs}
+                "rule-packs": self.rule_packs, "deepspeed-schema": self.deepspeed_schema or "snapshot"}
 
 
 def discover(start: str | None = None) -> str | None:
@@ -121,6 +124,10 @@ def load(path: str) -> Settings:
     if not isinstance(table.get("strict", False), bool):
         raise ConfigError(f"{where}: `strict` must be true or false")
     settings.strict = table.get("strict", False)
+    schema = table.get("deepspeed-schema", None)
+    if schema is not None and schema not in SCHEMAS:
+        raise ConfigError(f"{where}: `deepspeed-schema` must be one of {', '.join(SCHEMAS)}, not {schema!r}")
+    settings.deepspeed_schema = schema
     settings.rule_packs = [os.path.normpath(os.path.join(root, p)) for p in _strings(where, "rule-packs",
                                                                                      table.get("rule-packs", []))]
     for pack in settings.rule_packs:

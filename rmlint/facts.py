@@ -50,4 +50,6 @@ def deepspeed_subject(document, consumer: str) -> Subject:
                   for path, where in document.positions.items()}
     for fact, keypath in written.items():
         provenance[fact] = document.locate(keypath)
-    return Subject("deepspeed", facts, Location(document.path, 1, 1), provenance, unknown)
+    subject = Subject("deepspeed", facts, Location(document.path, 1, 1), provenance, unknown)
+    subject.deepspeed = document.data if isinstance(document.data, dict) else None
+    return subject

@@ -15,7 +15,8 @@ DEEPSPEED_KEYS = {"zero_optimization", "train_micro_batch_size_per_gpu", "train_
 READER_RULES = {"RM001": ("unreadable-input", "error", "Fix the file so that it parses."),
                 "RM002": ("unrecognised-input", "info", "Pass a DeepSpeed config, OpenRLHF arguments or a launch script."),
                 "RM004": ("suppression-without-reason", "warning", "Write why the finding is accepted after the brackets."),
-                "RM005": ("unused-suppression", "warning", "Remove the suppression, or fix the rule id in it.")}
+                "RM005": ("unused-suppression", "warning", "Remove the suppression, or fix the rule id in it."),
+                "RM224": ("deepspeed-rejects-config", "error", "Change the config so that DeepSpeed accepts it.")}
 
 
 def reader_finding(rule: str, message: str, where: Location) -> Finding:

@@ -47,9 +47,39 @@ def _finish(result: Result, subjects: list, policy, texts: dict | None = None) -
         result.skipped += [skip for skip in subject.skipped if skip not in result.skipped]
     result.findings += engine.run(subjects, [r for r in policy.rules if r.emitted_by == "condition"],
                                   result.rule_errors)
+    if policy.enabled("RM224") and _exact(policy.settings):
+        result.findings += _exact_findings(subjects, result.findings)
     result.findings = policy.finish(result.findings, texts or {})
     result.findings.sort(key=Finding.sort_key)
     return result
+
+
+def _exact(settings) -> bool:
+    if settings.deepspeed_schema is None:
+        from .deepspeed.exact import in_use
+        return in_use()
+    return settings.deepspeed_schema == "installed"
+
+
+def _exact_findings(subjects: list, found: list) -> list:
+    """RM224: what DeepSpeed's own validation refuses, where no error finding already stands."""
+    from .deepspeed.exact import ExactUnavailable, validate
+    from .inputs import reader_finding
+    taken = {(f.path, f.line) for f in found if f.severity == "error"}
+    extra, seen = [], set()
+    for subject in subjects:
+        if not subject.deepspeed:
+            continue
+        try:
+            problems = validate(subject.deepspeed, subject.world_size or None)
+        except ExactUnavailable as err:
+            raise UsageError(str(err)) from None
+        for path, message in problems:
+            where = subject.locate("ds." + ".".join(path)) if path else subject.anchor
+            if (where.path, where.line) not in taken and (where, message) not in seen:
+                seen.add((where, message))
+                extra.append(reader_finding("RM224", message, where))
+    return extra
 
 
 def lint_paths(paths, select=None, ignore=None, stdin: bytes | None = None, settings=None) -> Result:
@@ -161,4 +191,8 @@ def lint_example(example: dict, select=None, ignore=None) -> Result:
                                              example.get("consumer", "unknown"))], []
     else:
         found, problems = inputs.subjects_of_text(example["file"]["name"], example["file"]["text"], texts=texts)
-    return _finish(Result(findings=problems, files=1), found, _policy(select, ignore), texts)
+    policy = _policy(select, ignore)
+    if example.get("exact"):   # the example shows what exact mode (the installed DeepSpeed) adds
+        from dataclasses import replace
+        policy.settings = replace(policy.settings, deepspeed_schema="installed")
+    return _finish(Result(findings=problems, files=1), found, policy, texts)

@@ -15,6 +15,8 @@ class Subject:
     unknown: set = field(default_factory=set)        # fact paths rules must not rely on
     reader_findings: list = field(default_factory=list)   # RM001 findings met while gathering the facts
     skipped: list = field(default_factory=list)   # (model path, Location, reason): checkpoints not on this machine
+    deepspeed: dict | None = None      # the DeepSpeed config as DeepSpeed receives it (exact mode validates it)
+    world_size: int = 0                # its data-parallel size, 0 when not known
 
     def locate(self, fact_path: str) -> Location:
         path = fact_path

@@ -57,6 +57,23 @@ def nested_model(annotation):
     return None
 
 
+def allowed_values(annotation):
+    """The values an Enum or Literal field accepts (None for open types); Optional adds None."""
+    args = typing.get_args(annotation)
+    options = [annotation, *args] if typing.get_origin(annotation) is not typing.Literal else [annotation]
+    values, optional = [], type(None) in args
+    for option in options:
+        if isinstance(option, type) and issubclass(option, enum.Enum):
+            values += [plain(member.value) for member in option]
+        elif typing.get_origin(option) is typing.Literal:
+            values += [plain(v) for v in typing.get_args(option)]
+        elif option is not annotation and option is not type(None):
+            return None    # a union with an open type: any value of it may be valid
+    if not values:
+        return None
+    return sorted(set(values), key=repr) + ([None] if optional else [])
+
+
 def describe(model):
     fields = {}
     for name, info in model.model_fields.items():
@@ -69,6 +86,13 @@ def describe(model):
             entry["deprecated"] = True
             if extra.get("new_param"):
                 entry["new_param"] = extra["new_param"]
+        choices = allowed_values(info.annotation)
+        if choices is not None:
+            entry["choices"] = choices
+        for bound in info.metadata:   # annotated_types Gt/Ge on numbers (pydantic Field(gt=...))
+            for kind in ("gt", "ge"):
+                if getattr(bound, kind, None) is not None:
+                    entry[kind] = plain(getattr(bound, kind))
         sub = nested_model(info.annotation)
         if sub is not None and sub.model_config.get("extra") == "forbid":
             entry["fields"] = describe(sub)

@@ -1,6 +1,8 @@
 """A DeepSpeed config as DeepSpeed will read it: typed values with DeepSpeed's defaults,
 plus lists of what DeepSpeed rejects, ignores or renames (the facts the DS rules read)."""
 
+import json
+
 from .schema import AUTO_IS_A_VALUE, CHECKED_LENIENT_BLOCKS, lookup, schema
 
 # Keys HF Trainer (transformers integrations/deepspeed.py) fills when set to "auto".
@@ -26,10 +28,22 @@ def _suggest(key: str, names) -> str:
     return close[0] if close else ""
 
 
+def _coerces(text: str, expected: str) -> bool:
+    """Whether pydantic (lax mode) turns the string into the field's type: DeepSpeed accepts "3"."""
+    text = text.strip()
+    if expected == "bool":
+        return text.lower() in {"0", "1", "true", "false", "yes", "no", "on", "off", "t", "f", "y", "n"}
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    return expected == "float" or value.is_integer()
+
+
 class _Inspector:
     def __init__(self):
         self.items = {k: [] for k in ("unknown", "ignored", "deprecated", "removed", "autos", "slips", "conflicts",
-                                      "duplicates")}
+                                      "duplicates", "invalid")}
         self.schema = schema()
 
     def note(self, kind: str, path: tuple, **extra):
@@ -55,7 +69,7 @@ class _Inspector:
             elif not (str(key).startswith("_") or str(key).lower().startswith("comment")):
                 self.note("ignored", path, hint=_suggest(str(key), s.top_level), block="")
             if key in BATCH_KEYS and isinstance(value, str) and value != "auto":
-                self.note("slips", path, value=value, expected="an integer")
+                self.note("slips", path, value=value, expected="an integer", accepted=False)
 
     def strict(self, block: dict, fields: dict, path: tuple):
         names = set(fields) | {f.alias for f in fields.values() if f.alias}
@@ -79,7 +93,10 @@ class _Inspector:
                 self.note("deprecated", full, new=(replacement.alias or replacement.name) if replacement else "")
             if isinstance(value, str) and value != "auto" and isinstance(field.default, (bool, int, float)) \
                     and field.default is not None:
-                self.note("slips", full, value=value, expected=type(field.default).__name__)
+                expected = type(field.default).__name__
+                self.note("slips", full, value=value, expected=expected, accepted=_coerces(value, expected))
+            else:
+                self.invalid(value, field, full)
             if field.fields and isinstance(value, dict):
                 self.strict(value, field.fields, full)
         for key in list(block):
@@ -89,6 +106,20 @@ class _Inspector:
                 if replacement and ({replacement.name, replacement.alias} & set(block)):
                     self.note("conflicts", path + (key,), other=field.new_param,
                               message=f"deprecated `{key}` and its replacement `{field.new_param}` are both set")
+
+    def invalid(self, value, field, path: tuple):
+        """A value outside what DeepSpeed's model accepts: not one of an enum's values, or out of bounds."""
+        if value == "auto" or isinstance(value, dict):
+            return
+        number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        if field.choices is not None and not any(value == c and type(value) is not bool or value is c
+                                                 for c in field.choices):
+            allowed = ", ".join("null" if c is None else json.dumps(c) for c in field.choices)
+            self.note("invalid", path, value=json.dumps(value), allowed=f"one of {allowed}")
+        elif number is not None and field.gt is not None and not number > field.gt:
+            self.note("invalid", path, value=json.dumps(value), allowed=f"greater than {field.gt:g}")
+        elif number is not None and field.ge is not None and not number >= field.ge:
+            self.note("invalid", path, value=json.dumps(value), allowed=f"at least {field.ge:g}")
 
     def autos(self, value, path: tuple = ()):
         if isinstance(value, dict):

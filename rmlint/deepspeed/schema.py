@@ -29,6 +29,9 @@ class Field:
     deprecated: bool
     new_param: str | None
     fields: dict | None     # nested strict block
+    choices: tuple | None = None    # an Enum/Literal field's values
+    gt: float | None = None         # numeric bounds (pydantic Field(gt=/ge=))
+    ge: float | None = None
 
 
 class Schema:
@@ -41,7 +44,8 @@ class Schema:
 
     def _fields(self, raw: dict) -> dict:
         return {name: Field(name, spec.get("alias"), spec.get("default"), spec.get("deprecated", False),
-                            spec.get("new_param"), self._fields(spec["fields"]) if "fields" in spec else None)
+                            spec.get("new_param"), self._fields(spec["fields"]) if "fields" in spec else None,
+                            tuple(spec["choices"]) if "choices" in spec else None, spec.get("gt"), spec.get("ge"))
                 for name, spec in raw.items()}
 
     def lenient_children(self, block: str) -> set:

@@ -90,6 +90,7 @@ def _role_facts(subject: Subject, role, settings, flag_at: dict, invocation: Inv
         subject.unknown.add("role.batch.remainder")
     if role.ds is None:
         return
+    subject.deepspeed, subject.world_size = role.ds, role.gpus
     facts, ds_unknown, _ = normalize(role.ds, "openrlhf")
     subject.facts["ds"] = facts
     subject.unknown |= ds_unknown
