@@ -56,13 +56,22 @@ def _colour(fmt: str) -> bool:
     return fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-def _emit(result, options: dict, settings, rules) -> None:
+def _emit(result, options: dict, settings, rules, policy=None, unsafe: bool = False) -> None:
     from .report import render, statistics
     fmt = _format(options.get("fmt"))
     if options.get("statistics"):
         click.echo(statistics(result), nl=False)
     else:
         click.echo(render(result, fmt, _colour(fmt), rules), nl=False)
+    if fmt == "text" and policy is not None and result.findings and not options.get("statistics"):
+        from .fix import counts
+        safe, hidden = counts(result, policy)
+        if unsafe:
+            safe, hidden = safe + hidden, 0
+        if safe:
+            click.echo(f"[*] {safe} fixable with `rmlint check --fix`.")
+        if hidden:
+            click.echo(f"{hidden} more fixable with `--fix --unsafe-fixes`.")
     sys.exit(1 if result.errors or (settings.strict and result.warnings) else 0)
 
 
@@ -116,18 +125,51 @@ def main():
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
+@click.option("--fix", is_flag=True, help="Apply the fixes that cannot change intent, then report what is left.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that change the setup (ZeRO-3 -> 2 for QLoRA).")
+@click.option("--diff", "show_diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
 @_lint_options
-def check(paths, **options):
+def check(paths, fix, unsafe_fixes, show_diff, **options):
     """Check launch scripts, DeepSpeed configs and OpenRLHF argument files (directories recursively, - for stdin)."""
     from .finding import UsageError
     from .lint import lint_paths
     settings, policy = _prepare(options, _first_folder(paths))
+    if (fix or show_diff) and "-" in paths:
+        raise click.UsageError("--fix and --diff work on files, not on standard input")
     stdin = sys.stdin.buffer.read() if "-" in paths else None
     try:
         result = lint_paths(paths, stdin=stdin, settings=settings)
+        if fix or show_diff:
+            result = _fix(paths, result, policy, settings, unsafe_fixes, show_diff)
     except UsageError as err:
         raise click.UsageError(str(err))
-    _emit(result, options, settings, policy.catalog)
+    _emit(result, options, settings, policy.catalog, policy, unsafe_fixes)
+
+
+def _fix(paths, result, policy, settings, unsafe: bool, show_diff: bool):
+    from . import fix
+    from .lint import lint_paths
+    changes = fix.plan(result, policy, unsafe)
+    if show_diff:
+        for change in changes:
+            click.echo(fix.diff(change), nl=False)
+        if not changes:
+            sys.exit(0)
+        fixed = sum(len(c.edits) for c in changes)
+        sys.stdout.flush()
+        click.echo(f"Would fix {fixed} finding{'s' if fixed != 1 else ''} in {len(changes)} file"
+                   f"{'s' if len(changes) != 1 else ''}.", err=True)
+        sys.exit(1)
+    for change in changes:
+        fix.write(change)
+    if not changes:
+        return result
+    fixed = sum(len(c.edits) for c in changes)
+    click.echo(f"Fixed {fixed} finding{'s' if fixed != 1 else ''} in {len(changes)} file{'s' if len(changes) != 1 else ''}:", err=True)
+    for change in changes:
+        for edit in change.edits:
+            click.echo(f"  {change.path}: {edit.rule} {edit.what}", err=True)
+    return lint_paths(paths, settings=settings)
 
 
 @main.command("check-args", context_settings={"ignore_unknown_options": True})

@@ -16,8 +16,9 @@ def test_findings_exit_1_with_location_and_fix():
     assert lines[0].startswith(f"{SEED}:21:4: error RM201 QLoRA (`--load_in_4bit`) with ZeRO stage 3")
     assert lines[0].endswith("[qlora-with-zero3]")
     assert lines[1] == "  fix: Use ZeRO stage 2 with QLoRA (`--zero_stage 2` / `--ds.zero_stage 2`), or train without 4-bit."
-    assert lines[-2] == "Found 2 errors, 0 warnings in 1 file checked."
-    assert lines[-1] == (f"note: checkpoint checks skipped for `Qwen/Qwen1.5-7B` ({SEED}:17:4): not a local path "
+    assert lines[-3] == "Found 2 errors, 0 warnings in 1 file checked."
+    assert lines[-1] == "1 more fixable with `--fix --unsafe-fixes`."
+    assert lines[-2] == (f"note: checkpoint checks skipped for `Qwen/Qwen1.5-7B` ({SEED}:17:4): not a local path "
                          "and not in the Hugging Face cache (/nonexistent/rmlint-tests/hf-hub)")
 
 

@@ -86,6 +86,8 @@ def describe(model):
             entry["deprecated"] = True
             if extra.get("new_param"):
                 entry["new_param"] = extra["new_param"]
+            if extra.get("new_param_fn"):
+                entry["converts"] = True    # the old value is converted, not just renamed
         choices = allowed_values(info.annotation)
         if choices is not None:
             entry["choices"] = choices

@@ -90,7 +90,8 @@ class _Inspector:
             seen[field.name] = key
             if field.deprecated:
                 replacement = fields.get(field.new_param or "")
-                self.note("deprecated", full, new=(replacement.alias or replacement.name) if replacement else "")
+                self.note("deprecated", full, new=(replacement.alias or replacement.name) if replacement else "",
+                          renamable=bool(replacement) and not field.converts)
             if isinstance(value, str) and value != "auto" and isinstance(field.default, (bool, int, float)) \
                     and field.default is not None:
                 expected = type(field.default).__name__

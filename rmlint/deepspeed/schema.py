@@ -32,6 +32,7 @@ class Field:
     choices: tuple | None = None    # an Enum/Literal field's values
     gt: float | None = None         # numeric bounds (pydantic Field(gt=/ge=))
     ge: float | None = None
+    converts: bool = False          # a deprecated field whose value DeepSpeed converts for its replacement
 
 
 class Schema:
@@ -45,7 +46,8 @@ class Schema:
     def _fields(self, raw: dict) -> dict:
         return {name: Field(name, spec.get("alias"), spec.get("default"), spec.get("deprecated", False),
                             spec.get("new_param"), self._fields(spec["fields"]) if "fields" in spec else None,
-                            tuple(spec["choices"]) if "choices" in spec else None, spec.get("gt"), spec.get("ge"))
+                            tuple(spec["choices"]) if "choices" in spec else None, spec.get("gt"), spec.get("ge"),
+                            spec.get("converts", False))
                 for name, spec in raw.items()}
 
     def lenient_children(self, block: str) -> set:

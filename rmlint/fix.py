@@ -1,0 +1,233 @@
+"""`rmlint check --fix`: edits that cannot change what the user meant, made in place on the text so
+formatting, comments and key order stay as written (JSON and YAML keys are renamed where they
+stand; a new key goes in beside its siblings with their indentation; a shell flag's value is
+replaced in its word).
+
+Safe:   a deprecated DeepSpeed key renamed to its replacement (only where DeepSpeed maps the value
+        unchanged); a key misspelled beyond doubt (one close candidate, not already present);
+        `stage3_gather_16bit_weights_on_model_save: true` added to a ZeRO-3 config the HF Trainer
+        saves (RM501) when the key is not written at all.
+Unsafe (--unsafe-fixes): QLoRA under ZeRO-3 in a launch: stage 3 -> 2 (RM201).
+"""
+
+import difflib
+import json
+import os
+import re
+from dataclasses import dataclass
+
+from .sources.document import _LineIndex
+
+GATHER = "stage3_gather_16bit_weights_on_model_save"
+GATHER_NAMES = {GATHER, "gather_16bit_weights_on_model_save", "stage3_gather_fp16_weights_on_model_save"}
+SAFE_RULES = {"RM207": "rename", "RM208": "rename", "RM209": "rename", "RM501": "add-gather"}
+UNSAFE_RULES = {"RM201": "zero-stage-2"}
+
+
+@dataclass(frozen=True)
+class Edit:
+    start: int
+    end: int
+    text: str
+    rule: str
+    safe: bool
+    what: str
+
+
+def _offset(index: _LineIndex, line: int, column: int) -> int:
+    return index.starts[line - 1] + column - 1
+
+
+def _beyond_doubt(key: str, hint: str, siblings) -> bool:
+    """One candidate, very close, and not a key the block already has."""
+    if not hint or hint in siblings:
+        return False
+    ratio = difflib.SequenceMatcher(None, key, hint).ratio()
+    return ratio >= 0.9 and len(difflib.get_close_matches(key, [hint, *siblings], n=3, cutoff=ratio - 0.05)) <= 1
+
+
+def _block(data, path: tuple):
+    for part in path:
+        data = data.get(part) if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
+def _key_span(text: str, start: int) -> tuple:
+    """(start, end) of the key token beginning at `start`: a quoted string or a plain YAML scalar."""
+    if text[start] in "\"'":
+        quote, end = text[start], start + 1
+        while end < len(text) and text[end] != quote:
+            end += 2 if text[end] == "\\" else 1
+        return start, end + 1
+    match = re.compile(r"[^:\n]*?(?=\s*:)").match(text, start)
+    return start, start + len(match.group(0)) if match else start
+
+
+def _rename(text: str, index, document, item: dict, new: str, rule: str) -> Edit | None:
+    path = tuple(item["path"].split("."))
+    where = document.positions.get(path)
+    if where is None:
+        return None
+    start, end = _key_span(text, _offset(index, *where))
+    quoted = text[start] in "\"'"
+    return Edit(start, end, json.dumps(new) if quoted else new, rule, True, f"`{item['path']}` -> `{new}`")
+
+
+def _add_gather(text: str, index, document, json_like: bool) -> Edit | None:
+    zero = document.data.get("zero_optimization")
+    if not isinstance(zero, dict) or GATHER_NAMES & set(zero) or not zero:
+        return None
+    first = next(iter(zero))
+    line, column = document.positions[("zero_optimization", first)]
+    at = _offset(index, line, column)
+    line_start = index.starts[line - 1]
+    own_line = not text[line_start:at].strip()
+    if json_like:
+        entry = f'"{GATHER}": true,'
+        new = entry + "\n" + text[line_start:at] if own_line else entry + " "
+    else:
+        if not own_line:   # a flow mapping: left alone
+            return None
+        new = f"{GATHER}: true\n" + text[line_start:at]
+    return Edit(at, at, new, "RM501", True, f"add `zero_optimization.{GATHER}: true`")
+
+
+def document_edits(text: str, document, items: dict, rules: set) -> list:
+    """Edits for one DeepSpeed config file (JSON or YAML) from its inspected items."""
+    index = _LineIndex(text)
+    json_like = text.lstrip().startswith("{")
+    edits = []
+    if "RM209" in rules:
+        for item in items["deprecated"]:
+            parent = _block(document.data, tuple(item["path"].split("."))[:-1])
+            if item.get("renamable") and item["new"] and item["new"] not in parent:
+                edits.append(_rename(text, index, document, item, item["new"], "RM209"))
+    for kind, rule in (("unknown", "RM207"), ("ignored", "RM208")):
+        if rule not in rules:
+            continue
+        for item in items[kind]:
+            parent = _block(document.data, tuple(item["path"].split("."))[:-1])
+            if _beyond_doubt(item["key"], item.get("hint", ""), [k for k in parent if k != item["key"]]):
+                edits.append(_rename(text, index, document, item, item["hint"], rule))
+    if "RM501" in rules:
+        edits.append(_add_gather(text, index, document, json_like))
+    return [e for e in edits if e is not None]
+
+
+_STAGE = re.compile(r"(--(?:ds\.)?zero_stage)(=|\s+)(['\"]?)3\3(?=\s|$)")
+
+
+def shell_edits(text: str, findings: list) -> list:
+    """QLoRA under ZeRO-3 (RM201): the stage flag's value 3 -> 2, in its own word."""
+    index = _LineIndex(text)
+    edits = []
+    for finding in findings:
+        if finding.rule != "RM201":
+            continue
+        line_start = index.starts[finding.line - 1]
+        line_end = text.find("\n", line_start)
+        for match in _STAGE.finditer(text, line_start, len(text) if line_end < 0 else line_end):
+            digit = match.end() - 1 - len(match.group(3))
+            edits.append(Edit(digit, digit + 1, "2", "RM201", False, f"{match.group(1)} 3 -> 2 (QLoRA needs ZeRO-2)"))
+    return edits
+
+
+def apply(text: str, edits: list) -> tuple:
+    """(new text, edits applied): non-overlapping edits; one that overlaps an earlier one is left for a rerun."""
+    taken, chosen = [], []
+    for edit in sorted(edits, key=lambda e: (e.start, e.end)):
+        if any(edit.start < end and start < edit.end or (edit.start == edit.end == start) for start, end in taken):
+            continue
+        taken.append((edit.start, edit.end))
+        chosen.append(edit)
+    for edit in sorted(chosen, key=lambda e: e.start, reverse=True):
+        text = text[:edit.start] + edit.text + text[edit.end:]
+    return text, chosen
+
+
+def file_edits(path: str, text: str, findings: list, rules: set, unsafe: bool) -> list:
+    """Every edit rmlint can make to one file, for the findings it has and the rules that are on."""
+    from .inputs import kind_of
+    kind = kind_of(path, text)
+    if kind == "shell":
+        return shell_edits(text, findings) if unsafe and "RM201" in rules else []
+    from .facts import deepspeed_subject
+    from .finding import SourceError
+    from .inputs import DEEPSPEED_KEYS
+    from .sources.document import load_json, load_yaml
+    try:
+        document = load_json(text, path) if kind == "json" else load_yaml(text, path)
+    except SourceError:
+        return []
+    if not isinstance(document.data, dict) or not DEEPSPEED_KEYS & set(map(str, document.data)) \
+            or "entrypoint" in document.data:
+        return []
+    items = deepspeed_subject(document, "unknown").facts["ds"]["items"]
+    present = {f.rule for f in findings}
+    return document_edits(text, document, items, rules & present)
+
+
+@dataclass
+class Change:
+    path: str
+    before: str
+    after: str
+    edits: list
+
+
+def plan(result, policy, unsafe: bool) -> list:
+    """The Change each file with fixable findings would get (nothing is written here)."""
+    from .sources.text import read_text
+    by_path = {}
+    for finding in result.findings:
+        if finding.rule in SAFE_RULES or finding.rule in UNSAFE_RULES:
+            by_path.setdefault(finding.path, []).append(finding)
+    changes = []
+    for path, findings in sorted(by_path.items()):
+        if path.startswith("<"):
+            continue
+        try:
+            before = read_text(path)
+        except Exception:
+            continue
+        edits = file_edits(path, before, findings, policy.enabled_ids, unsafe)
+        after, applied = apply(before, edits)
+        if applied and after != before and _still_parses(path, after):
+            changes.append(Change(path, before, after, applied))
+    return changes
+
+
+def _still_parses(path: str, text: str) -> bool:
+    """A fix never leaves a file broken: the result must parse as the same kind of file."""
+    from .finding import SourceError
+    from .inputs import kind_of
+    from .sources.document import load_json, load_yaml
+    kind = kind_of(path, text)
+    try:
+        if kind == "json":
+            load_json(text, path)
+        elif kind == "yaml":
+            load_yaml(text, path)
+    except SourceError:
+        return False
+    return True
+
+
+def counts(result, policy) -> tuple:
+    """(fixable now, fixable with --unsafe-fixes) finding counts, for the summary."""
+    safe = sum(1 for c in plan(result, policy, False) for _ in c.edits)
+    every = sum(1 for c in plan(result, policy, True) for _ in c.edits)
+    return safe, every - safe
+
+
+def diff(change: Change) -> str:
+    import difflib as textdiff
+    return "".join(textdiff.unified_diff(change.before.splitlines(keepends=True), change.after.splitlines(keepends=True),
+                                         fromfile=f"a/{os.path.normpath(change.path)}",
+                                         tofile=f"b/{os.path.normpath(change.path)}"))
+
+
+def write(change: Change):
+    """Write in place, keeping the file's own line endings and mode (the text was read as written)."""
+    with open(change.path, "w", encoding="utf-8", newline="") as handle:
+        handle.write(change.after)
