@@ -153,14 +153,13 @@ def file_edits(path: str, text: str, findings: list, rules: set, unsafe: bool) -
         return shell_edits(text, findings) if unsafe and "RM201" in rules else []
     from .facts import deepspeed_subject
     from .finding import SourceError
-    from .inputs import DEEPSPEED_KEYS
+    from .inputs import is_deepspeed_config
     from .sources.document import load_json, load_yaml
     try:
         document = load_json(text, path) if kind == "json" else load_yaml(text, path)
     except SourceError:
         return []
-    if not isinstance(document.data, dict) or not DEEPSPEED_KEYS & set(map(str, document.data)) \
-            or "entrypoint" in document.data:
+    if not is_deepspeed_config(document.data):
         return []
     items = deepspeed_subject(document, "unknown").facts["ds"]["items"]
     present = {f.rule for f in findings}

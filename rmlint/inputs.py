@@ -19,6 +19,20 @@ READER_RULES = {"RM001": ("unreadable-input", "error", "Fix the file so that it 
                 "RM224": ("deepspeed-rejects-config", "error", "Change the config so that DeepSpeed accepts it.")}
 
 
+def is_deepspeed_config(data) -> bool:
+    """A DeepSpeed config, not a trainer YAML that shares a few of its key names (axolotl and
+    LLaMA-Factory write `bf16`, `gradient_accumulation_steps`, `deepspeed: <path>` next to dozens
+    of their own keys): a ZeRO block or a per-GPU micro batch says DeepSpeed; otherwise most
+    top-level keys must be DeepSpeed's."""
+    if not isinstance(data, dict) or not data or "entrypoint" in data or not DEEPSPEED_KEYS & set(map(str, data)):
+        return False
+    if isinstance(data.get("zero_optimization"), dict) or "train_micro_batch_size_per_gpu" in data:
+        return True
+    from .deepspeed.schema import schema
+    known = schema().top_level
+    return sum(1 for key in data if key in known) * 2 >= len(data)
+
+
 def reader_finding(rule: str, message: str, where: Location) -> Finding:
     name, severity, fix = READER_RULES[rule]
     return Finding(rule, name, severity, message, where.path, where.line, where.column, fix)
@@ -88,7 +102,7 @@ def _shell_subjects(path: str, text: str) -> tuple:
 def _document_subjects(document: Document, explicit: bool) -> tuple:
     from .facts import deepspeed_subject
     data = document.data
-    if isinstance(data, dict) and DEEPSPEED_KEYS & set(map(str, data)) and "entrypoint" not in data:
+    if is_deepspeed_config(data):
         return [deepspeed_subject(document, "unknown")], []
     if isinstance(data, dict) and data:
         from .openrlhf.argsfile import invocation_of

@@ -193,3 +193,44 @@ def test_json_and_yaml_loaders_raise_only_source_errors(text):
             load(text, "fuzz")
         except SourceError as err:
             assert err.location.line >= 1
+
+
+SHELL_ALPHABET = "\"'\\$`{}()[]<>|&;#*@?!% \t\n=-.:/aAbEOF0123"
+
+
+def _no_hang(seconds: int):
+    import signal
+
+    def stop(*_):
+        raise TimeoutError("the shell reader did not finish")
+    signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(alphabet=SHELL_ALPHABET, max_size=120))
+def test_shell_reader_ends_on_quote_and_escape_soup(text):
+    import signal
+    _no_hang(2)
+    try:
+        shell.parse(text)
+        inputs.subjects_of_text("fuzz.sh", text)
+    finally:
+        signal.alarm(0)
+
+
+def test_backslash_before_an_ordinary_letter_in_double_quotes(tmp_path):
+    """DeepSpeedExamples' `calc() { awk "BEGIN{ printf \\"%.0f\\n\\", $* }"; }` once looped forever."""
+    path = tmp_path / "run.sh"
+    path.write_text('calc() { awk "BEGIN{ printf \\"%.0f\\n\\", $* }"; }\necho "a\\n"\n'
+                    'deepspeed --module openrlhf.cli.train_rm --pretrain m --bf16 --zero_stage 3 --load_in_4bit --lora_rank 8\n')
+    result = run_rmlint("check", "--format", "json", str(path))
+    assert [f["rule"] for f in json.loads(result.stdout)["findings"]] == ["RM201", "RM601"]
+
+
+def test_export_of_several_assignments(tmp_path):
+    path = tmp_path / "env.sh"
+    path.write_text('A=1\nexport NCCL_SOCKET_IFNAME="^docker0,lo"\nexport B="$A" C=--zero_stage\\ 3 D=$(pwd)\nexport E\n'
+                    'deepspeed --module openrlhf.cli.train_rm --pretrain m --bf16 $C\n')
+    result = run_rmlint("check", str(path))
+    assert result.returncode in (0, 1) and "Traceback" not in result.stderr

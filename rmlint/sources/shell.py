@@ -125,7 +125,10 @@ class _Scanner:
         self.script.commands.append(Command(words, words[0].offset))
 
     def assign(self, word: Word):
-        chunks = [Chunk(c.text, c.offset, c.known) for c in word.assignment_chunks]
+        # words after `export`/`declare` may have been read as plain words (e.g. `export A=$B C=1` after a
+        # quote): the word itself then stands for its chunks
+        pieces = getattr(word, "assignment_chunks", None) or [word]
+        chunks = [Chunk(c.text, c.offset, c.known) for c in pieces]
         match = _ASSIGNMENT.match(chunks[0].text)
         cut = match.end()
         chunks[0] = Chunk(chunks[0].text[cut:], chunks[0].offset + cut, chunks[0].known)
@@ -347,8 +350,8 @@ class _Scanner:
             elif c == "`":
                 i = _skip_backquote(text, i)
                 self.add("", i, known=False)
-            else:
-                j = i
+            else:   # literal text; a backslash before anything else is itself literal
+                j = i + 1
                 while j < self.n and text[j] not in '"\\$`':
                     j += 1
                 self.add(text[i:j], i)

@@ -1,0 +1,51 @@
+"""What rmlint takes a file for: trainer YAMLs that share key names with DeepSpeed are not DeepSpeed
+configs (upstream axolotl examples once gave ~10,000 false RM208 warnings)."""
+
+import json
+
+from conftest import cli
+from rmlint.inputs import is_deepspeed_config
+
+AXOLOTL = """\
+base_model: NousResearch/Llama-2-7b-hf
+load_in_4bit: true
+adapter: qlora
+lora_r: 32
+datasets:
+  - path: mhenrichsen/alpaca_2k_test
+    type: alpaca
+gradient_accumulation_steps: 4
+micro_batch_size: 2
+num_epochs: 1
+bf16: auto
+tf32: false
+deepspeed: deepspeed_configs/zero2.json
+"""
+LLAMAFACTORY = """\
+model_name_or_path: meta-llama/Meta-Llama-3-8B-Instruct
+stage: rm
+do_train: true
+finetuning_type: lora
+lora_target: all
+deepspeed: examples/deepspeed/ds_z3_config.json
+per_device_train_batch_size: 1
+gradient_accumulation_steps: 8
+bf16: true
+"""
+
+
+def test_trainer_yamls_are_not_deepspeed_configs(tmp_path):
+    for name, text in (("axolotl.yml", AXOLOTL), ("llamafactory.yaml", LLAMAFACTORY)):
+        path = tmp_path / name
+        path.write_text(text)
+        findings = json.loads(cli("check", "--format", "json", str(path)).output)["findings"]
+        assert [f["rule"] for f in findings] == ["RM002"], findings     # not recognised, said once
+        assert json.loads(cli("check", "--format", "json", str(tmp_path)).output)["findings"] == []   # walked: silent
+
+
+def test_deepspeed_configs_are_recognised():
+    assert is_deepspeed_config({"zero_optimization": {"stage": 2}})
+    assert is_deepspeed_config({"train_micro_batch_size_per_gpu": 4, "whatever": 1, "x": 2})
+    assert is_deepspeed_config({"bf16": {"enabled": True}, "gradient_clipping": 1.0, "custom_note": "x"})
+    assert not is_deepspeed_config({"bf16": True, "base_model": "m", "datasets": [], "adapter": "lora"})
+    assert not is_deepspeed_config({"entrypoint": "openrlhf.cli.train_rm", "bf16": True})
