@@ -285,3 +285,12 @@ def test_an_arguments_file_reads_the_model_beside_it(tmp_path):
     (tmp_path / "serve.yaml").write_text("entrypoint: openrlhf.cli.serve_rm\nreward_pretrain: ./rm\nbf16: true\n")
     result = cli("check", "--format", "json", str(tmp_path / "serve.yaml"))
     assert [(f["rule"], f["line"]) for f in json.loads(result.output)["findings"]] == [("RM606", 2)]
+
+
+def test_an_early_openrlhf_reward_model_is_judged_by_todays_default_prefix(tmp_path):
+    """OpenRLHF <= 0.2 saved `LLMForSequenceRegression` with `value_head.weight` and no prefix in config.json."""
+    shutil.copy(FIXTURES / "openrlhf_rm_value_head_no_prefix" / "model.safetensors", tmp_path / "model.safetensors")
+    config = json.loads((FIXTURES / "openrlhf_rm_value_head_no_prefix" / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "architectures": ["LLMForSequenceRegression"]}))
+    code, report = inspect(str(tmp_path))
+    assert [f["rule"] for f in report["findings"]] == ["RM607"] and code == 1

@@ -12,7 +12,7 @@ from .values import MAX_HEAD_BYTES, decode, init_match, statistics
 # prefix), HF score/classifier, TRL and LLaMA-Factory v_head.summary, DeepSpeed-Chat v_head.
 HEAD_NAMES = ("score", "value_head", "v_head.summary", "v_head", "classifier.out_proj", "classifier", "reward_head")
 WRAPPERS = ("base_model.model.", "pretrained_model.")    # PEFT adapters; TRL/LLaMA-Factory ZeRO-3 saves
-OPENRLHF_CLASSES = ("RewardModel", "CriticModel")
+OPENRLHF_CLASSES = ("RewardModel", "CriticModel", "LLMForSequenceRegression")   # the last: OpenRLHF < 0.3
 SEQ_CLS_SAVES = ("classifier", "score")                  # peft_model.py: SEQ_CLS adds these to modules_to_save
 
 def _strip(name: str) -> str:
