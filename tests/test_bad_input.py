@@ -234,3 +234,12 @@ def test_export_of_several_assignments(tmp_path):
                     'deepspeed --module openrlhf.cli.train_rm --pretrain m --bf16 $C\n')
     result = run_rmlint("check", str(path))
     assert result.returncode in (0, 1) and "Traceback" not in result.stderr
+
+
+def test_infinite_and_nan_numbers_in_deepspeed_configs(tmp_path):
+    """JSON parsers accept Infinity/NaN; hypothesis found they once overflowed an int conversion."""
+    path = tmp_path / "ds.json"
+    path.write_text('{"train_batch_size": Infinity, "train_micro_batch_size_per_gpu": NaN,'
+                    ' "zero_optimization": {"stage": 2, "reduce_bucket_size": "inf"}}')
+    result = run_rmlint("check", str(path))
+    assert result.returncode in (0, 1) and "Traceback" not in result.stderr

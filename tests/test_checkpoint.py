@@ -232,8 +232,8 @@ def test_hub_ids_are_read_from_the_local_hf_cache(tmp_path, monkeypatch, variabl
 
 def test_hf_cache_without_refs_uses_its_snapshot(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
-    hf_cache(tmp_path, "acme/rm-7b", "sharded_missing_shard", with_ref=False)
-    assert launch_findings("deepspeed --module openrlhf.cli.serve_rm --reward_pretrain acme/rm-7b --bf16") == [("RM617", 1)]
+    hf_cache(tmp_path, "acme/rm-7b", "zero_head", with_ref=False)
+    assert launch_findings("deepspeed --module openrlhf.cli.serve_rm --reward_pretrain acme/rm-7b --bf16") == [("RM615", 1)]
 
 
 def test_models_not_on_this_machine_are_said_to_be_skipped():
@@ -294,3 +294,19 @@ def test_an_early_openrlhf_reward_model_is_judged_by_todays_default_prefix(tmp_p
     (tmp_path / "config.json").write_text(json.dumps({**config, "architectures": ["LLMForSequenceRegression"]}))
     code, report = inspect(str(tmp_path))
     assert [f["rule"] for f in report["findings"]] == ["RM607"] and code == 1
+
+
+def test_a_partial_download_in_the_hf_cache_is_skipped_not_judged(tmp_path, monkeypatch):
+    """from_pretrained would fetch the missing files, so a cache entry with only config.json, or with
+    shards still missing, is reported as skipped; the same folder given as a local path is judged."""
+    from rmlint.lint import lint_argv
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    hf_cache(tmp_path, "acme/partial", "sharded_missing_shard")
+    result = lint_argv(["deepspeed", "--module", "openrlhf.cli.serve_rm", "--reward_pretrain", "acme/partial"])
+    assert result.findings == []
+    assert result.skipped[0][2] == "the Hugging Face cache holds only part of it (weights not all downloaded)"
+    local = tmp_path / "config-only"
+    local.mkdir()
+    shutil.copy(FIXTURES / "openrlhf_rm_full" / "config.json", local / "config.json")
+    result = lint_argv(["deepspeed", "--module", "openrlhf.cli.serve_rm", "--reward_pretrain", str(local)])
+    assert [f.rule for f in result.findings] == ["RM626"]

@@ -84,6 +84,12 @@ def attach(subject, role, settings: dict, base_dirs: list, dotted: bool):
         return
     from .facts import describe
     checkpoint = _read(os.path.normpath(local))
+    if how == "hf-cache" and (checkpoint.format == "none" or checkpoint.missing_shards):
+        # a partial download: from_pretrained fetches the rest, so what is missing here is no finding
+        ckpt["reason"] = "the Hugging Face cache holds only part of it (weights not all downloaded)"
+        subject.unknown |= absent
+        subject.skipped.append((role.path, subject.locate("role.path"), ckpt["reason"]))
+        return
     value_role = role.kind in ("reward", "critic") and not role.init_value_head
     facts = describe(checkpoint, role.kind, settings.get("value_head_prefix"),
                      settings.get("normalize_reward") if value_role else False)

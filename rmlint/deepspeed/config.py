@@ -135,12 +135,14 @@ class _Inspector:
 def _number(value, default, cast):
     if isinstance(value, bool):
         return cast(value)
+    if isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
+        return default          # NaN/Infinity (JSON accepts them): no number a rule can compute with
     if isinstance(value, (int, float)):
         return cast(value)
     if isinstance(value, str):
         try:
             return cast(float(value)) if cast is int else cast(value)
-        except ValueError:
+        except (ValueError, OverflowError):   # "inf" parses as a float but is no integer
             return default
     return default
 
