@@ -16,7 +16,14 @@ READER_RULES = {"RM001": ("unreadable-input", "error", "Fix the file so that it 
                 "RM002": ("unrecognised-input", "info", "Pass a DeepSpeed config, OpenRLHF arguments or a launch script."),
                 "RM004": ("suppression-without-reason", "warning", "Write why the finding is accepted after the brackets."),
                 "RM005": ("unused-suppression", "warning", "Remove the suppression, or fix the rule id in it."),
-                "RM224": ("deepspeed-rejects-config", "error", "Change the config so that DeepSpeed accepts it.")}
+                "RM224": ("deepspeed-rejects-config", "error", "Change the config so that DeepSpeed accepts it."),
+                "RM230": ("accelerate-unknown-key", "error", "Remove the key, or correct its name."),
+                "RM231": ("accelerate-ignored-deepspeed-key", "warning",
+                          "Correct the key name, or move the setting into a DeepSpeed config file."),
+                "RM232": ("accelerate-file-and-plugin-keys", "error",
+                          "Keep the settings in the DeepSpeed file and remove them (and mixed_precision) from the accelerate config."),
+                "RM233": ("accelerate-deepspeed-file-missing", "warning",
+                          "Fix the path: accelerate resolves it from where you launch.")}
 
 
 def is_deepspeed_config(data) -> bool:
@@ -102,6 +109,10 @@ def _shell_subjects(path: str, text: str) -> tuple:
 def _document_subjects(document: Document, explicit: bool) -> tuple:
     from .facts import deepspeed_subject
     data = document.data
+    from .accelerate_config import is_accelerate_config
+    if is_accelerate_config(data):
+        from .accelerate_config import subjects as accelerate_subjects
+        return accelerate_subjects(document)
     if is_deepspeed_config(data):
         return [deepspeed_subject(document, "unknown")], []
     if isinstance(data, dict) and data:

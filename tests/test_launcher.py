@@ -57,6 +57,13 @@ def test_run_dry_run_and_named_deepspeed_files(tmp_path):
     assert clean.returncode == 0 and clean.stdout == f"would run: {shlex.join(['python', 'train.py', '--deepspeed', str(config)])}\n"
 
 
+def test_run_ignores_files_that_are_not_configs(tmp_path):
+    data = tmp_path / "prompts.json"
+    data.write_text('[{"prompt": "hi"}]')
+    result = run_rmlint("run", "--dry-run", "--", "python", "train.py", "--data", str(data))
+    assert result.returncode == 0 and result.stderr == ""
+
+
 def test_run_reports_a_missing_program():
     result = run_rmlint("run", "--", "no-such-program-rmlint")
     assert result.returncode == 127 and "cannot run no-such-program-rmlint" in result.stderr
