@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-ROOTS = ("input", "launch", "args", "role", "ds", "ckpt", "item")
+ROOTS = ("input", "launch", "args", "role", "ds", "ckpt", "trainer", "item")
 
 
 class ExpressionError(Exception):

@@ -30,8 +30,14 @@ def _defaults() -> dict:
               "oldest_version": 0, "newest_version": 0,
               "world_size": 0, "opaque": False, "problems": []}
     from .checkpoint.defaults import defaults as checkpoint_defaults
+    from .llamafactory import TRAINER_DEFAULTS
     return {"input": {"kind": ""}, "launch": launch, "args": args, "role": role, "ds": absent(),
-            "ckpt": checkpoint_defaults()}
+            "ckpt": checkpoint_defaults(), "trainer": copy.deepcopy(TRAINER_DEFAULTS)}
+
+
+def trainer_defaults() -> dict:
+    from .llamafactory import TRAINER_DEFAULTS
+    return copy.deepcopy(TRAINER_DEFAULTS)
 
 
 def defaults() -> dict:

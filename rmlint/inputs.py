@@ -109,6 +109,10 @@ def _shell_subjects(path: str, text: str) -> tuple:
 def _document_subjects(document: Document, explicit: bool) -> tuple:
     from .facts import deepspeed_subject
     data = document.data
+    from .llamafactory import is_llamafactory
+    if is_llamafactory(data):
+        from .llamafactory import subjects as llamafactory_subjects
+        return llamafactory_subjects(document)
     from .accelerate_config import is_accelerate_config
     if is_accelerate_config(data):
         from .accelerate_config import subjects as accelerate_subjects

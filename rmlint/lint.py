@@ -169,9 +169,13 @@ def lint_checkpoint(path: str, select=None, ignore=None, settings=None) -> Resul
     return inspect_checkpoints([path], select, ignore, settings)[1]
 
 
+def _checkout() -> str:
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
 def fixtures_dir() -> str:
     """The checkpoint fixtures rule examples name (tests/fixtures/checkpoints in a checkout)."""
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "fixtures", "checkpoints")
+    return os.path.join(_checkout(), "tests", "fixtures", "checkpoints")
 
 
 def lint_example(example: dict, select=None, ignore=None) -> Result:
@@ -190,7 +194,8 @@ def lint_example(example: dict, select=None, ignore=None) -> Result:
         found, problems = [deepspeed_subject(Document("<example>", example["deepspeed"]),
                                              example.get("consumer", "unknown"))], []
     else:
-        found, problems = inputs.subjects_of_text(example["file"]["name"], example["file"]["text"], texts=texts)
+        text = example["file"]["text"].replace("{root}", _checkout())   # `{root}`: files of the checkout
+        found, problems = inputs.subjects_of_text(example["file"]["name"], text, texts=texts)
     policy = _policy(select, ignore)
     if example.get("exact"):   # the example shows what exact mode (the installed DeepSpeed) adds
         from dataclasses import replace

@@ -35,12 +35,15 @@ bf16: true
 
 
 def test_trainer_yamls_are_not_deepspeed_configs(tmp_path):
-    for name, text in (("axolotl.yml", AXOLOTL), ("llamafactory.yaml", LLAMAFACTORY)):
-        path = tmp_path / name
+    for name, text, expected in (("axolotl.yml", AXOLOTL, ["RM002"]),     # not (yet) read: said once
+                                 ("llamafactory.yaml", LLAMAFACTORY, [])):  # read as LLaMA-Factory's own
+        folder = tmp_path / name.split(".")[0]
+        folder.mkdir()
+        path = folder / name
         path.write_text(text)
         findings = json.loads(cli("check", "--format", "json", str(path)).output)["findings"]
-        assert [f["rule"] for f in findings] == ["RM002"], findings     # not recognised, said once
-        assert json.loads(cli("check", "--format", "json", str(tmp_path)).output)["findings"] == []   # walked: silent
+        assert [f["rule"] for f in findings] == expected, findings
+        assert json.loads(cli("check", "--format", "json", str(folder)).output)["findings"] == []   # walked: silent
 
 
 def test_deepspeed_configs_are_recognised():

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from ..checkpoint.defaults import defaults as checkpoint_defaults
 from ..checkpoint.subjects import attach
+from ..facts import trainer_defaults
 from ..deepspeed.config import absent, normalize
 from ..finding import Location
 from ..subject import Subject
@@ -56,6 +57,7 @@ def subjects(invocation: Invocation) -> list:
             "role": roles.facts(role, s),
             "ds": absent(),
             "ckpt": checkpoint_defaults(),
+            "trainer": trainer_defaults(),
         }, invocation.anchor, dict(args_provenance), set(args_unknown))
         _role_facts(subject, role, settings, flag_at, invocation)
         attach(subject, role, s, _base_dirs(invocation), launch["generation"] == 3)
