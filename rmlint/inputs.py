@@ -22,7 +22,7 @@ READER_RULES = {"RM001": ("unreadable-input", "error", "Fix the file so that it 
                           "Correct the key name, or move the setting into a DeepSpeed config file."),
                 "RM232": ("accelerate-file-and-plugin-keys", "error",
                           "Keep the settings in the DeepSpeed file and remove them (and mixed_precision) from the accelerate config."),
-                "RM233": ("accelerate-deepspeed-file-missing", "warning",
+                "RM233": ("deepspeed-file-missing", "warning",
                           "Fix the path: accelerate resolves it from where you launch.")}
 
 

@@ -105,11 +105,12 @@ def subjects(document) -> tuple:
         trainer["deepspeed_file"] = name
         path = _deepspeed_file(document, name)
         if path is None:
+            from .inputs import reader_finding
             unknown.add("trainer.zero_stage")
-            found_note = (name, document.locate(("deepspeed",)),
-                          "the DeepSpeed file is not found from here, beside the config or above it")
+            problems.append(reader_finding("RM233", f"`deepspeed` file {name} is not found from here, beside the config "
+                                                    "or above it; its DeepSpeed settings were not checked",
+                                           document.locate(("deepspeed",))))
         else:
-            found_note = None
             try:
                 text = read_text(path)
                 config = load_json(text, path) if text.lstrip().startswith("{") else load_yaml(text, path)
@@ -124,10 +125,5 @@ def subjects(document) -> tuple:
                 trainer["zero_stage"] = stage if isinstance(stage, int) else 0
             else:
                 unknown.add("trainer.zero_stage")
-    else:
-        found_note = None
     facts["trainer"] = trainer
-    subject = Subject("trainer", facts, Location(document.path, 1, 1), provenance, unknown)
-    if found_note:
-        subject.skipped.append(found_note)
-    return [subject, *found], problems
+    return [Subject("trainer", facts, Location(document.path, 1, 1), provenance, unknown), *found], problems

@@ -43,9 +43,9 @@ def test_a_missing_deepspeed_file_is_said_and_not_guessed(tmp_path):
     config.write_text("model_name_or_path: m\nstage: rm\nfinetuning_type: lora\nquantization_bit: 8\n"
                       "deepspeed: nowhere/ds_z3.json\n")
     result = cli("check", str(config))
-    assert result.exit_code == 0
-    assert result.output.splitlines()[-1] == (f"note: checkpoint checks skipped for `nowhere/ds_z3.json` ({config}:5:1): "
-                                              "the DeepSpeed file is not found from here, beside the config or above it")
+    assert result.exit_code == 0     # RM244 needs the stage, which is unknown: not guessed
+    assert result.output.startswith(f"{config}:5:1: warning RM233 `deepspeed` file nowhere/ds_z3.json is not found "
+                                    "from here, beside the config or above it; its DeepSpeed settings were not checked")
 
 
 def test_unknown_keys_are_what_hfargumentparser_refuses():
