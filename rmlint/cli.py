@@ -128,8 +128,10 @@ def main():
 @click.option("--fix", is_flag=True, help="Apply the fixes that cannot change intent, then report what is left.")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that change the setup (ZeRO-3 -> 2 for QLoRA).")
 @click.option("--diff", "show_diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
+@click.option("--kind", type=click.Choice(["shell", "deepspeed", "openrlhf", "llamafactory", "accelerate"]),
+              help="Read the named files as this, instead of recognising them by content.")
 @_lint_options
-def check(paths, fix, unsafe_fixes, show_diff, **options):
+def check(paths, fix, unsafe_fixes, show_diff, kind, **options):
     """Check launch scripts, DeepSpeed configs and OpenRLHF argument files (directories recursively, - for stdin)."""
     from .finding import UsageError
     from .lint import lint_paths
@@ -138,7 +140,7 @@ def check(paths, fix, unsafe_fixes, show_diff, **options):
         raise click.UsageError("--fix and --diff work on files, not on standard input")
     stdin = sys.stdin.buffer.read() if "-" in paths else None
     try:
-        result = lint_paths(paths, stdin=stdin, settings=settings)
+        result = lint_paths(paths, stdin=stdin, settings=settings, kind=kind)
         if fix or show_diff:
             result = _fix(paths, result, policy, settings, unsafe_fixes, show_diff)
     except UsageError as err:

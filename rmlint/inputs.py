@@ -61,10 +61,12 @@ def kind_of(path: str, text: str) -> str:
     return "yaml"
 
 
-def subjects_of_text(path: str, text: str, explicit: bool = True, texts: dict | None = None) -> tuple:
+def subjects_of_text(path: str, text: str, explicit: bool = True, texts: dict | None = None,
+                     forced: str | None = None) -> tuple:
     """(subjects, findings) for one file's text; shell and YAML texts are kept in `texts` for
-    inline suppressions."""
-    kind = kind_of(path, text)
+    inline suppressions. `forced` (--kind) skips recognition."""
+    kind = "shell" if forced == "shell" else kind_of(path, text) if not forced or kind_of(path, text) != "shell" \
+        else ("json" if text.lstrip().startswith("{") else "yaml")
     if texts is not None and kind in ("shell", "yaml"):
         texts[path] = text
     try:
@@ -73,23 +75,23 @@ def subjects_of_text(path: str, text: str, explicit: bool = True, texts: dict | 
         document = load_json(text, path) if kind == "json" else load_yaml(text, path)
     except SourceError as err:
         return [], [reader_finding("RM001", err.message, err.location)]
-    return _document_subjects(document, explicit)
+    return _document_subjects(document, explicit, forced)
 
 
-def subjects_of_file(path: str, explicit: bool = True, texts: dict | None = None) -> tuple:
+def subjects_of_file(path: str, explicit: bool = True, texts: dict | None = None, forced: str | None = None) -> tuple:
     try:
         text = read_text(path)
     except SourceError as err:
         return [], [reader_finding("RM001", err.message, err.location)]
-    return subjects_of_text(path, text, explicit, texts)
+    return subjects_of_text(path, text, explicit, texts, forced)
 
 
-def subjects_of_bytes(path: str, data: bytes, texts: dict | None = None) -> tuple:
+def subjects_of_bytes(path: str, data: bytes, texts: dict | None = None, forced: str | None = None) -> tuple:
     try:
         text = decode(data, path)
     except SourceError as err:
         return [], [reader_finding("RM001", err.message, err.location)]
-    return subjects_of_text(path, text, texts=texts)
+    return subjects_of_text(path, text, texts=texts, forced=forced)
 
 
 def _shell_subjects(path: str, text: str) -> tuple:
@@ -106,28 +108,49 @@ def _shell_subjects(path: str, text: str) -> tuple:
     return result, findings
 
 
-def _document_subjects(document: Document, explicit: bool) -> tuple:
+KINDS = ("shell", "deepspeed", "openrlhf", "llamafactory", "accelerate")   # what --kind can force
+
+
+def _readers() -> dict:
+    """kind -> (recogniser, reader returning (subjects, findings)), in the order content is tried."""
+    from .accelerate_config import is_accelerate_config, subjects as accelerate
     from .facts import deepspeed_subject
-    data = document.data
-    from .llamafactory import is_llamafactory
-    if is_llamafactory(data):
-        from .llamafactory import subjects as llamafactory_subjects
-        return llamafactory_subjects(document)
-    from .accelerate_config import is_accelerate_config
-    if is_accelerate_config(data):
-        from .accelerate_config import subjects as accelerate_subjects
-        return accelerate_subjects(document)
-    if is_deepspeed_config(data):
-        return [deepspeed_subject(document, "unknown")], []
-    if isinstance(data, dict) and data:
+    from .llamafactory import is_llamafactory, subjects as llamafactory
+
+    def openrlhf(document):
         from .openrlhf.argsfile import invocation_of
-        invocation = invocation_of(document)
-        if invocation is not None:
-            from .openrlhf.launch import subjects
-            return subjects(invocation), []
-    if explicit and document.path.lower().endswith(DATA_SUFFIXES + ("<stdin>",)):
-        return [], [reader_finding("RM002", "not a DeepSpeed config or OpenRLHF arguments; nothing checked",
+        from .openrlhf.launch import subjects
+        invocation = invocation_of(document) if isinstance(document.data, dict) else None
+        return (subjects(invocation), []) if invocation is not None else ([], [])
+    return {"llamafactory": (is_llamafactory, llamafactory),
+            "accelerate": (is_accelerate_config, accelerate),
+            "deepspeed": (is_deepspeed_config, lambda d: ([deepspeed_subject(d, "unknown")], [])),
+            "openrlhf": (lambda data: isinstance(data, dict) and bool(data), openrlhf)}
+
+
+def _document_subjects(document: Document, explicit: bool, forced: str | None = None) -> tuple:
+    readers = _readers()
+    if forced:
+        if not isinstance(document.data, dict):
+            return [], [reader_finding("RM002", f"--kind {forced}: the file is not a mapping; nothing checked",
+                                       Location(document.path, 1, 1))]
+        recognise, read = readers[forced]
+        found, problems = read(document)
+        if not recognise(document.data):
+            problems = problems + [reader_finding("RM002", f"--kind {forced}: the file does not look like one; "
+                                                           "read as one anyway", Location(document.path, 1, 1))]
+        if found or problems:
+            return found, problems
+        return [], [reader_finding("RM002", f"--kind {forced}: nothing in the file could be read as that; nothing checked",
                                    Location(document.path, 1, 1))]
+    for recognise, read in readers.values():
+        if recognise(document.data):
+            found, problems = read(document)
+            if found or problems:
+                return found, problems
+    if explicit and document.path.lower().endswith(DATA_SUFFIXES + ("<stdin>",)):
+        return [], [reader_finding("RM002", "not a DeepSpeed config, OpenRLHF arguments, LLaMA-Factory or accelerate "
+                                            "config; nothing checked (--kind forces one)", Location(document.path, 1, 1))]
     return [], []
 
 

@@ -82,14 +82,16 @@ def _exact_findings(subjects: list, found: list) -> list:
     return extra
 
 
-def lint_paths(paths, select=None, ignore=None, stdin: bytes | None = None, settings=None) -> Result:
-    """Check files, directories (recursively) and `-` (stdin bytes passed in `stdin`)."""
+def lint_paths(paths, select=None, ignore=None, stdin: bytes | None = None, settings=None,
+               kind: str | None = None) -> Result:
+    """Check files, directories (recursively) and `-` (stdin bytes passed in `stdin`); `kind`
+    forces what the named files are read as (inputs.KINDS), files found in directories excepted."""
     policy = _policy(select, ignore, settings)
     result, subjects, texts = Result(), [], {}
     for path in paths:
         path = str(path)
         if path == "-":
-            found, problems = inputs.subjects_of_bytes("<stdin>", stdin or b"", texts)
+            found, problems = inputs.subjects_of_bytes("<stdin>", stdin or b"", texts, kind)
             files = ["<stdin>"]
         elif os.path.isdir(path):
             files = inputs.discover(path)
@@ -105,7 +107,7 @@ def lint_paths(paths, select=None, ignore=None, stdin: bytes | None = None, sett
             found = [subject]
         elif os.path.exists(path):
             files = [path]
-            found, problems = inputs.subjects_of_file(path, texts=texts)
+            found, problems = inputs.subjects_of_file(path, texts=texts, forced=kind)
         else:
             raise UsageError(f"{path}: no such file or directory")
         result.files += len(files)

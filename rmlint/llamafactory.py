@@ -83,7 +83,7 @@ def subjects(document) -> tuple:
     data = document.data
     trainer = copy.deepcopy(TRAINER_DEFAULTS)
     quantization = data.get("quantization_bit")
-    trainer.update(framework="llamafactory", stage=data["stage"], finetuning=str(data.get("finetuning_type", "lora")),
+    trainer.update(framework="llamafactory", stage=str(data.get("stage", "")), finetuning=str(data.get("finetuning_type", "lora")),
                    lora_rank=data.get("lora_rank", 8) if isinstance(data.get("lora_rank", 8), int) else 0,
                    lora_targets=_list(data.get("lora_target", "all")),
                    additional_target=_list(data.get("additional_target")),

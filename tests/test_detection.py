@@ -53,3 +53,28 @@ def test_deepspeed_configs_are_recognised():
     assert is_deepspeed_config({"bf16": {"enabled": True}, "gradient_clipping": 1.0, "custom_note": "x"})
     assert not is_deepspeed_config({"bf16": True, "base_model": "m", "datasets": [], "adapter": "lora"})
     assert not is_deepspeed_config({"entrypoint": "openrlhf.cli.train_rm", "bf16": True})
+
+
+def test_kind_forces_the_reading(tmp_path):
+    path = tmp_path / "zero3.conf"          # no telling suffix
+    path.write_text("zero_optimization:\n  stage: 3\n")
+    assert [f["rule"] for f in json.loads(cli("check", "--format", "json", str(path)).output)["findings"]] == ["RM501"]
+    forced = json.loads(cli("check", "--format", "json", "--kind", "openrlhf", str(path)).output)["findings"]
+    assert [(f["rule"], f["message"]) for f in forced] == [
+        ("RM002", "--kind openrlhf: nothing in the file could be read as that; nothing checked")]
+    odd = json.loads(cli("check", "--format", "json", "--kind", "llamafactory", str(path)).output)["findings"]
+    assert [(f["rule"], f["message"]) for f in odd] == [
+        ("RM002", "--kind llamafactory: the file does not look like one; read as one anyway")]
+    script = tmp_path / "launch.txt"
+    script.write_text("deepspeed --module openrlhf.cli.train_rm --pretrain m --bf16 --zero_stage 3 --load_in_4bit --lora_rank 8\n")
+    shell = json.loads(cli("check", "--format", "json", "--kind", "shell", str(script)).output)["findings"]
+    assert [f["rule"] for f in shell] == ["RM201", "RM601"]
+    assert cli("check", "--kind", "axolotl", str(path)).exit_code == 2
+
+
+def test_unrecognised_file_names_what_rmlint_reads(tmp_path):
+    path = tmp_path / "notes.yaml"
+    path.write_text("title: my run\nowner: me\n")
+    (finding,) = json.loads(cli("check", "--format", "json", str(path)).output)["findings"]
+    assert finding["message"] == ("not a DeepSpeed config, OpenRLHF arguments, LLaMA-Factory or accelerate config; "
+                                  "nothing checked (--kind forces one)")
