@@ -107,7 +107,8 @@ def measure(folder: Path, tool: str, runs: int) -> dict:
     samples = []
     for _ in range(runs + 1):
         done = subprocess.run([sys.executable, "-c", PROBE, str(folder), tool], capture_output=True, text=True,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+                              env={**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+                                   "PYTHONPATH": str(ROOT)})   # with bytecode caches, as installed tools run
         if done.returncode:
             raise SystemExit(done.stderr)
         samples.append(json.loads(done.stdout))

@@ -28,7 +28,7 @@ class ConfigError(Exception):
     """A settings file rmlint cannot use (exit code 2), naming the file and the setting."""
 
 
-@dataclass
+@dataclass(eq=False)
 class Settings:
     select: list | None = None                    # None: every rule
     extend_select: list = field(default_factory=list)

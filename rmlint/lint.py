@@ -10,7 +10,7 @@ from .finding import Finding, Location, UsageError
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt")
 
 
-@dataclass
+@dataclass(eq=False)
 class Result:
     findings: list = field(default_factory=list)
     files: int = 0

@@ -39,9 +39,9 @@ class Policy:
 
     def finish(self, findings: list, texts: dict) -> list:
         """Reader findings filtered by selection, then suppressions, per-file ignores and severities."""
-        from .suppress import apply
         findings = [f for f in findings if self.enabled(f.rule)]
-        if texts:
+        if any("rmlint:" in text for text in texts.values()):
+            from .suppress import apply
             findings = apply(findings, texts, self.by_key, self.enabled)
         findings = [f for f in findings if not self._ignored_in_file(f)]
         return [self._severity(f) for f in findings]

@@ -15,13 +15,13 @@ from .expr import ROOTS, ExpressionError, compile_expression
 _FACT_PATH = re.compile(r"(?<![\w.])(?:%s)(?:\.[A-Za-z_][A-Za-z0-9_]*)+" % "|".join(ROOTS))
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)   # lean: each generated method costs a compile at start-up
 class Examples:
     bad: list
     good: list
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Rule:
     id: str
     name: str

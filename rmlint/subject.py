@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from .finding import Location
 
 
-@dataclass
+@dataclass(eq=False)
 class Subject:
     kind: str                      # "openrlhf" | "deepspeed"
     facts: dict

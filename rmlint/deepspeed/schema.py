@@ -21,7 +21,7 @@ EXTRA_LENIENT_KEYS = {"optimizer.legacy_fusion"}  # read through a helper the pr
 AUTO_IS_A_VALUE = {"replace_method", "select_strategy", "keep_in_fp32_modules"}
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)   # read-only by use; lean to build at start-up
 class Field:
     name: str
     alias: str | None

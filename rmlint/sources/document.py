@@ -13,7 +13,7 @@ MAX_VALUES = 200_000    # bounds YAML alias expansion ("billion laughs")
 KeyPath = tuple
 
 
-@dataclass
+@dataclass(eq=False)
 class Document:
     path: str
     data: object
