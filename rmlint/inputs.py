@@ -105,7 +105,39 @@ def _shell_subjects(path: str, text: str) -> tuple:
     result = []
     for invocation in invocations(script.commands, path, index.position):
         result.extend(subjects(invocation))
+    for config in _named_configs(script.commands, path):
+        more, trouble = subjects_of_file(config)
+        result += more
+        findings += trouble
     return result, findings
+
+
+def _named_configs(commands: list, script: str) -> list:
+    """Config files a script launches with: `llamafactory-cli train x.yaml`, `accelerate launch
+    --config_file x.yaml ...`; found from here or beside the script, named as a folder walk names them."""
+    named = []
+    for command in commands:
+        words = [w.text if w.known else None for w in command.words]
+        program = os.path.basename(words[0] or "")
+        if program in ("llamafactory-cli", "lmf") and len(words) > 2 and words[1] == "train":
+            named.append(words[2])
+        if program == "accelerate" and len(words) > 1 and words[1] == "launch":
+            for i, word in enumerate(words[:-1]):
+                if word in ("--config_file", "--config-file"):
+                    named.append(words[i + 1])
+                elif word and word.startswith(("--config_file=", "--config-file=")):
+                    named.append(word.split("=", 1)[1])
+    found = []
+    for name in named:
+        if not name or not name.endswith(DATA_SUFFIXES):
+            continue
+        for base in ("", os.path.dirname(script)):
+            candidate = os.path.join(base, name) if not os.path.isabs(name) else name
+            if os.path.isfile(candidate):
+                relative = os.path.relpath(candidate)
+                found.append(relative if not relative.startswith("..") else candidate)
+                break
+    return list(dict.fromkeys(found))
 
 
 KINDS = ("shell", "deepspeed", "openrlhf", "llamafactory", "accelerate")   # what --kind can force

@@ -63,3 +63,18 @@ def test_the_key_snapshot_covers_the_reward_example():
     from rmlint.llamafactory import known_keys
     # transformers 5 dropped these TrainingArguments; LLaMA-Factory pins transformers <= 5.8, which has them
     assert set(yaml.safe_load(UPSTREAM.read_text())) - known_keys() <= {"warmup_ratio", "overwrite_output_dir"}
+
+
+def test_configs_a_script_launches_are_checked(tmp_path, monkeypatch):
+    """`llamafactory-cli train x.yaml` and `accelerate launch --config_file y.yaml` in a script: both files are read."""
+    import shutil
+    for source in (BROKEN, BROKEN.parent / "ds_z3_config.json", SAMPLES / "accelerate-broken" / "ds_z3.json"):
+        shutil.copy(source, tmp_path / source.name)
+    shutil.copy(SAMPLES / "accelerate-broken" / "accelerate_zero3.yaml", tmp_path / "acc.yaml")
+    script = tmp_path / "run.sh"
+    script.write_text("#!/bin/bash\nFORCE_TORCHRUN=1 llamafactory-cli train qwen_ppo.yaml\n"
+                      "accelerate launch --config_file=acc.yaml train_rm.py --bf16\n")
+    monkeypatch.chdir("/")
+    found = findings(script)
+    assert ("RM242", "qwen_ppo.yaml", 5) in found and ("RM230", "acc.yaml", 13) in found
+    assert ("RM207", "ds_z3.json", 5) in found
