@@ -52,7 +52,7 @@ def subjects(document) -> tuple:
         return [], findings
     for key in plugin:
         if key not in DEEPSPEED_KEYS:
-            findings.append(reader_finding("RM231", f"accelerate ignores `deepspeed_config.{key}` without a word"
+            findings.append(reader_finding("RM231", f"accelerate (1.15) ignores `deepspeed_config.{key}` without a word"
                                                     f"{_suggest(str(key), DEEPSPEED_KEYS)}",
                                            document.locate(("deepspeed_config", key))))
     file = plugin.get("deepspeed_config_file")
