@@ -154,7 +154,18 @@ def _readers() -> dict:
         from .openrlhf.launch import subjects
         invocation = invocation_of(document) if isinstance(document.data, dict) else None
         return (subjects(invocation), []) if invocation is not None else ([], [])
-    return {"llamafactory": (is_llamafactory, llamafactory),
+    def adapter(document):
+        """adapter_config.json beside its weights: the adapter folder, inspected."""
+        folder = os.path.dirname(document.path) or "."
+        if not any(os.path.isfile(os.path.join(folder, n)) for n in ("adapter_model.safetensors", "adapter_model.bin")):
+            return [], [reader_finding("RM002", "a PEFT adapter config without adapter weights beside it; nothing checked "
+                                                "(rmlint inspect reads adapter folders)", Location(document.path, 1, 1))]
+        from .checkpoint.subjects import inspect_subject
+        subject, _, problems = inspect_subject(folder)
+        return [subject], problems
+    return {"adapter": (lambda data: isinstance(data, dict) and "peft_type" in data and "target_modules" in data,
+                        adapter),
+            "llamafactory": (is_llamafactory, llamafactory),
             "accelerate": (is_accelerate_config, accelerate),
             "deepspeed": (is_deepspeed_config, lambda d: ([deepspeed_subject(d, "unknown")], [])),
             "openrlhf": (lambda data: isinstance(data, dict) and bool(data), openrlhf)}

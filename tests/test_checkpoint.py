@@ -310,3 +310,13 @@ def test_a_partial_download_in_the_hf_cache_is_skipped_not_judged(tmp_path, monk
     shutil.copy(FIXTURES / "openrlhf_rm_full" / "config.json", local / "config.json")
     result = lint_argv(["deepspeed", "--module", "openrlhf.cli.serve_rm", "--reward_pretrain", str(local)])
     assert [f.rule for f in result.findings] == ["RM626"]
+
+
+def test_an_adapter_config_given_to_check_inspects_its_folder(tmp_path):
+    result = cli("check", "--format", "json", "peft_lora_no_head/adapter_config.json")
+    assert [(f["rule"], f["path"], f["line"]) for f in json.loads(result.output)["findings"]] == [
+        ("RM611", "peft_lora_no_head/adapter_config.json", 29), ("RM610", "peft_lora_no_head/adapter_model.safetensors", 0)]
+    alone = tmp_path / "adapter_config.json"
+    alone.write_text((FIXTURES / "peft_lora_no_head" / "adapter_config.json").read_text())
+    (finding,) = json.loads(cli("check", "--format", "json", str(alone)).output)["findings"]
+    assert finding["rule"] == "RM002" and "without adapter weights" in finding["message"]
