@@ -6,7 +6,6 @@ Makes two fresh virtualenvs in a temporary folder: `pip install .` and, after
 reports the size of each site-packages and the largest packages in it.
 """
 
-import os
 import subprocess
 import sys
 import tempfile

@@ -72,7 +72,11 @@ def _emit(result, options: dict, settings, rules, policy=None, unsafe: bool = Fa
             click.echo(f"[*] {safe} fixable with `rmlint check --fix`.")
         if hidden:
             click.echo(f"{hidden} more fixable with `--fix --unsafe-fixes`.")
-    sys.exit(1 if result.errors or (settings.strict and result.warnings) else 0)
+    sys.exit(_exit_code(result, settings))
+
+
+def _exit_code(result, settings) -> int:
+    return 1 if result.errors or (settings.strict and result.warnings) else 0
 
 
 def _show_settings(settings, policy) -> None:
@@ -208,7 +212,7 @@ def inspect(paths, **options):
     fmt = _format(options.get("fmt"))
     if fmt in ("text", "json") and not options.get("statistics"):
         click.echo(render_inspect(entries, result, fmt, _colour(fmt)), nl=False)
-        sys.exit(1 if result.errors or (settings.strict and result.warnings) else 0)
+        sys.exit(_exit_code(result, settings))
     _emit(result, options, settings, policy.catalog)
 
 

@@ -80,9 +80,7 @@ def _read(path: str) -> dict:
             import yaml
             with open(path, encoding="utf-8") as handle:
                 table = yaml.safe_load(handle) or {}
-    except (OSError, UnicodeDecodeError, ValueError) as err:   # TOMLDecodeError and YAMLError are ValueErrors or close
-        raise ConfigError(f"{path}: cannot read: {err}") from None
-    except Exception as err:   # yaml.YAMLError does not derive from ValueError
+    except Exception as err:   # OSError, UnicodeDecodeError, TOMLDecodeError, yaml.YAMLError: all a bad settings file
         raise ConfigError(f"{path}: cannot read: {err}") from None
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: the settings must be a mapping")

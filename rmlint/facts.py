@@ -30,9 +30,8 @@ def _defaults() -> dict:
               "oldest_version": 0, "newest_version": 0,
               "world_size": 0, "opaque": False, "problems": []}
     from .checkpoint.defaults import defaults as checkpoint_defaults
-    from .llamafactory import TRAINER_DEFAULTS
     return {"input": {"kind": ""}, "launch": launch, "args": args, "role": role, "ds": absent(),
-            "ckpt": checkpoint_defaults(), "trainer": copy.deepcopy(TRAINER_DEFAULTS)}
+            "ckpt": checkpoint_defaults(), "trainer": trainer_defaults()}
 
 
 def trainer_defaults() -> dict:

@@ -20,8 +20,8 @@ from .sources.document import _LineIndex
 
 GATHER = "stage3_gather_16bit_weights_on_model_save"
 GATHER_NAMES = {GATHER, "gather_16bit_weights_on_model_save", "stage3_gather_fp16_weights_on_model_save"}
-SAFE_RULES = {"RM207": "rename", "RM208": "rename", "RM209": "rename", "RM501": "add-gather"}
-UNSAFE_RULES = {"RM201": "zero-stage-2"}
+SAFE_RULES = {"RM207", "RM208", "RM209", "RM501"}   # renames, and the gathered ZeRO-3 save
+UNSAFE_RULES = {"RM201"}                            # ZeRO-3 -> 2 for QLoRA
 
 
 @dataclass(frozen=True)
@@ -214,9 +214,9 @@ def _still_parses(path: str, text: str) -> bool:
 
 def counts(result, policy) -> tuple:
     """(fixable now, fixable with --unsafe-fixes) finding counts, for the summary."""
-    safe = sum(1 for c in plan(result, policy, False) for _ in c.edits)
-    every = sum(1 for c in plan(result, policy, True) for _ in c.edits)
-    return safe, every - safe
+    edits = [e for change in plan(result, policy, True) for e in change.edits]
+    safe = sum(1 for e in edits if e.safe)   # safe and unsafe edits never touch the same file kind
+    return safe, len(edits) - safe
 
 
 def diff(change: Change) -> str:

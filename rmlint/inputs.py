@@ -2,6 +2,7 @@
 
 import os
 import re
+from functools import lru_cache
 
 from .finding import Finding, Location, SourceError
 from .sources.document import Document, _LineIndex, load_json, load_yaml
@@ -143,6 +144,7 @@ def _named_configs(commands: list, script: str) -> list:
 KINDS = ("shell", "deepspeed", "openrlhf", "llamafactory", "accelerate")   # what --kind can force
 
 
+@lru_cache(maxsize=1)
 def _readers() -> dict:
     """kind -> (recogniser, reader returning (subjects, findings)), in the order content is tried."""
     from .accelerate_config import is_accelerate_config, subjects as accelerate

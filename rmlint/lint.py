@@ -4,7 +4,7 @@ import os
 from dataclasses import dataclass, field
 
 from . import engine, inputs
-from .finding import Finding, Location, UsageError
+from .finding import Finding, UsageError
 
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt")

@@ -34,7 +34,7 @@ def render_text(result, colour: bool = False) -> str:
             lines.append(f"  {_paint('fix:', 'dim', colour)} {f.fix}")
     lines.append(summary_line(result))
     lines += [_paint(f"note: checkpoint checks skipped for `{model}` ({where.path}:{where.line}:{where.column}): {reason}",
-                     "dim", colour) for model, where, reason in getattr(result, "skipped", ())]
+                     "dim", colour) for model, where, reason in result.skipped]
     return "\n".join(lines) + "\n"
 
 
@@ -46,7 +46,7 @@ def render_json(result) -> str:
                      for f in result.findings],
         "summary": {"files": result.files, "errors": result.errors, "warnings": result.warnings},
         "skipped_checkpoints": [{"model": model, "path": where.path, "line": where.line, "column": where.column,
-                                 "reason": reason} for model, where, reason in getattr(result, "skipped", ())],
+                                 "reason": reason} for model, where, reason in result.skipped],
     }
     return json.dumps(document, indent=2) + "\n"
 
@@ -176,6 +176,6 @@ def render_inspect(entries: list, result, fmt: str, colour: bool = False) -> str
     """`rmlint inspect`: per checkpoint its summary, then the findings (text); or one JSON document."""
     if fmt == "json":
         document = json.loads(render_json(result))
-        document["checkpoints"] = [ckpt for ckpt in entries]
+        document["checkpoints"] = list(entries)
         return json.dumps(document, indent=2) + "\n"
     return "\n".join(inspect_summary(ckpt) for ckpt in entries) + "\n" + render_text(result, colour)

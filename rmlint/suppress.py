@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 
 _COMMENT = re.compile(r"#\s*rmlint:\s*ignore\[([^\]]*)\]?(.*)$")
-SUPPRESSIBLE_SUFFIXES = (".sh", ".bash", ".zsh", ".slurm", ".sbatch", ".yaml", ".yml", "<stdin>", "<example>.sh")
 
 
 @dataclass
@@ -79,8 +78,3 @@ def apply(findings: list, texts: dict, rules: dict, enabled) -> list:
                 elif code not in s.used and enabled(rule.id):
                     extra.append(reader_finding("RM005", f"suppression of {code} suppresses nothing here", where))
     return kept + [f for f in extra if enabled(f.rule)]
-
-
-def is_suppressible(path: str) -> bool:
-    return path.lower().endswith(SUPPRESSIBLE_SUFFIXES)
-

@@ -5,6 +5,7 @@ import json
 import os
 import time
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -228,18 +229,16 @@ def test_backslash_before_an_ordinary_letter_in_double_quotes(tmp_path):
     assert [f["rule"] for f in json.loads(result.stdout)["findings"]] == ["RM201", "RM601"]
 
 
-def test_export_of_several_assignments(tmp_path):
-    path = tmp_path / "env.sh"
-    path.write_text('A=1\nexport NCCL_SOCKET_IFNAME="^docker0,lo"\nexport B="$A" C=--zero_stage\\ 3 D=$(pwd)\nexport E\n'
-                    'deepspeed --module openrlhf.cli.train_rm --pretrain m --bf16 $C\n')
-    result = run_rmlint("check", str(path))
-    assert result.returncode in (0, 1) and "Traceback" not in result.stderr
-
-
-def test_infinite_and_nan_numbers_in_deepspeed_configs(tmp_path):
-    """JSON parsers accept Infinity/NaN; hypothesis found they once overflowed an int conversion."""
-    path = tmp_path / "ds.json"
-    path.write_text('{"train_batch_size": Infinity, "train_micro_batch_size_per_gpu": NaN,'
-                    ' "zero_optimization": {"stage": 2, "reduce_bucket_size": "inf"}}')
+@pytest.mark.parametrize("name,text", [
+    # axolotl's scripts: `export` of quoted assignments once crashed the shell reader
+    ("env.sh", 'A=1\nexport NCCL_SOCKET_IFNAME="^docker0,lo"\nexport B="$A" C=--zero_stage\\ 3 D=$(pwd)\nexport E\n'
+               'deepspeed --module openrlhf.cli.train_rm --pretrain m --bf16 $C\n'),
+    # JSON parsers accept Infinity/NaN; hypothesis found they once overflowed an int conversion
+    ("ds.json", '{"train_batch_size": Infinity, "train_micro_batch_size_per_gpu": NaN,'
+                ' "zero_optimization": {"stage": 2, "reduce_bucket_size": "inf"}}'),
+])
+def test_inputs_that_once_broke_the_readers(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
     result = run_rmlint("check", str(path))
     assert result.returncode in (0, 1) and "Traceback" not in result.stderr

@@ -3,7 +3,6 @@
 exit codes, and checkpoints found from launches (local paths and the Hugging Face cache)."""
 
 import json
-import os
 import shutil
 
 import pytest
@@ -253,7 +252,6 @@ def test_models_not_on_this_machine_are_said_to_be_skipped():
 
 
 def test_unknown_model_path_is_neither_checked_nor_reported_skipped():
-    from rmlint.lint import lint_paths
     assert findings_of_text("launch.sh", "deepspeed --module openrlhf.cli.serve_rm --reward_pretrain $RM --bf16\n") == []
 
 

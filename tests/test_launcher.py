@@ -5,7 +5,6 @@ import logging
 import shlex
 import subprocess
 import sys
-import warnings
 
 import pytest
 

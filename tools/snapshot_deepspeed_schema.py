@@ -14,25 +14,16 @@ import enum
 import json
 import sys
 import typing
+from pathlib import Path
 from unittest import mock
 
 import deepspeed
 import pydantic
 from deepspeed.runtime.config import DeepSpeedConfig
 
-STRICT_BLOCKS = {
-    "zero_optimization": "deepspeed.runtime.zero.config:DeepSpeedZeroConfig",
-    "fp16": "deepspeed.runtime.precision_config:DeepSpeedFP16Config",
-    "bf16": "deepspeed.runtime.precision_config:DeepSpeedBF16Config",
-    "hybrid_engine": "deepspeed.runtime.config:HybridEngineConfig",
-    "compile": "deepspeed.runtime.config:CompileConfig",
-    "tensorboard": "deepspeed.monitor.config:TensorBoardConfig",
-    "wandb": "deepspeed.monitor.config:WandbConfig",
-    "csv_monitor": "deepspeed.monitor.config:CSVConfig",
-    "comet": "deepspeed.monitor.config:CometConfig",
-    "comms_logger": "deepspeed.comm.config:CommsLoggerConfig",
-    "tensor_parallel": "deepspeed.runtime.tensor_parallel.config:TPTrainingConfig",
-}
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # the checkout's rmlint, installed or not
+from rmlint.deepspeed.schema import STRICT_BLOCKS  # noqa: E402
+
 
 
 def load(path):

@@ -10,6 +10,11 @@ from .defaults import DEFAULTS
 KNOWN_WHEN_ABSENT = {"available", "reason", "path", "use"}   # the rest is unknown when the files are not here
 
 
+def _unknown_except(kept: set) -> set:
+    """The `ckpt` facts rules must not rely on, all but `kept`."""
+    return {f"ckpt.{key}" for key in DEFAULTS if key not in kept}
+
+
 def _unreadable(message: str, where: Location) -> Finding:
     from ..inputs import reader_finding
     return reader_finding("RM001", message, where)
@@ -59,7 +64,7 @@ def inspect_subject(path: str):
                          if t.name == facts["ckpt"]["head"]["name"])
         provenance["ckpt.head"] = Location(head_file, 0, 0)
     findings = [_unreadable(e.message, Location(e.path, e.line, e.column)) for e in checkpoint.errors]
-    unknown = {f"ckpt.{key}" for key in DEFAULTS if key != "available"} if checkpoint.errors else set()
+    unknown = _unknown_except({"available"}) if checkpoint.errors else set()
     return Subject("checkpoint", facts, provenance["ckpt"], provenance, unknown), checkpoint, findings
 
 
@@ -71,7 +76,7 @@ def attach(subject, role, settings: dict, base_dirs: list, dotted: bool):
     if "role.path" in subject.unknown:
         subject.unknown.add("ckpt")
         return
-    absent = {f"ckpt.{key}" for key in DEFAULTS if key not in KNOWN_WHEN_ABSENT}
+    absent = _unknown_except(KNOWN_WHEN_ABSENT)
     if not isinstance(role.path, str) or not role.path:
         subject.unknown |= absent
         return
@@ -106,4 +111,4 @@ def attach(subject, role, settings: dict, base_dirs: list, dotted: bool):
     subject.reader_findings += [_unreadable(f"checkpoint `{role.path}`: {os.path.basename(e.path)}: {e.message}", where)
                                 for e in checkpoint.errors]
     if checkpoint.errors:   # a half-read checkpoint is not judged: RM001 says what could not be read
-        subject.unknown |= {f"ckpt.{key}" for key in DEFAULTS if key != "available"}
+        subject.unknown |= _unknown_except({"available"})

@@ -13,20 +13,8 @@ import difflib
 import os
 import sys
 
-# strict block -> the pydantic model DeepSpeed validates it with (tools/snapshot_deepspeed_schema.py reads the same)
-STRICT_BLOCKS = {
-    "zero_optimization": "deepspeed.runtime.zero.config:DeepSpeedZeroConfig",
-    "fp16": "deepspeed.runtime.precision_config:DeepSpeedFP16Config",
-    "bf16": "deepspeed.runtime.precision_config:DeepSpeedBF16Config",
-    "hybrid_engine": "deepspeed.runtime.config:HybridEngineConfig",
-    "compile": "deepspeed.runtime.config:CompileConfig",
-    "tensorboard": "deepspeed.monitor.config:TensorBoardConfig",
-    "wandb": "deepspeed.monitor.config:WandbConfig",
-    "csv_monitor": "deepspeed.monitor.config:CSVConfig",
-    "comet": "deepspeed.monitor.config:CometConfig",
-    "comms_logger": "deepspeed.comm.config:CommsLoggerConfig",
-    "tensor_parallel": "deepspeed.runtime.tensor_parallel.config:TPTrainingConfig",
-}
+from .schema import STRICT_BLOCKS
+
 # where an assertion's subject is written, by the words of DeepSpeed's message
 _MESSAGE_KEYS = (("bfloat16 and fp16", ("fp16",)), ("batch", ("train_batch_size",)),
                  ("gradient_accumulation", ("gradient_accumulation_steps",)), ("mics", ("zero_optimization",)),

@@ -17,6 +17,20 @@ DATA = Path(__file__).resolve().parent.parent / "data" / "deepspeed_schema.json"
 CHECKED_LENIENT_BLOCKS = ("activation_checkpointing", "flops_profiler", "aio", "data_types", "torch_autocast",
                           "checkpoint", "optimizer", "scheduler", "timers")
 EXTRA_LENIENT_KEYS = {"optimizer.legacy_fusion"}  # read through a helper the probe does not reach
+# strict block -> the pydantic model DeepSpeed validates it with (read by the snapshot tool and by exact mode)
+STRICT_BLOCKS = {
+    "zero_optimization": "deepspeed.runtime.zero.config:DeepSpeedZeroConfig",
+    "fp16": "deepspeed.runtime.precision_config:DeepSpeedFP16Config",
+    "bf16": "deepspeed.runtime.precision_config:DeepSpeedBF16Config",
+    "hybrid_engine": "deepspeed.runtime.config:HybridEngineConfig",
+    "compile": "deepspeed.runtime.config:CompileConfig",
+    "tensorboard": "deepspeed.monitor.config:TensorBoardConfig",
+    "wandb": "deepspeed.monitor.config:WandbConfig",
+    "csv_monitor": "deepspeed.monitor.config:CSVConfig",
+    "comet": "deepspeed.monitor.config:CometConfig",
+    "comms_logger": "deepspeed.comm.config:CommsLoggerConfig",
+    "tensor_parallel": "deepspeed.runtime.tensor_parallel.config:TPTrainingConfig",
+}
 # "auto" is a legitimate value here (DeepSpeed's own defaults), not a placeholder.
 AUTO_IS_A_VALUE = {"replace_method", "select_strategy", "keep_in_fp32_modules"}
 
