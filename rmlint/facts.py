@@ -35,8 +35,8 @@ def _defaults() -> dict:
 
 
 def trainer_defaults() -> dict:
-    from .llamafactory import TRAINER_DEFAULTS
-    return copy.deepcopy(TRAINER_DEFAULTS)
+    from .trainers.common import defaults as trainer
+    return trainer()
 
 
 def defaults() -> dict:

@@ -149,7 +149,7 @@ def _readers() -> dict:
     """kind -> (recogniser, reader returning (subjects, findings)), in the order content is tried."""
     from .accelerate_config import is_accelerate_config, subjects as accelerate
     from .facts import deepspeed_subject
-    from .llamafactory import is_llamafactory, subjects as llamafactory
+    from .trainers.llamafactory import is_llamafactory, subjects as llamafactory
 
     def openrlhf(document):
         from .openrlhf.argsfile import invocation_of

@@ -60,9 +60,9 @@ def test_unknown_keys_are_what_hfargumentparser_refuses():
 
 def test_the_key_snapshot_covers_the_reward_example():
     import yaml
-    from rmlint.llamafactory import known_keys
+    from rmlint.trainers.common import known_keys
     # transformers 5 dropped these TrainingArguments; LLaMA-Factory pins transformers <= 5.8, which has them
-    assert set(yaml.safe_load(UPSTREAM.read_text())) - known_keys() <= {"warmup_ratio", "overwrite_output_dir"}
+    assert set(yaml.safe_load(UPSTREAM.read_text())) - known_keys("llamafactory") <= {"warmup_ratio", "overwrite_output_dir"}
 
 
 def test_configs_a_script_launches_are_checked(tmp_path, monkeypatch):

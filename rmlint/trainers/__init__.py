@@ -1,0 +1,1 @@
+"""Trainer configs that are not OpenRLHF launches: LLaMA-Factory, TRL, axolotl."""

@@ -1,0 +1,191 @@
+"""What LLaMA-Factory, TRL and axolotl launches have in common: one `trainer` fact shape, settings with
+the place each is written (YAML keys or command-line flags), misspelled keys, and the DeepSpeed file a
+trainer names, read and linted as the HF Trainer consumes it."""
+
+import copy
+import difflib
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from ..finding import Location
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+LABELS = {"llamafactory": "LLaMA-Factory", "trl": "TRL", "axolotl": "axolotl"}
+# the head module a framework's reward model trains (PEFT matches modules_to_save by name suffix)
+HEADS = {"llamafactory": ["v_head.summary"], "trl": ["score", "classifier"], "axolotl": ["score", "classifier"]}
+HEAD_WORDS = ("score", "head", "classifier", "summary", "reward")
+NOT_HEADS = {"lm_head", "embed_tokens", "wte", "embed_out"}
+
+TRAINER_DEFAULTS = {
+    "framework": "", "label": "", "stage": "", "finetuning": "", "lora_rank": 0, "lora_targets": [],
+    "modules_to_save": [], "task_type": "", "head": "", "head_in_targets": False, "head_saved": True,
+    "unmatched_heads": [], "quantization_bit": 0, "quantization_method": "", "quant_storage": "",
+    "quant_storage_ok": True, "reward_model": "", "reward_model_type": "", "pure_bf16": False, "bf16": False,
+    "fp16": False, "deepspeed_file": "", "zero_stage": 0, "gpus": 0, "gradient_checkpointing": False,
+    "use_reentrant": "", "rl": False, "packing": False, "neat_packing": False, "num_labels": 0,
+    "batch": {"micro": 0, "grad_accum": 0, "mini_batches": 0, "local": 0, "remainder": 0, "fix": "",
+              "local_mini": 0, "whiten": False, "fields": [], "conflict": False},
+    "typos": [], "typo_effect": "",
+    "keys": {"quantization": "", "adapter": "", "modules_to_save": "", "targets": "", "task_type": "",
+             "reentrant": "gradient_checkpointing_kwargs", "packing": ""},
+}
+
+
+def defaults() -> dict:
+    return copy.deepcopy(TRAINER_DEFAULTS)
+
+
+@lru_cache(maxsize=None)
+def snapshot(framework: str) -> dict:
+    return json.loads((DATA / f"{framework}_args.json").read_text())
+
+
+@lru_cache(maxsize=None)
+def known_keys(framework: str) -> frozenset:
+    return frozenset(snapshot(framework)["keys"])
+
+
+@dataclass
+class Settings:
+    """A trainer's settings by top-level key, each with where it is written; `document` keeps nested
+    positions when the settings come from one YAML/JSON file."""
+    values: dict
+    where: dict                       # key -> Location
+    anchor: Location
+    document: object = None
+    order: list = field(default_factory=list)
+
+    @classmethod
+    def of(cls, document) -> "Settings":
+        return cls(document.data, {key: document.locate((key,)) for key in document.data},
+                   Location(document.path, 1, 1), document)
+
+    def get(self, key, default=None):
+        value = self.values.get(key, default)
+        return default if value is None else value
+
+    def locate(self, key: str) -> Location:
+        return self.where.get(key, self.anchor)
+
+
+def as_list(value) -> list:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
+
+
+def as_int(value, default: int = 0) -> int:
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return default
+
+
+def as_bool(value) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "1", "yes"))
+
+
+def typos(settings: Settings, framework: str) -> list:
+    """Keys that are near-certain misspellings of a known key (one clearly closest match)."""
+    known, found = known_keys(framework), []
+    for key in settings.values:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(str(key), known, n=2, cutoff=0.85)
+        if close and (len(close) == 1 or difflib.SequenceMatcher(None, key, close[0]).ratio() >
+                      difflib.SequenceMatcher(None, key, close[1]).ratio()):
+            where = settings.locate(key)
+            found.append({"key": str(key), "hint": close[0], "line": where.line, "column": where.column,
+                          "path": str(key)})
+    return found
+
+
+def head_facts(trainer: dict) -> None:
+    """Whether LoRA keeps the framework's head: PEFT matches `modules_to_save` and `target_modules` by
+    name suffix, SEQ_CLS adds `classifier` and `score` (peft_model.py), and ignores names matching nothing."""
+    heads = HEADS.get(trainer["framework"], [])
+    trainer["head"] = heads[0] if heads else ""
+    saved = trainer["modules_to_save"]
+    trainer["unmatched_heads"] = [name for name in saved if name not in NOT_HEADS and any(w in name for w in HEAD_WORDS)
+                                  and not any(head.endswith(name) for head in heads)]
+    trainer["head_in_targets"] = any(head == t or head.endswith("." + t) for t in trainer["lora_targets"] for head in heads)
+    covered = any(head.endswith(name) for name in saved for head in heads)
+    trainer["head_saved"] = trainer["framework"] == "llamafactory" or trainer["task_type"] == "SEQ_CLS" or covered
+
+
+def find_file(name: str, referrer: str, walk_up: bool) -> str | None:
+    """A file a config names: from the current folder, beside the config, or (LLaMA-Factory and axolotl
+    run from their checkout) in any folder above it; named as a folder walk names it."""
+    if os.path.isabs(name):
+        return name if os.path.isfile(name) else None
+    folder = os.path.dirname(os.path.abspath(referrer))
+    places = [os.getcwd(), folder]
+    while walk_up:
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+        places.append(folder)
+    found = next((os.path.join(p, name) for p in places if os.path.isfile(os.path.join(p, name))), None)
+    if found is None:
+        return None
+    relative = os.path.relpath(found)
+    return relative if not relative.startswith("..") else found
+
+
+def deepspeed_of(settings: Settings, key: str, trainer: dict, unknown: set, walk_up: bool = True) -> tuple:
+    """(subjects, problems) of the DeepSpeed config a trainer names under `key` (a path, or a mapping
+    written inline); sets trainer.zero_stage and trainer.deepspeed_file."""
+    from ..facts import deepspeed_subject
+    from ..finding import SourceError
+    from ..inputs import reader_finding
+    from ..sources.document import Document, load_json, load_yaml
+    from ..sources.text import read_text
+    value = settings.values.get(key)
+    where = settings.locate(key)
+    if isinstance(value, dict) and settings.document is not None:
+        inner = {path[1:]: spot for path, spot in settings.document.positions.items() if path[:1] == (key,) and path[1:]}
+        config = Document(settings.document.path, value, inner)
+    elif isinstance(value, str) and value:
+        trainer["deepspeed_file"] = value
+        path = find_file(value, where.path, walk_up)
+        if path is None:
+            unknown.add("trainer.zero_stage")
+            return [], [reader_finding("RM233", f"`{key}` file {value} is not found from here, beside the config"
+                                                f"{' or above it' if walk_up else ''}; its DeepSpeed settings were "
+                                                "not checked", where)]
+        try:
+            text = read_text(path)
+            config = load_json(text, path) if text.lstrip().startswith("{") else load_yaml(text, path)
+        except SourceError as err:
+            unknown.add("trainer.zero_stage")
+            return [], [reader_finding("RM001", err.message, err.location)]
+    else:
+        return [], []
+    if not isinstance(config.data, dict):
+        unknown.add("trainer.zero_stage")
+        return [], []
+    subject = deepspeed_subject(config, "hf")      # every trainer here hands it to the HF Trainer
+    stage = subject.facts["ds"]["zero_optimization"]["stage"]
+    trainer["zero_stage"] = stage if isinstance(stage, int) else 0
+    trainer["deepspeed_file"] = trainer["deepspeed_file"] or "inline"
+    return [subject], []
+
+
+def subject(settings: Settings, trainer: dict, provenance: dict, unknown: set, kind: str):
+    """The trainer subject: `provenance` maps trainer facts to the setting key that sets them."""
+    from ..facts import defaults as fact_defaults
+    from ..subject import Subject
+    trainer["label"] = LABELS[trainer["framework"]]
+    head_facts(trainer)
+    facts = fact_defaults()
+    facts["input"]["kind"] = kind
+    facts["trainer"] = trainer
+    where = {f"trainer.{fact}": settings.locate(key) for fact, key in provenance.items() if key in settings.where}
+    return Subject("trainer", facts, settings.anchor, where, unknown)
