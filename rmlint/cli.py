@@ -132,7 +132,7 @@ def main():
 @click.option("--fix", is_flag=True, help="Apply the fixes that cannot change intent, then report what is left.")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that change the setup (ZeRO-3 -> 2 for QLoRA).")
 @click.option("--diff", "show_diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
-@click.option("--kind", type=click.Choice(["shell", "deepspeed", "openrlhf", "llamafactory", "accelerate"]),
+@click.option("--kind", type=click.Choice(["shell", "deepspeed", "openrlhf", "llamafactory", "trl", "axolotl", "accelerate"]),
               help="Read the named files as this, instead of recognising them by content.")
 @_lint_options
 def check(paths, fix, unsafe_fixes, show_diff, kind, **options):

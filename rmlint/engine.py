@@ -45,7 +45,7 @@ def _where(subject, rule, item) -> Location:
     target = rule.at[0] if rule.at else None
     if target == "item" and item is not None:
         if item.get("line"):
-            return Location(subject.anchor.path, item["line"], item.get("column", 1))
+            return Location(item.get("file") or subject.anchor.path, item["line"], item.get("column", 1))
         return subject.locate("ds." + item.get("path", ""))
     return subject.locate(target) if target else subject.anchor
 

@@ -106,6 +106,10 @@ def _shell_subjects(path: str, text: str) -> tuple:
     result = []
     for invocation in invocations(script.commands, path, index.position):
         result.extend(subjects(invocation))
+    from .trainers.trl import launches
+    more, trouble = launches(script.commands, path, index.position)
+    result += more
+    findings += trouble
     for config in _named_configs(script.commands, path):
         more, trouble = subjects_of_file(config)
         result += more
@@ -141,7 +145,7 @@ def _named_configs(commands: list, script: str) -> list:
     return list(dict.fromkeys(found))
 
 
-KINDS = ("shell", "deepspeed", "openrlhf", "llamafactory", "accelerate")   # what --kind can force
+KINDS = ("shell", "deepspeed", "openrlhf", "llamafactory", "trl", "axolotl", "accelerate")   # what --kind can force
 
 
 @lru_cache(maxsize=1)
@@ -149,7 +153,9 @@ def _readers() -> dict:
     """kind -> (recogniser, reader returning (subjects, findings)), in the order content is tried."""
     from .accelerate_config import is_accelerate_config, subjects as accelerate
     from .facts import deepspeed_subject
+    from .trainers.axolotl import is_axolotl, subjects as axolotl
     from .trainers.llamafactory import is_llamafactory, subjects as llamafactory
+    from .trainers.trl import is_trl, subjects as trl
 
     def openrlhf(document):
         from .openrlhf.argsfile import invocation_of
@@ -168,6 +174,8 @@ def _readers() -> dict:
     return {"adapter": (lambda data: isinstance(data, dict) and "peft_type" in data and "target_modules" in data,
                         adapter),
             "llamafactory": (is_llamafactory, llamafactory),
+            "axolotl": (is_axolotl, axolotl),
+            "trl": (is_trl, trl),
             "accelerate": (is_accelerate_config, accelerate),
             "deepspeed": (is_deepspeed_config, lambda d: ([deepspeed_subject(d, "unknown")], [])),
             "openrlhf": (lambda data: isinstance(data, dict) and bool(data), openrlhf)}
@@ -194,8 +202,8 @@ def _document_subjects(document: Document, explicit: bool, forced: str | None = 
             if found or problems:
                 return found, problems
     if explicit and document.path.lower().endswith(DATA_SUFFIXES + ("<stdin>",)):
-        return [], [reader_finding("RM002", "not a DeepSpeed config, OpenRLHF arguments, LLaMA-Factory or accelerate "
-                                            "config; nothing checked (--kind forces one)", Location(document.path, 1, 1))]
+        return [], [reader_finding("RM002", "not a DeepSpeed config, OpenRLHF arguments, or a LLaMA-Factory, TRL, "
+                                            "axolotl or accelerate config; nothing checked (--kind forces one)", Location(document.path, 1, 1))]
     return [], []
 
 

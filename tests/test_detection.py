@@ -35,7 +35,7 @@ bf16: true
 
 
 def test_trainer_yamls_are_not_deepspeed_configs(tmp_path):
-    for name, text, expected in (("axolotl.yml", AXOLOTL, ["RM002"]),     # not (yet) read: said once
+    for name, text, expected in (("axolotl.yml", AXOLOTL, ["RM233"]),     # read; its DeepSpeed file is elsewhere
                                  ("llamafactory.yaml", LLAMAFACTORY, ["RM233"])):  # read; its DeepSpeed file is elsewhere
         folder = tmp_path / name.split(".")[0]
         folder.mkdir()
@@ -44,7 +44,7 @@ def test_trainer_yamls_are_not_deepspeed_configs(tmp_path):
         findings = json.loads(cli("check", "--format", "json", str(path)).output)["findings"]
         assert [f["rule"] for f in findings] == expected, findings
         walked = json.loads(cli("check", "--format", "json", str(folder)).output)["findings"]
-        assert [f["rule"] for f in walked] == [r for r in expected if r != "RM002"]   # RM002 only when named
+        assert [f["rule"] for f in walked] == expected
 
 
 def test_deepspeed_configs_are_recognised():
@@ -69,12 +69,12 @@ def test_kind_forces_the_reading(tmp_path):
     script.write_text("deepspeed --module openrlhf.cli.train_rm --pretrain m --bf16 --zero_stage 3 --load_in_4bit --lora_rank 8\n")
     shell = json.loads(cli("check", "--format", "json", "--kind", "shell", str(script)).output)["findings"]
     assert [f["rule"] for f in shell] == ["RM201", "RM601"]
-    assert cli("check", "--kind", "axolotl", str(path)).exit_code == 2
+    assert cli("check", "--kind", "megatron", str(path)).exit_code == 2
 
 
 def test_unrecognised_file_names_what_rmlint_reads(tmp_path):
     path = tmp_path / "notes.yaml"
     path.write_text("title: my run\nowner: me\n")
     (finding,) = json.loads(cli("check", "--format", "json", str(path)).output)["findings"]
-    assert finding["message"] == ("not a DeepSpeed config, OpenRLHF arguments, LLaMA-Factory or accelerate config; "
-                                  "nothing checked (--kind forces one)")
+    assert finding["message"] == ("not a DeepSpeed config, OpenRLHF arguments, or a LLaMA-Factory, TRL, axolotl or "
+                                  "accelerate config; nothing checked (--kind forces one)")

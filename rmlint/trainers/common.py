@@ -23,14 +23,15 @@ TRAINER_DEFAULTS = {
     "framework": "", "label": "", "stage": "", "finetuning": "", "lora_rank": 0, "lora_targets": [],
     "modules_to_save": [], "task_type": "", "head": "", "head_in_targets": False, "head_saved": True,
     "unmatched_heads": [], "quantization_bit": 0, "quantization_method": "", "quant_storage": "",
-    "quant_storage_ok": True, "reward_model": "", "reward_model_type": "", "pure_bf16": False, "bf16": False,
+    "quant_storage_ok": True, "quant_storage_text": "", "reentrant_effect": "", "reward_model": "",
+    "reward_fallback": "PPO needs a reward model to score the rollouts", "reward_model_type": "", "pure_bf16": False, "bf16": False,
     "fp16": False, "deepspeed_file": "", "zero_stage": 0, "gpus": 0, "gradient_checkpointing": False,
     "use_reentrant": "", "rl": False, "packing": False, "neat_packing": False, "num_labels": 0,
     "batch": {"micro": 0, "grad_accum": 0, "mini_batches": 0, "local": 0, "remainder": 0, "fix": "",
-              "local_mini": 0, "whiten": False, "fields": [], "conflict": False},
+              "local_mini": 0, "whiten": False, "fields": [], "fields_text": "", "conflict": False},
     "typos": [], "typo_effect": "",
     "keys": {"quantization": "", "adapter": "", "modules_to_save": "", "targets": "", "task_type": "",
-             "reentrant": "gradient_checkpointing_kwargs", "packing": ""},
+             "reentrant": "gradient_checkpointing_kwargs", "packing": "", "reward_model": "reward_model"},
 }
 
 
@@ -101,8 +102,8 @@ def typos(settings: Settings, framework: str) -> list:
         if close and (len(close) == 1 or difflib.SequenceMatcher(None, key, close[0]).ratio() >
                       difflib.SequenceMatcher(None, key, close[1]).ratio()):
             where = settings.locate(key)
-            found.append({"key": str(key), "hint": close[0], "line": where.line, "column": where.column,
-                          "path": str(key)})
+            found.append({"key": str(key), "hint": close[0], "file": where.path, "line": where.line,
+                          "column": where.column, "path": str(key)})
     return found
 
 
@@ -184,6 +185,9 @@ def subject(settings: Settings, trainer: dict, provenance: dict, unknown: set, k
     from ..subject import Subject
     trainer["label"] = LABELS[trainer["framework"]]
     head_facts(trainer)
+    at = settings.locate(trainer["keys"]["modules_to_save"])
+    trainer["unmatched_heads"] = [{"name": name, "head": trainer["head"], "file": at.path, "line": at.line,
+                                   "column": at.column} for name in trainer["unmatched_heads"]]
     facts = fact_defaults()
     facts["input"]["kind"] = kind
     facts["trainer"] = trainer

@@ -34,7 +34,7 @@ def subjects(document) -> tuple:
                    reward_model=str(get("reward_model") or ""), reward_model_type=str(get("reward_model_type", "lora")),
                    pure_bf16=as_bool(get("pure_bf16")), bf16=as_bool(get("bf16")), fp16=as_bool(get("fp16")),
                    packing=as_bool(get("packing")), neat_packing=as_bool(get("neat_packing")),
-                   typos=typos(settings, "llamafactory"), typo_effect="refuses",
+                   typos=typos(settings, "llamafactory"), typo_effect="refuses unknown",
                    # LLaMA-Factory stores 4-bit weights in the compute dtype itself ("crucial for fsdp+qlora")
                    quant_storage="compute dtype", quant_storage_ok=True)
     trainer["keys"].update(quantization="quantization_bit", adapter="finetuning_type", modules_to_save="additional_target",
