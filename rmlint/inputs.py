@@ -24,7 +24,7 @@ READER_RULES = {"RM001": ("unreadable-input", "error", "Fix the file so that it 
                 "RM232": ("accelerate-file-and-plugin-keys", "error",
                           "Keep the settings in the DeepSpeed file and remove them (and mixed_precision) from the accelerate config."),
                 "RM233": ("deepspeed-file-missing", "warning",
-                          "Fix the path: accelerate resolves it from where you launch.")}
+                          "Fix the path: it is opened relative to where you launch (or beside the file that names it).")}
 
 
 def is_deepspeed_config(data) -> bool:
@@ -132,17 +132,9 @@ def _named_configs(commands: list, script: str) -> list:
                     named.append(words[i + 1])
                 elif word and word.startswith(("--config_file=", "--config-file=")):
                     named.append(word.split("=", 1)[1])
-    found = []
-    for name in named:
-        if not name or not name.endswith(DATA_SUFFIXES):
-            continue
-        for base in ("", os.path.dirname(script)):
-            candidate = os.path.join(base, name) if not os.path.isabs(name) else name
-            if os.path.isfile(candidate):
-                relative = os.path.relpath(candidate)
-                found.append(relative if not relative.startswith("..") else candidate)
-                break
-    return list(dict.fromkeys(found))
+    from .trainers.common import find_file
+    found = [find_file(name, script, walk_up=False) for name in named if name and name.endswith(DATA_SUFFIXES)]
+    return list(dict.fromkeys(f for f in found if f))
 
 
 KINDS = ("shell", "deepspeed", "openrlhf", "llamafactory", "trl", "axolotl", "accelerate")   # what --kind can force
@@ -196,10 +188,10 @@ def _document_subjects(document: Document, explicit: bool, forced: str | None = 
             return found, problems
         return [], [reader_finding("RM002", f"--kind {forced}: nothing in the file could be read as that; nothing checked",
                                    Location(document.path, 1, 1))]
-    for recognise, read in readers.values():
+    for name, (recognise, read) in readers.items():
         if recognise(document.data):
             found, problems = read(document)
-            if found or problems:
+            if found or problems or name != "openrlhf":   # recognised, even with nothing to check
                 return found, problems
     if explicit and document.path.lower().endswith(DATA_SUFFIXES + ("<stdin>",)):
         return [], [reader_finding("RM002", "not a DeepSpeed config, OpenRLHF arguments, or a LLaMA-Factory, TRL, "

@@ -41,7 +41,15 @@ def _policy(select=None, ignore=None, settings=None):
         raise UsageError(str(err)) from None
 
 
+def _superseded(subjects: list) -> list:
+    """A recipe that a launch in the same run reads (`--config x.yaml`) is judged as that launch, with
+    its flags and accelerate config, not a second time on its own."""
+    read = {os.path.abspath(p) for s in subjects for p in s.settings_files}
+    return [s for s in subjects if s.settings_files or s.kind != "trainer" or os.path.abspath(s.anchor.path) not in read]
+
+
 def _finish(result: Result, subjects: list, policy, texts: dict | None = None) -> Result:
+    subjects = _superseded(subjects)
     for subject in subjects:   # models of one launch share paths: report each once
         result.findings += [f for f in subject.reader_findings if f not in result.findings]
         result.skipped += [skip for skip in subject.skipped if skip not in result.skipped]
@@ -49,7 +57,7 @@ def _finish(result: Result, subjects: list, policy, texts: dict | None = None) -
                                   result.rule_errors)
     if policy.enabled("RM224") and _exact(policy.settings):
         result.findings += _exact_findings(subjects, result.findings)
-    result.findings = policy.finish(result.findings, texts or {})
+    result.findings = policy.finish(list(dict.fromkeys(result.findings)), texts or {})
     result.findings.sort(key=Finding.sort_key)
     return result
 

@@ -17,6 +17,7 @@ class Subject:
     skipped: list = field(default_factory=list)   # (model path, Location, reason): checkpoints not on this machine
     deepspeed: dict | None = None      # the DeepSpeed config as DeepSpeed receives it (exact mode validates it)
     world_size: int = 0                # its data-parallel size, 0 when not known
+    settings_files: list = field(default_factory=list)   # config files a launch reads its settings from
 
     def locate(self, fact_path: str) -> Location:
         path = fact_path

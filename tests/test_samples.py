@@ -10,7 +10,7 @@ from conftest import ROOT, SAMPLES, run_rmlint
 CASES = sorted(p.name for p in SAMPLES.iterdir() if p.is_dir())
 CLEAN_UPSTREAM = ["openrlhf-v0.5.0-train-rm", "openrlhf-v0.5.0-sft-mixtral-lora", "openrlhf-v0.9.0-ppo-ray",
                   "openrlhf-v0.11.0-train-rm", "accelerate-trl-zero3",
-                  "llamafactory-qwen3-lora-reward"]
+                  "llamafactory-qwen3-lora-reward", "trl-upstream", "axolotl-upstream"]
 # openrlhf-v0.11.0-ppo-hybrid-engine passes --reward.normalize_enable, which v0.11.0 with its pinned
 # transformers 5.15 breaks (RM623, OpenRLHF PR #1343; shown in test_real_checkpoints.py): its one finding is real.
 

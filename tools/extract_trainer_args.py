@@ -63,15 +63,18 @@ def main() -> int:
             classes.setdefault(cls, set()).update(names)
     own = set().union(*classes.values())
     snapshot = {f"{args.framework}_commit": commit, "generated_by": "tools/extract_trainer_args.py"}
+    hf = set()
     if args.framework in ("llamafactory", "trl"):
         import transformers
         from transformers import Seq2SeqTrainingArguments
         snapshot["transformers_version"] = transformers.__version__
-        own |= {f.name for f in dataclasses.fields(Seq2SeqTrainingArguments) if f.init}
+        hf = {f.name for f in dataclasses.fields(Seq2SeqTrainingArguments) if f.init}
+        own |= hf
     if args.framework == "trl":
         own |= {"config", "env"}     # TrlParser's own: the config path and environment variables
-        snapshot["config_classes"] = {cls: sorted(names) for cls, names in sorted(classes.items())
-                                      if cls.endswith("Config") and names}
+        # each config class's own keys beyond TrainingArguments: what tells a recipe's trainer apart
+        snapshot["config_classes"] = {cls: sorted(names - hf) for cls, names in sorted(classes.items())
+                                      if cls.endswith("Config") and names - hf}
     snapshot["keys"] = sorted(own)
     json.dump(snapshot, sys.stdout, indent=1)
     sys.stdout.write("\n")

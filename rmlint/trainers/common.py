@@ -136,6 +136,8 @@ def find_file(name: str, referrer: str, walk_up: bool) -> str | None:
     found = next((os.path.join(p, name) for p in places if os.path.isfile(os.path.join(p, name))), None)
     if found is None:
         return None
+    if os.path.isabs(referrer):         # named in the referrer's style, as a folder walk names it
+        return os.path.normpath(found)
     relative = os.path.relpath(found)
     return relative if not relative.startswith("..") else found
 

@@ -264,6 +264,8 @@ def launches(commands: list, path: str, position) -> tuple:
         placed.update(where)
         settings = Settings(merged, placed, here(command.offset), document)
         more, problems = trainer_subjects(settings, stage or stage_of_keys(merged), launch)
+        if document is not None:
+            more[0].settings_files.append(document.path)
         result += more
         findings += problems
     return result, findings
