@@ -204,7 +204,7 @@ def lint_example(example: dict, select=None, ignore=None) -> Result:
         found, problems = [deepspeed_subject(Document("<example>", example["deepspeed"]),
                                              example.get("consumer", "unknown"))], []
     else:
-        text = example["file"]["text"].replace("{root}", _checkout())   # `{root}`: files of the checkout
+        text = example["file"]["text"].replace("{root}", _checkout()).replace("{fixtures}", fixtures_dir())
         found, problems = inputs.subjects_of_text(example["file"]["name"], text, texts=texts)
     policy = _policy(select, ignore)
     if example.get("exact"):   # the example shows what exact mode (the installed DeepSpeed) adds

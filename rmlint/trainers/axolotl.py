@@ -77,4 +77,4 @@ def subjects(document) -> tuple:
     provenance = dict(PROVENANCE, stage=stage_key, quantization_bit=trainer["keys"]["quantization"])
     if given:
         provenance["batch"] = given[-1] if trainer["batch"]["conflict"] else given[0]
-    return [subject(settings, trainer, provenance, unknown, "axolotl"), *found], problems
+    return [subject(settings, trainer, provenance, unknown, "axolotl", "base_model"), *found], problems

@@ -23,7 +23,7 @@ TRAINER_DEFAULTS = {
     "framework": "", "label": "", "stage": "", "finetuning": "", "lora_rank": 0, "lora_targets": [],
     "modules_to_save": [], "task_type": "", "head": "", "head_in_targets": False, "head_saved": True,
     "unmatched_heads": [], "quantization_bit": 0, "quantization_method": "", "quant_storage": "",
-    "quant_storage_ok": True, "quant_storage_text": "", "reentrant_effect": "", "reward_model": "",
+    "quant_storage_ok": True, "quant_storage_text": "", "reentrant_effect": "", "reward_model": "", "reward_head": "", "model_quantization": "",
     "reward_fallback": "PPO needs a reward model to score the rollouts", "reward_model_type": "", "pure_bf16": False, "bf16": False,
     "fp16": False, "deepspeed_file": "", "zero_stage": 0, "gpus": 0, "gradient_checkpointing": False,
     "use_reentrant": "", "rl": False, "packing": False, "neat_packing": False, "num_labels": 0,
@@ -181,7 +181,34 @@ def deepspeed_of(settings: Settings, key: str, trainer: dict, unknown: set, walk
     return [subject], []
 
 
-def subject(settings: Settings, trainer: dict, provenance: dict, unknown: set, kind: str):
+def models(settings: Settings, trainer: dict, model_key: str, skipped: list) -> None:
+    """What the checkpoints on this machine (local, or in the Hugging Face cache) say: a model that is
+    already quantized (`trainer.model_quantization`), and for PPO whether the reward model has a head
+    (`trainer.reward_head`: found | missing; "" when it is not here to read)."""
+    from ..checkpoint.facts import describe
+    from ..checkpoint.hub_cache import resolve
+    from ..checkpoint.subjects import _read
+    for key, use in ((model_key, "model"), (trainer["keys"]["reward_model"], "reward")):
+        path = settings.values.get(key)
+        if not isinstance(path, str) or not path or (use == "reward" and trainer["stage"] != "ppo"):
+            continue
+        where = settings.locate(key)
+        local, how = resolve(path, [os.path.dirname(where.path) or ".", "."])
+        if local is None:
+            if use == "reward":      # the base model is only read for a rare case: no note for it
+                skipped.append((path, where, how))
+            continue
+        checkpoint = _read(os.path.normpath(local))
+        if checkpoint.errors or checkpoint.format == "none" or checkpoint.missing_shards:
+            continue        # half-read or half-downloaded: not judged here (rmlint inspect says why)
+        facts = describe(checkpoint)
+        if use == "model" and facts["quantized"] and not facts["adapter"]:
+            trainer["model_quantization"] = facts["quant_text"]
+        elif use == "reward" and facts["format"] != "deepspeed" and not facts["adapter"]:
+            trainer["reward_head"] = "found" if facts["head"]["any"] else "missing"
+
+
+def subject(settings: Settings, trainer: dict, provenance: dict, unknown: set, kind: str, model_key: str = ""):
     """The trainer subject: `provenance` maps trainer facts to the setting key that sets them."""
     from ..facts import defaults as fact_defaults
     from ..subject import Subject
@@ -193,5 +220,11 @@ def subject(settings: Settings, trainer: dict, provenance: dict, unknown: set, k
     facts = fact_defaults()
     facts["input"]["kind"] = kind
     facts["trainer"] = trainer
+    skipped = []
+    if model_key:
+        models(settings, trainer, model_key, skipped)
+    provenance = dict(provenance, model_quantization=model_key, reward_head=trainer["keys"]["reward_model"])
     where = {f"trainer.{fact}": settings.locate(key) for fact, key in provenance.items() if key in settings.where}
-    return Subject("trainer", facts, settings.anchor, where, unknown)
+    made = Subject("trainer", facts, settings.anchor, where, unknown)
+    made.skipped = skipped
+    return made

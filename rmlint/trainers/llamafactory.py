@@ -41,4 +41,4 @@ def subjects(document) -> tuple:
                            targets="lora_target", packing="packing")
     unknown = set()
     found, problems = deepspeed_of(settings, "deepspeed", trainer, unknown)
-    return [subject(settings, trainer, PROVENANCE, unknown, "llamafactory"), *found], problems
+    return [subject(settings, trainer, PROVENANCE, unknown, "llamafactory", "model_name_or_path"), *found], problems

@@ -156,7 +156,7 @@ def trainer_subjects(settings: Settings, stage: str = "", launch: dict | None = 
     if not found and launch:
         _accelerate(trainer, launch, unknown)
     provenance = dict(PROVENANCE, quantization_bit=trainer["keys"]["quantization"])
-    made = subject(settings, trainer, provenance, unknown, "trl")
+    made = subject(settings, trainer, provenance, unknown, "trl", "model_name_or_path")
     if launch and not found and "deepspeed" not in settings.where:
         for fact in ("zero_stage", "deepspeed_file"):      # the accelerate config set them
             made.provenance[f"trainer.{fact}"] = launch["where"]
