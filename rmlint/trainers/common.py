@@ -3,7 +3,6 @@ the place each is written (YAML keys or command-line flags), misspelled keys, an
 trainer names, read and linted as the HF Trainer consumes it."""
 
 import copy
-import difflib
 import json
 import os
 from dataclasses import dataclass, field
@@ -98,6 +97,7 @@ def typos(settings: Settings, framework: str) -> list:
     for key in settings.values:
         if key in known:
             continue
+        import difflib      # only once a key is unknown: importing it costs a pre-commit run ~1 ms
         close = difflib.get_close_matches(str(key), known, n=2, cutoff=0.85)
         if close and (len(close) == 1 or difflib.SequenceMatcher(None, key, close[0]).ratio() >
                       difflib.SequenceMatcher(None, key, close[1]).ratio()):
