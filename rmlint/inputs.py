@@ -158,8 +158,8 @@ def _readers() -> dict:
         """adapter_config.json beside its weights: the adapter folder, inspected."""
         folder = os.path.dirname(document.path) or "."
         if not any(os.path.isfile(os.path.join(folder, n)) for n in ("adapter_model.safetensors", "adapter_model.bin")):
-            return [], [reader_finding("RM002", "a PEFT adapter config without adapter weights beside it; nothing checked "
-                                                "(rmlint inspect reads adapter folders)", Location(document.path, 1, 1))]
+            from .trainers.peft_config import subjects as lora_config    # a LoraConfig dump: what PEFT will save
+            return lora_config(document)
         from .checkpoint.subjects import inspect_subject
         subject, _, problems = inspect_subject(folder)
         return [subject], problems

@@ -314,7 +314,13 @@ def test_an_adapter_config_given_to_check_inspects_its_folder(tmp_path):
     result = cli("check", "--format", "json", "peft_lora_no_head/adapter_config.json")
     assert [(f["rule"], f["path"], f["line"]) for f in json.loads(result.output)["findings"]] == [
         ("RM611", "peft_lora_no_head/adapter_config.json", 29), ("RM610", "peft_lora_no_head/adapter_model.safetensors", 0)]
+    # with no weights beside it, a LoraConfig dump says what PEFT will save: this one names no head, so it
+    # is not taken for a reward adapter; one that names a head PEFT will not find is
     alone = tmp_path / "adapter_config.json"
-    alone.write_text((FIXTURES / "peft_lora_no_head" / "adapter_config.json").read_text())
-    (finding,) = json.loads(cli("check", "--format", "json", str(alone)).output)["findings"]
-    assert finding["rule"] == "RM002" and "without adapter weights" in finding["message"]
+    config = json.loads((FIXTURES / "peft_lora_no_head" / "adapter_config.json").read_text())
+    alone.write_text(json.dumps(config, indent=2))
+    assert json.loads(cli("check", "--format", "json", str(alone)).output)["findings"] == []
+    alone.write_text(json.dumps(dict(config, modules_to_save=["scores"]), indent=2))
+    found = [(f["rule"], f["line"]) for f in json.loads(cli("check", "--format", "json", str(alone)).output)["findings"]]
+    lines = alone.read_text().splitlines()
+    assert found == [("RM625", lines.index('  "modules_to_save": [') + 1), ("RM624", lines.index('  "task_type": null,') + 1)]

@@ -12,9 +12,10 @@ from pathlib import Path
 from ..finding import Location
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-LABELS = {"llamafactory": "LLaMA-Factory", "trl": "TRL", "axolotl": "axolotl"}
+LABELS = {"llamafactory": "LLaMA-Factory", "trl": "TRL", "axolotl": "axolotl", "peft": "PEFT"}
 # the head module a framework's reward model trains (PEFT matches modules_to_save by name suffix)
-HEADS = {"llamafactory": ["v_head.summary"], "trl": ["score", "classifier"], "axolotl": ["score", "classifier"]}
+HEADS = {"llamafactory": ["v_head.summary"], "trl": ["score", "classifier"], "axolotl": ["score", "classifier"],
+         "peft": ["score", "classifier", "value_head", "v_head.summary", "reward_head"]}   # any framework's
 HEAD_WORDS = ("score", "head", "classifier", "summary", "reward")
 NOT_HEADS = {"lm_head", "embed_tokens", "wte", "embed_out"}
 
@@ -115,7 +116,9 @@ def head_facts(trainer: dict) -> None:
     saved = trainer["modules_to_save"]
     trainer["unmatched_heads"] = [name for name in saved if name not in NOT_HEADS and any(w in name for w in HEAD_WORDS)
                                   and not any(head.endswith(name) for head in heads)]
-    trainer["head_in_targets"] = any(head == t or head.endswith("." + t) for t in trainer["lora_targets"] for head in heads)
+    targeted = [head for head in heads for t in trainer["lora_targets"] if head == t or head.endswith("." + t)]
+    trainer["head_in_targets"] = bool(targeted)
+    trainer["head"] = targeted[0] if targeted else trainer["head"]
     covered = any(head.endswith(name) for name in saved for head in heads)
     trainer["head_saved"] = trainer["framework"] == "llamafactory" or trainer["task_type"] == "SEQ_CLS" or covered
 
