@@ -100,6 +100,26 @@ def test_the_trainer_is_told_by_the_script_or_the_recipe_keys(tmp_path):
     assert script_findings(tmp_path, "python train.py --model_name_or_path m --use_peft --output_dir o\n") == []
 
 
+def test_words_rmlint_cannot_read_keep_their_facts_unknown(tmp_path):
+    """`$EXTRA_ARGS` may hold --lora_task_type SEQ_CLS: no head finding is guessed from the defaults."""
+    launch = "python reward_modeling.py --model_name_or_path m --use_peft --lora_r 16"
+    assert script_findings(tmp_path, launch + "\n") == [("RM624", 2)]
+    assert script_findings(tmp_path, launch + " $EXTRA_ARGS\n") == []
+    assert script_findings(tmp_path, "python ppo.py --model_name_or_path m --reward_model_path rm "
+                                     "--per_device_train_batch_size $BS --num_mini_batches 3\n") == []
+    assert script_findings(tmp_path, "python ppo.py --model_name_or_path m --reward_model_path rm "
+                                     "--per_device_train_batch_size 4 --num_mini_batches 3\n") == [("RM305", 2)]
+
+
+@pytest.mark.parametrize("launch", ["accelerate launch --config_file x.py --model_name_or_path",
+                                    "trl reward --config=", "trl reward --config", "python x.py --model_name_or_path m --deepspeed",
+                                    "accelerate launch --num_processes x --use_deepspeed --zero_stage x a.py --model_name_or_path m",
+                                    "python x.py --model_name_or_path m --gradient_checkpointing_kwargs '{bad'"])
+def test_launches_missing_values_are_no_traceback(tmp_path, launch):
+    result = cli("check", str((tmp_path / "run.sh").write_text(launch + "\n") and tmp_path / "run.sh"))
+    assert result.exit_code == 0 and result.exception is None, result.output
+
+
 def test_a_missing_recipe_is_said(tmp_path):
     assert script_findings(tmp_path, "trl reward --config nowhere.yaml\n") == [("RM233", 2)]
 
@@ -197,7 +217,8 @@ def test_hfargumentparser_reads_flags_as_rmlint_does():
     from rmlint.trainers.trl import _flags
     from rmlint.sources import shell
     words = shell.parse("python x.py " + " ".join(f"'{a}'" if "{" in a else a for a in argv) + "\n").commands[0].words
-    values, _ = _flags(words[2:], lambda offset: offset)
+    values, _, opaque = _flags(words[2:], lambda offset: offset)
+    assert not opaque
     assert values["use_peft"] is True and values["lora_modules_to_save"] == ["embed_tokens", "score"]
     assert values["lora_task_type"] == "SEQ_CLS" and values["gradient_checkpointing_kwargs"] == {"use_reentrant": False}
 

@@ -29,6 +29,9 @@ PROVENANCE = {"finetuning": "use_peft", "lora_targets": "lora_target_modules", "
               "zero_stage": "deepspeed", "deepspeed_file": "deepspeed", "use_reentrant": "gradient_checkpointing_kwargs",
               "gradient_checkpointing": "gradient_checkpointing", "batch": "num_mini_batches", "num_labels": "model_init_kwargs"}
 BUNDLED_ACCELERATE = {"zero1": 1, "zero2": 2, "zero3": 3}      # trl/accelerate_configs/<name>.yaml
+DERIVED = {"head_saved": ("lora_task_type", "lora_modules_to_save"), "head_in_targets": ("lora_target_modules",),
+           "unmatched_heads": ("lora_modules_to_save",), "quant_storage_ok": ("bnb_4bit_quant_storage", "dtype"),
+           "quantization_bit": ("load_in_4bit", "load_in_8bit")}
 
 
 def is_trl(data) -> bool:
@@ -95,7 +98,7 @@ def _gcd(a: int, b: int) -> int:
 def _accelerate(trainer: dict, launch: dict, unknown: set) -> None:
     """ZeRO stage and process count from the accelerate config a launch names, when the trainer has no
     `deepspeed` of its own (TrainingArguments.deepspeed wins: accelerate's plugin is built from it)."""
-    name = launch.get("accelerate_config")
+    name = launch.get("accelerate_config") if isinstance(launch.get("accelerate_config"), str) else None
     if launch.get("num_processes"):
         trainer["gpus"] = launch["num_processes"]
     if launch.get("zero_stage"):
@@ -188,10 +191,12 @@ def _flags(words: list, locate) -> tuple:
     """HfArgumentParser-style `--key value`, `--key=value`, `--key v1 v2` (lists), bare `--flag` (True):
     values by key, and where each key is written."""
     values, where, i = {}, {}, 0
+    opaque = False          # a word rmlint cannot read ($ARGS, $(...)) may hold any flag
     while i < len(words):
         word = words[i]
         text = word.text if word.known else None
         if not text or not text.startswith("--"):
+            opaque = opaque or not word.known
             i += 1
             continue
         key, _, inline = text[2:].partition("=")
@@ -207,7 +212,8 @@ def _flags(words: list, locate) -> tuple:
             taken.append(_value(words[i].text) if words[i].known else None)
             i += 1
         values[key] = True if not taken else taken[0] if len(taken) == 1 else taken
-    return values, where
+        opaque = opaque or None in taken
+    return values, where, opaque
 
 
 def launches(commands: list, path: str, position) -> tuple:
@@ -233,12 +239,12 @@ def launches(commands: list, path: str, position) -> tuple:
                     and not texts[0].endswith(".py"):
                 continue
             stage, args = stage_of_script(texts[start]), words[start + 1:]
-            options, option_at = _flags(words[1:start], here)
+            options, option_at, _ = _flags(words[1:start], here)
             launch.update(accelerate_config=options.get("config_file"), num_processes=as_int(options.get("num_processes")),
                           zero_stage=as_int(options.get("zero_stage")) if options.get("use_deepspeed") else 0)
             if "config_file" in option_at:
                 launch["where"] = option_at["config_file"]
-        values, where = _flags(args, here)
+        values, where, opaque = _flags(args, here)
         if "model_name_or_path" not in values and "config" not in values:
             continue
         if values.get("accelerate_config"):
@@ -246,7 +252,7 @@ def launches(commands: list, path: str, position) -> tuple:
         document, config = None, values.pop("config", None)
         where.pop("config", None)
         merged, placed = {}, {}
-        if isinstance(config, str):
+        if isinstance(config, str) and config:
             found = find_file(config, path, walk_up=False)
             if found is None:
                 findings.append(reader_finding("RM233", f"`--config` file {config} is not found from here or beside "
@@ -264,6 +270,12 @@ def launches(commands: list, path: str, position) -> tuple:
         placed.update(where)
         settings = Settings(merged, placed, here(command.offset), document)
         more, problems = trainer_subjects(settings, stage or stage_of_keys(merged), launch)
+        if opaque:      # only what is written in readable words is known; defaults may be overridden
+            trainer = more[0]
+            given = {key for key, value in merged.items() if value is not None}
+            trainer.unknown |= {f"trainer.{fact}" for fact, key in PROVENANCE.items() if key not in given}
+            trainer.unknown |= {f"trainer.{fact}" for fact, keys in DERIVED.items() if not set(keys) <= given}
+            trainer.unknown.add("trainer.batch")
         if document is not None:
             more[0].settings_files.append(document.path)
         result += more
