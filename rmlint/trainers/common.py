@@ -188,9 +188,7 @@ def models(settings: Settings, trainer: dict, model_key: str, skipped: list) -> 
     """What the checkpoints on this machine (local, or in the Hugging Face cache) say: a model that is
     already quantized (`trainer.model_quantization`), and for PPO whether the reward model has a head
     (`trainer.reward_head`: found | missing; "" when it is not here to read)."""
-    from ..checkpoint.facts import describe
     from ..checkpoint.hub_cache import resolve
-    from ..checkpoint.subjects import _read
     for key, use in ((model_key, "model"), (trainer["keys"]["reward_model"], "reward")):
         path = settings.values.get(key)
         if not isinstance(path, str) or not path or (use == "reward" and trainer["stage"] != "ppo"):
@@ -201,6 +199,8 @@ def models(settings: Settings, trainer: dict, model_key: str, skipped: list) -> 
             if use == "reward":      # the base model is only read for a rare case: no note for it
                 skipped.append((path, where, how))
             continue
+        from ..checkpoint.facts import describe      # the readers only when there is a checkpoint to read
+        from ..checkpoint.subjects import _read
         checkpoint = _read(os.path.normpath(local))
         if checkpoint.errors or checkpoint.format == "none" or checkpoint.missing_shards:
             continue        # half-read or half-downloaded: not judged here (rmlint inspect says why)
