@@ -73,8 +73,7 @@ def _referenced(document, file: str, findings: list) -> tuple:
     from .facts import deepspeed_subject
     from .inputs import reader_finding
     from .finding import SourceError
-    from .sources.document import load_json, load_yaml
-    from .sources.text import read_text
+    from .sources.document import read_config
     base = os.path.dirname(document.path)
     candidates = [file] if os.path.isabs(file) else [os.path.join(base, file), file]
     path = next((p for p in candidates if os.path.isfile(p)), None)
@@ -84,8 +83,7 @@ def _referenced(document, file: str, findings: list) -> tuple:
                                        document.locate(("deepspeed_config", "deepspeed_config_file"))))
         return [], findings
     try:
-        text = read_text(path)
-        config = load_json(text, path) if text.lstrip().startswith("{") else load_yaml(text, path)
+        config = read_config(path)
     except SourceError as err:
         findings.append(reader_finding("RM001", err.message, err.location))
         return [], findings

@@ -50,8 +50,8 @@ def _superseded(subjects: list) -> list:
 
 def _finish(result: Result, subjects: list, policy, texts: dict | None = None) -> Result:
     subjects = _superseded(subjects)
-    for subject in subjects:   # models of one launch share paths: report each once
-        result.findings += [f for f in subject.reader_findings if f not in result.findings]
+    for subject in subjects:   # models of one launch share paths: reported once (deduplicated below)
+        result.findings += subject.reader_findings
         result.skipped += [skip for skip in subject.skipped if skip not in result.skipped]
     result.findings += engine.run(subjects, [r for r in policy.rules if r.emitted_by == "condition"],
                                   result.rule_errors)

@@ -174,3 +174,10 @@ class _YamlBuilder:
             return node.value
         except (ValueError, OverflowError):
             return node.value
+
+
+def read_config(path: str) -> Document:
+    """A JSON or YAML file another config names, parsed by its content (JSON when it opens with `{`)."""
+    from .text import read_text
+    text = read_text(path)
+    return load_json(text, path) if text.lstrip().startswith("{") else load_yaml(text, path)

@@ -5,7 +5,7 @@ trainer names, read and linted as the HF Trainer consumes it."""
 import copy
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -57,7 +57,6 @@ class Settings:
     where: dict                       # key -> Location
     anchor: Location
     document: object = None
-    order: list = field(default_factory=list)
 
     @classmethod
     def of(cls, document) -> "Settings":
@@ -108,17 +107,22 @@ def typos(settings: Settings, framework: str) -> list:
     return found
 
 
-def head_facts(trainer: dict) -> None:
+def is_head_like(name: str) -> bool:
+    return name not in NOT_HEADS and any(word in name for word in HEAD_WORDS)
+
+
+def head_facts(trainer: dict, at: Location) -> None:
     """Whether LoRA keeps the framework's head: PEFT matches `modules_to_save` and `target_modules` by
-    name suffix, SEQ_CLS adds `classifier` and `score` (peft_model.py), and ignores names matching nothing."""
+    name suffix, SEQ_CLS adds `classifier` and `score` (peft_model.py), and ignores names matching nothing
+    (each such name is reported at `at`, where modules_to_save is written)."""
     heads = HEADS.get(trainer["framework"], [])
-    trainer["head"] = heads[0] if heads else ""
     saved = trainer["modules_to_save"]
-    trainer["unmatched_heads"] = [name for name in saved if name not in NOT_HEADS and any(w in name for w in HEAD_WORDS)
-                                  and not any(head.endswith(name) for head in heads)]
     targeted = [head for head in heads for t in trainer["lora_targets"] if head == t or head.endswith("." + t)]
     trainer["head_in_targets"] = bool(targeted)
-    trainer["head"] = targeted[0] if targeted else trainer["head"]
+    trainer["head"] = targeted[0] if targeted else heads[0] if heads else ""
+    trainer["unmatched_heads"] = [{"name": name, "head": trainer["head"], "file": at.path, "line": at.line,
+                                   "column": at.column}
+                                  for name in saved if is_head_like(name) and not any(h.endswith(name) for h in heads)]
     covered = any(head.endswith(name) for name in saved for head in heads)
     trainer["head_saved"] = trainer["framework"] == "llamafactory" or trainer["task_type"] == "SEQ_CLS" or covered
 
@@ -151,8 +155,7 @@ def deepspeed_of(settings: Settings, key: str, trainer: dict, unknown: set, walk
     from ..facts import deepspeed_subject
     from ..finding import SourceError
     from ..inputs import reader_finding
-    from ..sources.document import Document, load_json, load_yaml
-    from ..sources.text import read_text
+    from ..sources.document import Document, read_config
     value = settings.values.get(key)
     where = settings.locate(key)
     if isinstance(value, dict) and settings.document is not None:
@@ -167,8 +170,7 @@ def deepspeed_of(settings: Settings, key: str, trainer: dict, unknown: set, walk
                                                 f"{' or above it' if walk_up else ''}; its DeepSpeed settings were "
                                                 "not checked", where)]
         try:
-            text = read_text(path)
-            config = load_json(text, path) if text.lstrip().startswith("{") else load_yaml(text, path)
+            config = read_config(path)
         except SourceError as err:
             unknown.add("trainer.zero_stage")
             return [], [reader_finding("RM001", err.message, err.location)]
@@ -216,10 +218,7 @@ def subject(settings: Settings, trainer: dict, provenance: dict, unknown: set, k
     from ..facts import defaults as fact_defaults
     from ..subject import Subject
     trainer["label"] = LABELS[trainer["framework"]]
-    head_facts(trainer)
-    at = settings.locate(trainer["keys"]["modules_to_save"])
-    trainer["unmatched_heads"] = [{"name": name, "head": trainer["head"], "file": at.path, "line": at.line,
-                                   "column": at.column} for name in trainer["unmatched_heads"]]
+    head_facts(trainer, settings.locate(trainer["keys"]["modules_to_save"]))
     facts = fact_defaults()
     facts["input"]["kind"] = kind
     facts["trainer"] = trainer

@@ -2,7 +2,7 @@
 PEFT will train and save, read from task_type, target_modules and modules_to_save. It is taken for a
 reward or classification adapter when its task type is SEQ_CLS or it names a head."""
 
-from .common import HEAD_WORDS, NOT_HEADS, Settings, as_int, as_list, defaults, subject
+from .common import Settings, as_int, as_list, defaults, is_head_like, subject
 
 
 def subjects(document) -> tuple:
@@ -10,7 +10,7 @@ def subjects(document) -> tuple:
     get = settings.get
     saved, targets = as_list(get("modules_to_save")), as_list(get("target_modules"))
     task_type = str(get("task_type") or "")
-    names_head = any(n not in NOT_HEADS and any(w in n for w in HEAD_WORDS) for n in saved + targets)
+    names_head = any(map(is_head_like, saved + targets))
     trainer = defaults()
     trainer.update(framework="peft", stage="rm" if task_type == "SEQ_CLS" or names_head else "",
                    finetuning="lora" if str(get("peft_type", "LORA")).upper() == "LORA" else str(get("peft_type")).lower(),

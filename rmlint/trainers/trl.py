@@ -10,7 +10,9 @@ ZeRO-3); experimental PPOConfig/PPOTrainer (batch and mini-batch arithmetic).
 """
 
 import json
+import math
 import os
+from functools import lru_cache
 
 from ..finding import Location
 from .common import Settings, as_bool, as_int, as_list, deepspeed_of, defaults, find_file, snapshot, subject, typos
@@ -40,15 +42,19 @@ def is_trl(data) -> bool:
         "base_model" not in data and bool(TRAINER_KEYS & set(map(str, data)))
 
 
-def stage_of_keys(keys) -> str:
-    """The trainer a recipe is for, told by keys only one TRL config class declares."""
-    classes = snapshot("trl")["config_classes"]
+@lru_cache(maxsize=1)
+def _stage_of_own_key() -> dict:
+    """key -> stage, for the keys exactly one trainer's config class declares."""
     owners = {}
-    for cls, names in classes.items():
+    for cls, names in snapshot("trl")["config_classes"].items():
         for name in names:
             owners.setdefault(name, set()).add(cls)
-    stages = {STAGE_OF_CLASS.get(next(iter(owners[k]))) for k in keys if len(owners.get(k, ())) == 1
-              and next(iter(owners[k])) in STAGE_OF_CLASS}
+    return {key: STAGE_OF_CLASS[cls] for key, (cls, *more) in owners.items() if not more and cls in STAGE_OF_CLASS}
+
+
+def stage_of_keys(keys) -> str:
+    """The trainer a recipe is for, told by keys only one TRL config class declares."""
+    stages = {_stage_of_own_key()[k] for k in keys if k in _stage_of_own_key()}
     return stages.pop() if len(stages) == 1 else ""
 
 
@@ -85,14 +91,8 @@ def _mini_batch(trainer: dict, get) -> None:
         batch["remainder"] = batch["local"] % minis
         batch["local_mini"] = batch["local"] // minis
         if batch["remainder"]:
-            step = minis // _gcd(micro, minis)          # the smallest accumulation that divides
+            step = minis // math.gcd(micro, minis)      # the smallest accumulation that divides
             batch["fix"] = f"gradient_accumulation_steps: {((accum + step - 1) // step) * step}"
-
-
-def _gcd(a: int, b: int) -> int:
-    while b:
-        a, b = b, a % b
-    return a
 
 
 def _accelerate(trainer: dict, launch: dict, unknown: set) -> None:
@@ -263,13 +263,14 @@ def launches(commands: list, path: str, position) -> tuple:
                 except SourceError as err:
                     findings.append(reader_finding("RM001", err.message, err.location))
                 if document is not None and isinstance(document.data, dict):
-                    merged.update(document.data)
-                    placed.update({k: document.locate((k,)) for k in document.data})
-                    stage = stage or stage_of_keys(document.data)
+                    recipe = Settings.of(document)
+                    merged.update(recipe.values)
+                    placed.update(recipe.where)
+                    stage = stage or stage_of_keys(recipe.values)
         merged.update(values)
         placed.update(where)
         settings = Settings(merged, placed, here(command.offset), document)
-        more, problems = trainer_subjects(settings, stage or stage_of_keys(merged), launch)
+        more, problems = trainer_subjects(settings, stage, launch)
         if opaque:      # only what is written in readable words is known; defaults may be overridden
             trainer = more[0]
             given = {key for key, value in merged.items() if value is not None}
