@@ -25,16 +25,49 @@ def _split(values) -> list:
 def _settings(options: dict, start: str | None = None):
     """Settings file (--config, else the nearest one) with the command line on top, as ruff does:
     --select replaces, --extend-select and --ignore add, --strict turns strict on."""
-    from dataclasses import replace
     from .config import ConfigError, resolve
     try:
         settings = resolve(options.get("config"), start)
     except ConfigError as err:
         raise SettingsError(str(err)) from None
+    return _overrides(settings, options)
+
+
+def _overrides(settings, options: dict):
+    from dataclasses import replace
     select, extend, ignore = (_split(options.get(k)) for k in ("select", "extend_select", "ignore"))
+    exclude, extend_exclude = _split(options.get("exclude")), _split(options.get("extend_exclude"))
+    gitignore = options.get("respect_gitignore")
     return replace(settings, select=select or settings.select, extend_select=settings.extend_select + extend,
                    ignore=settings.ignore + ignore, strict=settings.strict or bool(options.get("strict")),
-                   deepspeed_schema=options.get("deepspeed_schema") or settings.deepspeed_schema or "snapshot")
+                   deepspeed_schema=options.get("deepspeed_schema") or settings.deepspeed_schema or "snapshot",
+                   exclude=exclude or settings.exclude, extend_exclude=settings.extend_exclude + extend_exclude,
+                   force_exclude=settings.force_exclude or bool(options.get("force_exclude")),
+                   respect_gitignore=settings.respect_gitignore if gitignore is None else gitignore)
+
+
+def _settings_for(options: dict):
+    """path -> settings: --config for every file, else the nearest settings file of each file's
+    folder (hierarchical, as ruff), each loaded once, with the command line on top."""
+    from .config import ConfigError, Settings, discover, load
+    if options.get("config"):
+        forced = _settings(options)
+        return lambda path: forced
+    sources, loaded = {}, {}
+
+    def settings_of(path: str):
+        folder = os.path.abspath(path if os.path.isdir(path) else os.path.dirname(path) or ".")
+        if folder not in sources:
+            sources[folder] = discover(folder)
+        source = sources[folder]
+        if source not in loaded:
+            try:
+                loaded[source] = _overrides(load(source) if source else Settings(), options)
+                _policy(loaded[source])     # a bad selector in any settings file is exit 2
+            except ConfigError as err:
+                raise SettingsError(str(err)) from None
+        return loaded[source]
+    return settings_of
 
 
 def _policy(settings):
@@ -114,45 +147,59 @@ def _prepare(options: dict, start: str | None = None):
     return settings, policy
 
 
-def _first_folder(paths) -> str | None:
-    first = next((p for p in paths if p != "-"), None)
-    if first is None:
-        return None
-    return first if os.path.isdir(first) else (os.path.dirname(os.path.abspath(first)))
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="rmlint")
 def main():
     """Pre-launch linter for reward-model and RLHF training: OpenRLHF launches, DeepSpeed configs, checkpoints."""
 
 
+def _exclusion_options(function):
+    options = [
+        click.option("--respect-gitignore/--no-respect-gitignore", default=None,
+                     help="Leave out what .gitignore files ignore in folder walks (default: on)."),
+        click.option("--force-exclude", is_flag=True, help="Apply exclusion to paths given explicitly too (for hooks)."),
+        click.option("--extend-exclude", multiple=True, metavar="PATTERNS", help="gitignore-style patterns to add to `exclude`."),
+        click.option("--exclude", multiple=True, metavar="PATTERNS",
+                     help="gitignore-style patterns of files and folders not to read (replaces the default)."),
+    ]
+    for option in options:
+        function = option(function)
+    return function
+
+
 @main.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option("--fix", is_flag=True, help="Apply the fixes that cannot change intent, then report what is left.")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that change the setup (ZeRO-3 -> 2 for QLoRA).")
 @click.option("--diff", "show_diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
 @click.option("--kind", type=click.Choice(["shell", "deepspeed", "openrlhf", "llamafactory", "trl", "axolotl", "accelerate"]),
               help="Read the named files as this, instead of recognising them by content.")
+@_exclusion_options
 @_lint_options
 def check(paths, fix, unsafe_fixes, show_diff, kind, **options):
-    """Check launch scripts, DeepSpeed configs and OpenRLHF argument files (directories recursively, - for stdin)."""
+    """Check launch scripts, DeepSpeed configs and OpenRLHF argument files (directories recursively,
+    `.` when none is given, - for stdin). Each file uses the nearest settings file above it."""
     from .finding import UsageError
     from .lint import lint_paths
-    settings, policy = _prepare(options, _first_folder(paths))
+    paths = paths or (".",)
+    settings_for = _settings_for(options)
+    settings = settings_for(next((p for p in paths if p != "-"), "."))
+    if options.get("show_settings"):
+        _show_settings(settings, _policy(settings))
+    policy = _policy(settings)
     if (fix or show_diff) and "-" in paths:
         raise click.UsageError("--fix and --diff work on files, not on standard input")
     stdin = sys.stdin.buffer.read() if "-" in paths else None
     try:
-        result = lint_paths(paths, stdin=stdin, settings=settings, kind=kind)
+        result = lint_paths(paths, stdin=stdin, settings=settings, kind=kind, settings_for=settings_for)
         if fix or show_diff:
-            result = _fix(paths, result, policy, settings, unsafe_fixes, show_diff)
+            result = _fix(paths, result, policy, settings, unsafe_fixes, show_diff, settings_for)
     except UsageError as err:
         raise click.UsageError(str(err))
     _emit(result, options, settings, policy.catalog, policy, unsafe_fixes)
 
 
-def _fix(paths, result, policy, settings, unsafe: bool, show_diff: bool):
+def _fix(paths, result, policy, settings, unsafe: bool, show_diff: bool, settings_for=None):
     from . import fix
     from .lint import lint_paths
     changes = fix.plan(result, policy, unsafe)
@@ -175,7 +222,7 @@ def _fix(paths, result, policy, settings, unsafe: bool, show_diff: bool):
     for change in changes:
         for edit in change.edits:
             click.echo(f"  {change.path}: {edit.rule} {edit.what}", err=True)
-    return lint_paths(paths, settings=settings)
+    return lint_paths(paths, settings=settings, settings_for=settings_for)
 
 
 @main.command("check-args", context_settings={"ignore_unknown_options": True})

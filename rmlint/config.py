@@ -18,7 +18,9 @@ import os
 from dataclasses import dataclass, field
 
 SETTINGS = ("select", "extend-select", "ignore", "per-file-ignores", "severity", "strict", "rule-packs",
-            "deepspeed-schema")
+            "deepspeed-schema", "exclude", "extend-exclude", "respect-gitignore", "force-exclude")
+# folders and files a walk never reads (gitignore patterns); `exclude` replaces them, `extend-exclude` adds
+DEFAULT_EXCLUDE = (".*", "node_modules", "__pycache__", "site-packages", "venv", "*.egg-info")
 SCHEMAS = ("snapshot", "installed")   # DeepSpeed's keys from rmlint's snapshot, or from the installed DeepSpeed
 CONFIG_FILES = (".rmlint.yaml", ".rmlint.yml", "pyproject.toml")
 SEVERITIES = ("error", "warning", "info")
@@ -38,6 +40,10 @@ class Settings:
     strict: bool = False
     rule_packs: list = field(default_factory=list)         # absolute folders
     deepspeed_schema: str | None = None                    # None: "installed" when deepspeed is already imported
+    exclude: list = field(default_factory=lambda: list(DEFAULT_EXCLUDE))
+    extend_exclude: list = field(default_factory=list)
+    respect_gitignore: bool = True
+    force_exclude: bool = False                            # exclusion applies to paths given explicitly too
     source: str = ""                                       # the settings file, "" for none
     root: str = field(default_factory=os.getcwd)           # paths in per-file-ignores are relative to it
 
@@ -45,7 +51,9 @@ class Settings:
         return {"source": self.source or None, "root": self.root, "select": self.select,
                 "extend-select": self.extend_select, "ignore": self.ignore,
                 "per-file-ignores": self.per_file_ignores, "severity": self.severity, "strict": self.strict,
-                "rule-packs": self.rule_packs, "deepspeed-schema": self.deepspeed_schema or "snapshot"}
+                "rule-packs": self.rule_packs, "deepspeed-schema": self.deepspeed_schema or "snapshot",
+                "exclude": self.exclude, "extend-exclude": self.extend_exclude,
+                "respect-gitignore": self.respect_gitignore, "force-exclude": self.force_exclude}
 
 
 def discover(start: str | None = None) -> str | None:
@@ -119,9 +127,15 @@ def load(path: str) -> Settings:
         if level not in SEVERITIES:
             raise ConfigError(f"{where}: severity of `{rule}` must be one of {', '.join(SEVERITIES)}, not {level!r}")
         settings.severity[str(rule)] = level
-    if not isinstance(table.get("strict", False), bool):
-        raise ConfigError(f"{where}: `strict` must be true or false")
+    for key in ("strict", "respect-gitignore", "force-exclude"):
+        if not isinstance(table.get(key, False), bool):
+            raise ConfigError(f"{where}: `{key}` must be true or false")
     settings.strict = table.get("strict", False)
+    settings.respect_gitignore = table.get("respect-gitignore", True)
+    settings.force_exclude = table.get("force-exclude", False)
+    if "exclude" in table:
+        settings.exclude = _strings(where, "exclude", table["exclude"])
+    settings.extend_exclude = _strings(where, "extend-exclude", table.get("extend-exclude", []))
     schema = table.get("deepspeed-schema", None)
     if schema is not None and schema not in SCHEMAS:
         raise ConfigError(f"{where}: `deepspeed-schema` must be one of {', '.join(SCHEMAS)}, not {schema!r}")

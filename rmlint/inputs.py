@@ -63,9 +63,10 @@ def kind_of(path: str, text: str) -> str:
 
 
 def subjects_of_text(path: str, text: str, explicit: bool = True, texts: dict | None = None,
-                     forced: str | None = None) -> tuple:
+                     forced: str | None = None, skip_unread: bool = False) -> tuple | None:
     """(subjects, findings) for one file's text; shell and YAML texts are kept in `texts` for
-    inline suppressions. `forced` (--kind) skips recognition."""
+    inline suppressions. `forced` (--kind) skips recognition. With `skip_unread`, a data file that
+    is no config rmlint reads (or does not parse and names none of their keys) gives None."""
     kind = "shell" if forced == "shell" else kind_of(path, text) if not forced or kind_of(path, text) != "shell" \
         else ("json" if text.lstrip().startswith("{") else "yaml")
     if texts is not None and kind in ("shell", "yaml"):
@@ -75,8 +76,84 @@ def subjects_of_text(path: str, text: str, explicit: bool = True, texts: dict | 
             return _shell_subjects(path, text)
         document = load_json(text, path) if kind == "json" else load_yaml(text, path)
     except SourceError as err:
+        if skip_unread and not forced and not names_config_keys(text[:PEEK]):
+            return None
         return [], [reader_finding("RM001", err.message, err.location)]
-    return _document_subjects(document, explicit, forced)
+    found = _document_subjects(document, explicit and not skip_unread, forced)
+    return None if skip_unread and not forced and found == ([], []) and not _recognised(document.data) else found
+
+
+def _recognised(data) -> bool:
+    return any(recognise(data) for name, (recognise, _) in _readers().items() if name != "openrlhf")
+
+
+# Files no framework rmlint reads takes its settings from, though they are JSON or YAML; never opened.
+NOT_CONFIGS = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+               "vocab.json", "generation_config.json", "preprocessor_config.json", "trainer_state.json",
+               "model.safetensors.index.json", "pytorch_model.bin.index.json", "dataset_info.json",
+               "package.json", "package-lock.json", "tsconfig.json", "composer.json", ".pre-commit-config.yaml",
+               ".pre-commit-hooks.yaml", "mkdocs.yml", "mkdocs.yaml", "environment.yml", "environment.yaml",
+               "docker-compose.yml", "docker-compose.yaml", "codecov.yml", ".readthedocs.yaml", ".readthedocs.yml"}
+PEEK = 65536
+# top-level keys of the configs rmlint reads: a file that does not parse is reported (RM001) only when
+# it names one of them, so a broken dataset or template is skipped and a broken DeepSpeed config is not
+_CONFIG_KEYS = re.compile(
+    r"""(?:^|[{,])\s*["']?(zero_optimization|train_micro_batch_size_per_gpu|train_batch_size|"""
+    r"""gradient_accumulation_steps|fp16|bf16|bfloat16|entrypoint|deepspeed|deepspeed_config|distributed_type|"""
+    r"""compute_environment|base_model|model_name_or_path|finetuning_type|stage|pretrain|zero_stage|"""
+    r"""per_device_train_batch_size|load_in_4bit|lora_r|lora_rank|peft_type|target_modules)["']?\s*:""", re.M)
+
+
+def names_config_keys(head: str) -> bool:
+    return bool(_CONFIG_KEYS.search(head))
+
+
+def read_file(path: str, explicit: bool = True, texts: dict | None = None, forced: str | None = None) -> tuple | None:
+    """(subjects, findings) of a file a run was given or found, or None when it is no file rmlint reads
+    (skipped silently and counted, whatever its size): size and parse limits apply only to files
+    that name a config's keys, or that --kind forces."""
+    if forced:
+        return subjects_of_file(path, texts=texts, forced=forced)
+    name = os.path.basename(path).lower()
+    if name in NOT_CONFIGS:
+        return None
+    if not name.endswith(SHELL_SUFFIXES + DATA_SUFFIXES):     # read when given by name and it looks like one
+        if explicit and _looks_like_script(path):
+            return subjects_of_file(path, texts=texts)
+        if not explicit or not _head_names_keys(path):
+            return None
+    if not name.endswith(SHELL_SUFFIXES):
+        try:
+            if os.path.getsize(path) > PEEK and not _head_names_keys(path):
+                return None
+            text = read_text(path)
+        except SourceError as err:
+            if os.access(path, os.R_OK) and not _head_names_keys(path):   # unreadable is an error, garbage is not ours
+                return None
+            return [], [reader_finding("RM001", err.message, err.location)]
+        except OSError:
+            return subjects_of_file(path, texts=texts)
+        return subjects_of_text(path, text, texts=texts, skip_unread=True)
+    return subjects_of_file(path, texts=texts)
+
+
+def _head(path: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(PEEK).decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _head_names_keys(path: str) -> bool:
+    return names_config_keys(_head(path))
+
+
+def _looks_like_script(path: str) -> bool:
+    """An extensionless file given by name: read when it is a shell script."""
+    head = _head(path)[:4096]
+    return "\x00" not in head and (head.startswith("#!") and ("sh" in head.split("\n", 1)[0]) or
+                                   bool(re.search(r"^\s*(deepspeed|torchrun|python3?|ray|accelerate)\s", head, re.M)))
 
 
 def subjects_of_file(path: str, explicit: bool = True, texts: dict | None = None, forced: str | None = None) -> tuple:
@@ -197,15 +274,3 @@ def _document_subjects(document: Document, explicit: bool, forced: str | None = 
         return [], [reader_finding("RM002", "not a DeepSpeed config, OpenRLHF arguments, or a LLaMA-Factory, TRL, "
                                             "axolotl or accelerate config; nothing checked (--kind forces one)", Location(document.path, 1, 1))]
     return [], []
-
-
-def discover(root: str) -> list:
-    """Files under a directory that rmlint reads, in a stable order; hidden and vendored folders skipped."""
-    skip = {"node_modules", "__pycache__", "site-packages", "venv"}
-    found = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in skip)
-        for name in sorted(files):
-            if name.lower().endswith(SHELL_SUFFIXES + DATA_SUFFIXES):
-                found.append(os.path.join(folder, name))
-    return found

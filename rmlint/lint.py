@@ -16,6 +16,9 @@ class Result:
     files: int = 0
     rule_errors: list = field(default_factory=list)   # rule expressions that failed on some input
     skipped: list = field(default_factory=list)       # (model path, Location, reason): checkpoint checks not run
+    unread: int = 0                                   # files given or found that rmlint does not read
+    excluded: int = 0                                 # files and folders left out by exclude / .gitignore
+    read_from: set = field(default_factory=set)       # the arguments that led to a file rmlint read
 
     @property
     def errors(self) -> int:
@@ -44,8 +47,8 @@ def _policy(select=None, ignore=None, settings=None):
 def _superseded(subjects: list) -> list:
     """A recipe that a launch in the same run reads (`--config x.yaml`) is judged as that launch, with
     its flags and accelerate config, not a second time on its own."""
-    read = {os.path.abspath(p) for s in subjects for p in s.settings_files}
-    return [s for s in subjects if s.settings_files or s.kind != "trainer" or os.path.abspath(s.anchor.path) not in read]
+    read = {os.path.realpath(p) for s in subjects for p in s.settings_files}
+    return [s for s in subjects if s.settings_files or s.kind != "trainer" or os.path.realpath(s.anchor.path) not in read]
 
 
 def _finish(result: Result, subjects: list, policy, texts: dict | None = None) -> Result:
@@ -57,9 +60,23 @@ def _finish(result: Result, subjects: list, policy, texts: dict | None = None) -
                                   result.rule_errors)
     if policy.enabled("RM224") and _exact(policy.settings):
         result.findings += _exact_findings(subjects, result.findings)
-    result.findings = policy.finish(list(dict.fromkeys(result.findings)), texts or {})
+    result.findings, texts = _one_name_per_file(result.findings, texts or {})
+    result.findings = policy.finish(list(dict.fromkeys(result.findings)), texts)
     result.findings.sort(key=Finding.sort_key)
     return result
+
+
+def _one_name_per_file(findings: list, texts: dict) -> tuple:
+    """Findings (and suppression texts) under one display name per real file: a config reached from
+    a walk and from the launch that names it, or spelt two ways, is reported once."""
+    from dataclasses import replace
+    from .files import display, identity
+    names = {}
+
+    def name(path: str) -> str:
+        return path if path.startswith("<") else names.setdefault(identity(path), display(path))
+    texts = {name(path): text for path, text in texts.items()}
+    return [f if name(f.path) == f.path else replace(f, path=name(f.path)) for f in findings], texts
 
 
 def _exact(settings) -> bool:
@@ -91,34 +108,66 @@ def _exact_findings(subjects: list, found: list) -> list:
 
 
 def lint_paths(paths, select=None, ignore=None, stdin: bytes | None = None, settings=None,
-               kind: str | None = None) -> Result:
-    """Check files, directories (recursively) and `-` (stdin bytes passed in `stdin`); `kind`
-    forces what the named files are read as (inputs.KINDS), files found in directories excepted."""
-    policy = _policy(select, ignore, settings)
+               kind: str | None = None, settings_for=None) -> Result:
+    """Check files, directories (recursively; `.` when `paths` is empty) and `-` (stdin bytes passed
+    in `stdin`); `kind` forces what the named files are read as (inputs.KINDS), files found in
+    directories excepted. `settings_for(path)` gives each file its settings (the nearest settings
+    file, as the CLI does); without it every file uses `settings`. Each file is read once, however
+    many spellings reach it; a file rmlint does not read is skipped and counted."""
+    from . import files as selecting
+    from .config import Settings
+    base = settings or Settings()
+    settings_for = settings_for or (lambda path: base)
+    paths = [str(p) for p in paths] or ["."]
+    missing = next((p for p in paths if p != "-" and not os.path.exists(p)), None)
+    if missing is not None:
+        raise UsageError(f"{missing}: no such file or directory")
+    selection = selecting.select(paths, settings_for)
+    groups = {}                       # settings -> entries it governs
+    for entry in selection.entries:
+        governing = base if entry.path == "<stdin>" else settings_for(entry.path)
+        groups.setdefault(id(governing), (governing, []))[1].append(entry)
+    result = Result(excluded=selection.excluded)
+    read_from = set()
+    for governing, entries in groups.values():
+        part = _lint_entries(entries, _policy(select, ignore, governing), stdin, kind)
+        result.findings += part.findings
+        result.rule_errors += part.rule_errors
+        result.skipped += [skip for skip in part.skipped if skip not in result.skipped]
+        result.files += part.files
+        result.unread += part.unread
+        read_from |= part.read_from
+    empty = [folder for folder in selection.folders if folder not in read_from]
+    if empty:
+        raise UsageError(f"{empty[0]}: no file rmlint reads here (launch scripts; DeepSpeed, accelerate, OpenRLHF, "
+                         "LLaMA-Factory, TRL or axolotl configs; checkpoints)"
+                         + (f"; {_count(result.unread, 'file')} skipped" if result.unread else ""))
+    result.findings = list(dict.fromkeys(result.findings))
+    result.findings.sort(key=Finding.sort_key)
+    return result
+
+
+def _count(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _lint_entries(entries: list, policy, stdin: bytes | None, kind: str | None) -> Result:
     result, subjects, texts = Result(), [], {}
-    for path in paths:
-        path = str(path)
-        if path == "-":
+    for entry in entries:
+        if entry.path == "<stdin>":
             found, problems = inputs.subjects_of_bytes("<stdin>", stdin or b"", texts, kind)
-            files = ["<stdin>"]
-        elif os.path.isdir(path):
-            files = inputs.discover(path)
-            found, problems = [], []
-            for name in files:
-                more, trouble = inputs.subjects_of_file(name, explicit=False, texts=texts)
-                found += more
-                problems += trouble
-        elif os.path.exists(path) and path.endswith(WEIGHT_SUFFIXES):   # a weight file: what `inspect` reads
+        elif entry.path.endswith(WEIGHT_SUFFIXES):   # a weight file: what `inspect` reads
             from .checkpoint.subjects import inspect_subject
-            files = [path]
-            subject, _, problems = inspect_subject(path)
+            subject, _, problems = inspect_subject(entry.path)
             found = [subject]
-        elif os.path.exists(path):
-            files = [path]
-            found, problems = inputs.subjects_of_file(path, texts=texts, forced=kind)
         else:
-            raise UsageError(f"{path}: no such file or directory")
-        result.files += len(files)
+            read = inputs.read_file(entry.path, entry.explicit, texts, kind if entry.explicit else None)
+            if read is None:
+                result.unread += 1
+                continue
+            found, problems = read
+        result.files += 1
+        result.read_from.update(entry.origins)
         subjects += found
         result.findings += problems
     return _finish(result, subjects, policy, texts)

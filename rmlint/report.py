@@ -16,12 +16,15 @@ def _plural(count: int, word: str) -> str:
 
 def summary_line(result) -> str:
     infos = sum(1 for f in result.findings if f.severity == "info")
+    checked = f"{_plural(result.files, 'file')} checked"
+    if getattr(result, "unread", 0):
+        checked += f", {result.unread} skipped (not read by rmlint)"
     if not result.findings:
-        return f"All checks passed ({_plural(result.files, 'file')} checked)."
+        return f"All checks passed ({checked})."
     parts = [_plural(result.errors, "error"), _plural(result.warnings, "warning")]
     if infos:
         parts.append(_plural(infos, "note"))
-    return f"Found {', '.join(parts)} in {_plural(result.files, 'file')} checked."
+    return f"Found {', '.join(parts)} in {checked}."
 
 
 def render_text(result, colour: bool = False) -> str:
@@ -44,7 +47,8 @@ def render_json(result) -> str:
         "findings": [{key: getattr(f, key) for key in
                       ("rule", "name", "severity", "message", "path", "line", "column", "fix")}
                      for f in result.findings],
-        "summary": {"files": result.files, "errors": result.errors, "warnings": result.warnings},
+        "summary": {"files": result.files, "errors": result.errors, "warnings": result.warnings,
+                    "skipped_files": getattr(result, "unread", 0)},
         "skipped_checkpoints": [{"model": model, "path": where.path, "line": where.line, "column": where.column,
                                  "reason": reason} for model, where, reason in result.skipped],
     }

@@ -45,9 +45,17 @@ def test_non_utf8_bytes(tmp_path):
     assert (f.rule, f.line, f.column, f.message) == ("RM001", 2, 17, "not UTF-8: byte 0xe9 cannot be decoded")
 
 
+def skipped(path) -> bool:
+    """rmlint does not read the file: no finding, counted as skipped."""
+    result = lint_paths([str(path)])
+    return result.findings == [] and (result.files, result.unread) == (0, 1)
+
+
 def test_binary_garbage(tmp_path):
     path = tmp_path / "weights.json"
     path.write_bytes(b"\x00\x01\x02" * 1000)
+    assert skipped(path)    # names no config key: not a file rmlint reads
+    path.write_bytes(b'{"zero_optimization": ' + b"\x00\x01\x02" * 1000)
     f = only_finding(path)
     assert (f.rule, f.message) == ("RM001", "binary file (NUL bytes); expected a text config or launch script")
 
@@ -58,6 +66,9 @@ def test_huge_file_is_refused_without_reading_it(tmp_path):
         handle.seek(100 * 1024 * 1024 - 1)
         handle.write(b"}")
     started = time.perf_counter()
+    assert skipped(path)    # a dataset or tokenizer, whatever its size
+    with open(path, "r+b") as handle:
+        handle.write(b'{"train_batch_size": 8, ')
     f = only_finding(path)
     assert time.perf_counter() - started < 1.0
     assert (f.rule, f.message) == ("RM001", "file is 104.9 MB; rmlint reads configs and scripts up to 4 MB")
@@ -69,6 +80,8 @@ def test_yaml_alias_bomb(tmp_path):
               for i in range(1, 9)]
     path = tmp_path / "bomb.yaml"
     path.write_text("\n".join(lines) + "\n")
+    assert skipped(path)
+    path.write_text("train_batch_size: 8\n" + "\n".join(lines) + "\n")
     started = time.perf_counter()
     f = only_finding(path)
     assert time.perf_counter() - started < 5.0
@@ -78,10 +91,12 @@ def test_yaml_alias_bomb(tmp_path):
 def test_deep_nesting(tmp_path):
     path = tmp_path / "deep.json"
     path.write_text("[" * 100_000 + "]" * 100_000)
+    assert skipped(path)
+    path.write_text('{"fp16": ' + "[" * 100_000 + "]" * 100_000 + "}")
     f = only_finding(path)
     assert f.rule == "RM001" and "nested more than" in f.message
     path = tmp_path / "deep.yaml"
-    path.write_text("a:\n" + "".join("  " * i + "b:\n" for i in range(1, 200)))
+    path.write_text("bf16: true\na:\n" + "".join("  " * i + "b:\n" for i in range(1, 200)))
     f = only_finding(path)
     assert f.rule == "RM001" and f.message == "nested more than 64 levels deep"
 
@@ -114,7 +129,7 @@ def test_unreadable_file(tmp_path):
         path = tmp_path / "dir.json"
         path.mkdir()
         result = cli("check", str(path))
-        assert result.exit_code == 0 and result.output == "All checks passed (0 files checked).\n"
+        assert result.exit_code == 2 and f"{path}: no file rmlint reads here" in result.output
     else:
         f = only_finding(path)
         assert f.rule == "RM001" and f.message.startswith("cannot read")

@@ -135,7 +135,7 @@ def test_inspect_text_for_a_broken_adapter():
 def test_inspect_json_carries_the_head_facts():
     code, report = inspect("qlora_4bit", "llamafactory_lora_rm", "dschat_rm_bin")
     quantized, llamafactory, dschat = report["checkpoints"]
-    assert code == 0 and report["summary"] == {"files": 3, "errors": 0, "warnings": 0}
+    assert code == 0 and report["summary"] == {"files": 3, "errors": 0, "warnings": 0, "skipped_files": 0}
     assert quantized["quant_text"] == "4-bit bitsandbytes, nf4, double quant, storage uint8"
     assert quantized["head"]["dtype"] == "BF16" and quantized["tensors"] == 91
     assert (llamafactory["head"]["name"], llamafactory["head"]["file"]) == ("v_head.summary.weight", "value_head.safetensors")

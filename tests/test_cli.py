@@ -42,7 +42,7 @@ def test_json_document_is_stable():
     assert result.exit_code == 1
     document = json.loads(result.output)
     assert document["version"] == 1
-    assert document["summary"] == {"files": 1, "errors": 2, "warnings": 3}
+    assert document["summary"] == {"files": 1, "errors": 2, "warnings": 3, "skipped_files": 0}
     first = document["findings"][0]
     assert list(first) == ["rule", "name", "severity", "message", "path", "line", "column", "fix"]
     assert (first["rule"], first["line"], first["column"], first["severity"]) == ("RM208", 3, 3, "warning")

@@ -72,9 +72,24 @@ def test_kind_forces_the_reading(tmp_path):
     assert cli("check", "--kind", "megatron", str(path)).exit_code == 2
 
 
-def test_unrecognised_file_names_what_rmlint_reads(tmp_path):
+def test_a_file_rmlint_does_not_read_is_skipped_and_counted(tmp_path):
     path = tmp_path / "notes.yaml"
     path.write_text("title: my run\nowner: me\n")
-    (finding,) = json.loads(cli("check", "--format", "json", str(path)).output)["findings"]
+    result = cli("check", str(path))
+    assert (result.exit_code, result.output) == (0, "All checks passed (0 files checked, 1 skipped (not read by rmlint)).\n")
+    document = json.loads(cli("check", "--format", "json", str(path)).output)
+    assert document["findings"] == [] and document["summary"]["skipped_files"] == 1
+    # standard input is read on purpose: what rmlint cannot recognise there is said
+    (finding,) = json.loads(cli("check", "--format", "json", "-", input="title: my run\n").output)["findings"]
     assert finding["message"] == ("not a DeepSpeed config, OpenRLHF arguments, or a LLaMA-Factory, TRL, axolotl or "
                                   "accelerate config; nothing checked (--kind forces one)")
+
+
+def test_a_folder_given_explicitly_with_nothing_to_read_is_an_error(tmp_path):
+    (tmp_path / "saves").mkdir()
+    (tmp_path / "saves" / "tokenizer.json").write_text('{"model": {"vocab": {}}}')
+    (tmp_path / "saves" / "data.json").write_text('[{"prompt": "a", "chosen": "b"}]')
+    result = cli("check", str(tmp_path / "saves"))
+    assert result.exit_code == 2
+    assert (f"{tmp_path / 'saves'}: no file rmlint reads here (launch scripts; DeepSpeed, accelerate, OpenRLHF, "
+            "LLaMA-Factory, TRL or axolotl configs; checkpoints); 2 files skipped") in result.output

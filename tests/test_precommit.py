@@ -2,6 +2,7 @@
 repository holding a broken and then a fixed DeepSpeed config and launch script."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,7 @@ GOOD_SCRIPT = BAD_SCRIPT.replace("--zero_stage 3 --load_in_4bit --lora_rank 8", 
 def test_hook_definition():
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     assert [h["id"] for h in hooks] == ["rmlint"]
-    assert hooks[0]["entry"] == "rmlint check" and hooks[0]["language"] == "python"
+    assert hooks[0]["entry"] == "rmlint check --force-exclude" and hooks[0]["language"] == "python"
     assert hooks[0]["types_or"] == ["shell", "json", "yaml"]
 
 
@@ -28,11 +29,62 @@ def _git(repo: Path, *args):
     subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
 
 
-def _try_repo(repo: Path, home: Path):
+def _try_repo(repo: Path, home: Path, *extra):
     pre_commit = shutil.which("pre-commit", path=os.path.dirname(sys.executable)) or "pre-commit"
     env = {**os.environ, "PRE_COMMIT_HOME": str(home), "HOME": str(home), "NO_COLOR": "1"}
-    return subprocess.run([pre_commit, "try-repo", str(ROOT), "rmlint", "--all-files", "--color", "never"],
+    return subprocess.run([pre_commit, "try-repo", str(ROOT), "rmlint", "--all-files", "--color", "never", *extra],
                           cwd=repo, capture_output=True, text=True, timeout=900, env=env)
+
+
+CI_WORKFLOW = """name: ci
+on: [push]
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: pip install . && python -m pytest
+"""
+PACKAGE_JSON = '{"name": "docs-site", "version": "1.0.0", "scripts": {"build": "vite build"}}\n'
+QLORA_ZERO3 = "#!/bin/bash\ndeepspeed --module openrlhf.cli.train_sft --pretrain m --bf16 --zero_stage 3 --load_in_4bit --lora_rank 8\n"
+
+
+def _tokenizer(path: Path, size: int = 11 * 1000 * 1000):
+    """A tokenizer.json as models ship it: one large JSON document (vocabulary and merges)."""
+    head = '{"version": "1.0", "truncation": null, "model": {"type": "BPE", "vocab": {'
+    entries = ", ".join(f'"tok{i}": {i}' for i in range(size // 14))
+    path.write_text(head + entries + "}}}\n")
+
+
+def test_hook_passes_an_ordinary_training_repository_then_fails_on_qlora_zero3(tmp_path):
+    """Done when: a tokenizer, a workflow, a package manifest, a clean DeepSpeed config and a clean
+    OpenRLHF script pass (the hook under 1 s once its environment exists); a QLoRA + ZeRO-3 script
+    then fails with that finding only."""
+    repo, home = tmp_path / "project", tmp_path / "home"
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    (repo / "configs").mkdir()
+    home.mkdir()
+    _git(repo, "init", "-q")
+    _tokenizer(repo / "tokenizer.json")
+    assert (repo / "tokenizer.json").stat().st_size > 11_000_000
+    (repo / ".github" / "workflows" / "ci.yml").write_text(CI_WORKFLOW)
+    (repo / "package.json").write_text(PACKAGE_JSON)
+    shutil.copy(ROOT / "sample_configs" / "deepspeed-llamafactory" / "ds_z3_config.json", repo / "configs" / "ds.json")
+    shutil.copy(ROOT / "sample_configs" / "openrlhf-v0.11.0-train-rm" / "train_rm.sh", repo / "train_rm.sh")
+    _git(repo, "add", ".")
+    first = _try_repo(repo, home)                 # installs the hook's environment
+    assert first.returncode == 0, first.stdout + first.stderr
+    passing = _try_repo(repo, home, "--verbose")
+    assert passing.returncode == 0, passing.stdout + passing.stderr
+    assert "Passed" in passing.stdout
+    duration = float(re.search(r"- duration: ([0-9.]+)s", passing.stdout).group(1))
+    assert duration < 1.0, passing.stdout
+    (repo / "train_sft_qlora.sh").write_text(QLORA_ZERO3)
+    _git(repo, "add", ".")
+    failing = _try_repo(repo, home)
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    found = re.findall(r"^(\S+?):(\d+):(\d+): (error|warning|info) (RM\d+)", failing.stdout, re.M)
+    assert found == [("train_sft_qlora.sh", "2", "63", "error", "RM201")], failing.stdout
 
 
 def test_pre_commit_try_repo_fails_then_passes(tmp_path):
