@@ -74,8 +74,9 @@ def _referenced(document, file: str, findings: list) -> tuple:
     from .inputs import reader_finding
     from .finding import SourceError
     from .sources.document import read_config
-    base = os.path.dirname(document.path)
-    candidates = [file] if os.path.isabs(file) else [os.path.join(base, file), file]
+    from .files import project_folders
+    candidates = [file] if os.path.isabs(file) else [*(os.path.join(folder, file) for folder in
+                                                       project_folders(document.path)), file]
     path = next((p for p in candidates if os.path.isfile(p)), None)
     if path is None:
         findings.append(reader_finding("RM233", f"`deepspeed_config_file` {file} is not found beside the config or "

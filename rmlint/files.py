@@ -52,6 +52,17 @@ def _repository_root(folder: str) -> str | None:
         folder = parent
 
 
+def project_folders(referrer: str) -> list:
+    """The folder of a file that names another, and the folders above it up to its repository's
+    root: a relative name in a config is found from whichever folder the run starts in."""
+    folder = os.path.dirname(os.path.abspath(referrer))
+    root = _repository_root(folder)
+    chain = [folder]
+    while root is not None and chain[-1] != root:
+        chain.append(os.path.dirname(chain[-1]))
+    return chain if os.path.isabs(referrer) else [os.path.relpath(f) for f in chain]   # in the referrer's style
+
+
 def _gitignores_above(folder: str) -> list:
     """.gitignore files from the repository root down to `folder`'s parent, and .git/info/exclude."""
     root = _repository_root(folder)

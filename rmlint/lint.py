@@ -51,7 +51,7 @@ def _superseded(subjects: list) -> list:
     return [s for s in subjects if s.settings_files or s.kind != "trainer" or os.path.realpath(s.anchor.path) not in read]
 
 
-def _finish(result: Result, subjects: list, policy, texts: dict | None = None) -> Result:
+def _finish(result: Result, subjects: list, policy, texts: dict | None = None, spelt: list = ()) -> Result:
     subjects = _superseded(subjects)
     for subject in subjects:   # models of one launch share paths: reported once (deduplicated below)
         result.findings += subject.reader_findings
@@ -60,18 +60,18 @@ def _finish(result: Result, subjects: list, policy, texts: dict | None = None) -
                                   result.rule_errors)
     if policy.enabled("RM224") and _exact(policy.settings):
         result.findings += _exact_findings(subjects, result.findings)
-    result.findings, texts = _one_name_per_file(result.findings, texts or {})
+    result.findings, texts = _one_name_per_file(result.findings, texts or {}, spelt)
     result.findings = policy.finish(list(dict.fromkeys(result.findings)), texts)
     result.findings.sort(key=Finding.sort_key)
     return result
 
 
-def _one_name_per_file(findings: list, texts: dict) -> tuple:
-    """Findings (and suppression texts) under one display name per real file: a config reached from
-    a walk and from the launch that names it, or spelt two ways, is reported once."""
+def _one_name_per_file(findings: list, texts: dict, spelt=()) -> tuple:
+    """Findings (and suppression texts) under one display name per real file, the run's own spelling
+    first: a config reached from a walk and from the launch that names it is reported once."""
     from dataclasses import replace
     from .files import display, identity
-    names = {}
+    names = {identity(path): path for path in spelt}
 
     def name(path: str) -> str:
         return path if path.startswith("<") else names.setdefault(identity(path), display(path))
@@ -130,7 +130,7 @@ def lint_paths(paths, select=None, ignore=None, stdin: bytes | None = None, sett
     result = Result(excluded=selection.excluded)
     read_from = set()
     for governing, entries in groups.values():
-        part = _lint_entries(entries, _policy(select, ignore, governing), stdin, kind)
+        part = _lint_entries(entries, _policy(select, ignore, governing), stdin, kind, selection.entries)
         result.findings += part.findings
         result.rule_errors += part.rule_errors
         result.skipped += [skip for skip in part.skipped if skip not in result.skipped]
@@ -151,7 +151,7 @@ def _count(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _lint_entries(entries: list, policy, stdin: bytes | None, kind: str | None) -> Result:
+def _lint_entries(entries: list, policy, stdin: bytes | None, kind: str | None, named: list) -> Result:
     result, subjects, texts = Result(), [], {}
     for entry in entries:
         if entry.path == "<stdin>":
@@ -170,7 +170,7 @@ def _lint_entries(entries: list, policy, stdin: bytes | None, kind: str | None) 
         result.read_from.update(entry.origins)
         subjects += found
         result.findings += problems
-    return _finish(result, subjects, policy, texts)
+    return _finish(result, subjects, policy, texts, [entry.path for entry in named])
 
 
 def lint_argv(argv, select=None, ignore=None, path: str = "<argv>", settings=None) -> Result:

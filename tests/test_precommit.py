@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import ROOT
@@ -56,14 +57,13 @@ def _tokenizer(path: Path, size: int = 11 * 1000 * 1000):
     path.write_text(head + entries + "}}}\n")
 
 
-def test_hook_passes_an_ordinary_training_repository_then_fails_on_qlora_zero3(tmp_path):
+def test_hook_passes_an_ordinary_training_repository_then_fails_on_qlora_zero3(tmp_path, home):
     """Done when: a tokenizer, a workflow, a package manifest, a clean DeepSpeed config and a clean
     OpenRLHF script pass (the hook under 1 s once its environment exists); a QLoRA + ZeRO-3 script
     then fails with that finding only."""
-    repo, home = tmp_path / "project", tmp_path / "home"
+    repo = tmp_path / "project"
     (repo / ".github" / "workflows").mkdir(parents=True)
     (repo / "configs").mkdir()
-    home.mkdir()
     _git(repo, "init", "-q")
     _tokenizer(repo / "tokenizer.json")
     assert (repo / "tokenizer.json").stat().st_size > 11_000_000
@@ -87,10 +87,15 @@ def test_hook_passes_an_ordinary_training_repository_then_fails_on_qlora_zero3(t
     assert found == [("train_sft_qlora.sh", "2", "63", "error", "RM201")], failing.stdout
 
 
-def test_pre_commit_try_repo_fails_then_passes(tmp_path):
-    repo, home = tmp_path / "project", tmp_path / "home"
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    """One PRE_COMMIT_HOME for the module: the hook's environment is installed once."""
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+def test_pre_commit_try_repo_fails_then_passes(tmp_path, home):
+    repo = tmp_path / "project"
     repo.mkdir()
-    home.mkdir()
     _git(repo, "init", "-q")
     (repo / "ds_config.json").write_text(BAD_CONFIG)
     (repo / "train_rm.sh").write_text(BAD_SCRIPT)

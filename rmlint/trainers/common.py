@@ -132,8 +132,9 @@ def find_file(name: str, referrer: str, walk_up: bool) -> str | None:
     run from their checkout) in any folder above it; named as a folder walk names it."""
     if os.path.isabs(name):
         return name if os.path.isfile(name) else None
+    from ..files import project_folders
     folder = os.path.dirname(os.path.abspath(referrer))
-    places = [os.getcwd(), folder]
+    places = [os.getcwd(), *project_folders(referrer)]   # up to the repository's root: the same from any folder
     while walk_up:
         parent = os.path.dirname(folder)
         if parent == folder:
