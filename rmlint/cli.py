@@ -310,12 +310,24 @@ def rules(fmt):
 
 
 @main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
+def facts(fmt):
+    """List the facts rules read (markdown: the full reference, as in docs/facts.md)."""
+    from . import fact_docs
+    click.echo(fact_docs.markdown() if fmt == "markdown" else fact_docs.text(), nl=False)
+
+
+@main.command()
 @click.argument("rule")
-def explain(rule):
-    """Explain one rule (by id or name): what it checks, why, an example and the fix."""
+@click.option("--config", type=click.Path(dir_okay=False), help="Settings file to use instead of discovery.")
+def explain(rule, config):
+    """Explain one rule (by id or name), built in or from a rule pack: what it checks, why, an example and the fix."""
+    import difflib
     from .report import explain as page
-    from .rules import builtin
-    match = [r for r in builtin() if rule in (r.id, r.name)]
+    catalog = _policy(_settings({"config": config})).catalog
+    match = [r for r in catalog if rule in (r.id, r.name)]
     if not match:
-        raise click.UsageError(f"no rule {rule!r}; `rmlint rules` lists them")
+        close = difflib.get_close_matches(rule, [key for r in catalog for key in (r.name, r.id)], n=1, cutoff=0.6)
+        hint = f"; did you mean `{close[0]}`?" if close else "; `rmlint rules` lists them"
+        raise click.UsageError(f"no rule {rule!r}{hint}")
     click.echo(page(match[0]), nl=False)

@@ -237,13 +237,13 @@ def fixtures_dir() -> str:
     return os.path.join(_checkout(), "tests", "fixtures", "checkpoints")
 
 
-def lint_example(example: dict, select=None, ignore=None) -> Result:
-    """Run one `examples:` entry of a rule file: `argv` (a command line; `{fixtures}` is the checkpoint
-    fixtures folder), `deepspeed` (a mapping, with an optional `consumer`), `checkpoint` (a fixture
-    name) or `file` ({name, text})."""
-    if "checkpoint" in example:
-        return lint_checkpoint(os.path.join(fixtures_dir(), example["checkpoint"]), select, ignore)
+def example_subjects(example: dict) -> tuple:
+    """(subjects, reader findings, suppression texts) of one `examples:` entry of a rule file."""
     texts = {}
+    if "checkpoint" in example:
+        from .checkpoint.subjects import inspect_subject
+        subject, _, problems = inspect_subject(os.path.join(fixtures_dir(), example["checkpoint"]))
+        return [subject], problems, texts
     if "argv" in example:
         argv = example["argv"].replace("{fixtures}", fixtures_dir())
         found, problems = inputs.subjects_of_text("<example>.sh", argv + "\n", texts=texts)
@@ -255,6 +255,16 @@ def lint_example(example: dict, select=None, ignore=None) -> Result:
     else:
         text = example["file"]["text"].replace("{root}", _checkout()).replace("{fixtures}", fixtures_dir())
         found, problems = inputs.subjects_of_text(example["file"]["name"], text, texts=texts)
+    return found, problems, texts
+
+
+def lint_example(example: dict, select=None, ignore=None) -> Result:
+    """Run one `examples:` entry of a rule file: `argv` (a command line; `{fixtures}` is the checkpoint
+    fixtures folder), `deepspeed` (a mapping, with an optional `consumer`), `checkpoint` (a fixture
+    name) or `file` ({name, text})."""
+    if "checkpoint" in example:
+        return lint_checkpoint(os.path.join(fixtures_dir(), example["checkpoint"]), select, ignore)
+    found, problems, texts = example_subjects(example)
     policy = _policy(select, ignore)
     if example.get("exact"):   # the example shows what exact mode (the installed DeepSpeed) adds
         from dataclasses import replace

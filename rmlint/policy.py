@@ -68,19 +68,22 @@ def _matches(finding, selectors) -> bool:
 
 
 def _catalog(packs: list) -> list:
+    """The built-in rules and the packs' rules; every problem of every pack is reported at once."""
     from .rules import RuleFileError, builtin, load_dir
     from pathlib import Path
-    rules = list(builtin())
+    rules, problems = list(builtin()), []
     taken = {key: r.source for r in rules for key in (r.id, r.name)}
     for pack in packs:
         try:
             extra = load_dir(Path(pack), validate=True)
         except RuleFileError as err:
-            raise ConfigError(f"rule pack: {err}") from None
+            problems += str(err).splitlines()
+            continue
         for rule in extra:
-            for key in (rule.id, rule.name):
-                if key in taken:
-                    raise ConfigError(f"rule pack: {rule.source}: {key} is already used by {taken[key]}")
-                taken[key] = rule.source
+            clash = [key for key in (rule.id, rule.name) if key in taken]
+            problems += [f"{rule.source}: {key} is already used by {taken[key]}" for key in clash]
+            taken.update({key: rule.source for key in (rule.id, rule.name)})
         rules += extra
+    if problems:
+        raise ConfigError("\n".join(f"rule pack: {problem}" for problem in problems))
     return rules

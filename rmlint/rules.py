@@ -89,27 +89,73 @@ def _build(raw: dict, path: Path) -> CompiledRule:
 
 def validate_file(path: Path) -> CompiledRule:
     """Load one rule file with full schema validation and a readable error naming file and field."""
+    problems, rule = _validated(path)
+    if problems:
+        raise RuleFileError("\n".join(problems))
+    return rule
+
+
+def _validated(path: Path) -> tuple:
+    """([problem, ...], rule or None): every problem of one rule file, each naming file and field."""
     from pydantic import ValidationError
     from .rule_schema import RuleModel
-    raw = _read(path)
     try:
+        raw = _read(path)
         RuleModel.model_validate(raw)
+    except RuleFileError as err:
+        return [str(err)], None
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(file)"
-        raise RuleFileError(f"{path}: {where}: {first['msg']}") from None
-    return _build(raw, path)
+        return [f"{path}: {'.'.join(str(p) for p in e['loc']) or '(file)'}: {e['msg']}" for e in err.errors()], None
+    try:
+        rule = _build(raw, path)
+    except RuleFileError as err:
+        return [str(err)], None
+    return _unknown_facts(rule, path), rule
+
+
+def _unknown_facts(rule: CompiledRule, path: Path) -> list:
+    """A fact no input sets is always absent, so a condition reading it never fires: a load error."""
+    from .fact_paths import problem
+    problems = []
+    for field_name, paths in (("when", _FACT_PATH.findall(rule.when)),
+                              ("for_each", _FACT_PATH.findall(rule.for_each or "")),
+                              ("at", [a for a in rule.at if a != "item"])):
+        for fact in dict.fromkeys(paths):
+            if fact.startswith("item."):
+                continue
+            closest = problem(fact)
+            if closest is not None:
+                hint = f"; did you mean `{closest}`?" if closest else " (docs/facts.md lists the facts)"
+                problems.append(f"{path}: {field_name}: unknown fact `{fact}`{hint}")
+    return problems
 
 
 def load_dir(directory: Path, validate: bool = False) -> list:
-    load = validate_file if validate else (lambda p: _build(_read(p), p))
-    rules = [load(p) for p in sorted(directory.glob("RM*.yaml"))]
+    """The rules of a folder. With `validate` (rule packs): every problem of every file at once, and
+    a file that is not a rule is one of them."""
+    if not validate:
+        rules = [_build(_read(p), p) for p in sorted(directory.glob("RM*.yaml"))]
+        problems = []
+    else:
+        rules, problems = [], []
+        for path in sorted(directory.iterdir()):
+            if path.name.startswith("."):
+                continue
+            if not (path.is_file() and path.suffix == ".yaml" and path.name.startswith("RM")):
+                problems.append(f"{path}: not a rule file (a rule pack holds only rule files named RMnnn-name.yaml)")
+                continue
+            found, rule = _validated(path)
+            problems += found
+            if rule is not None and not found:
+                rules.append(rule)
     seen = {}
     for rule in rules:
         for key in (rule.id, rule.name):
             if key in seen:
-                raise RuleFileError(f"{rule.source}: {key} is already used by {seen[key]}")
+                problems.append(f"{rule.source}: {key} is already used by {seen[key]}")
             seen[key] = rule.source
+    if problems:
+        raise RuleFileError("\n".join(problems))
     return rules
 
 
