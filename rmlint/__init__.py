@@ -8,7 +8,7 @@ Library use (never prints, never exits):
 """
 
 __version__ = "0.1.0"
-__all__ = ["lint_paths", "lint_argv", "lint_config", "inspect_checkpoints", "check", "check_namespace",
+__all__ = ["lint_paths", "lint_argv", "lint_config", "inspect_checkpoints", "check", "check_namespace", "guard",
            "Finding", "Result", "UsageError", "LintError", "RmlintWarning"]
 
 
@@ -19,6 +19,9 @@ def __getattr__(name):  # lazy, so `import rmlint` stays cheap for the CLI and f
     if name in ("check", "check_namespace", "LintError", "RmlintWarning"):
         from . import launcher
         return getattr(launcher, name)
+    if name == "guard":   # imports torch when called, not before
+        from .live import guard
+        return guard
     if name in ("Finding", "UsageError"):
         from . import finding
         return getattr(finding, name)

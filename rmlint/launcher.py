@@ -116,11 +116,16 @@ def check(target, *, entrypoint: str | None = None, settings=None, select=None, 
         result = check_namespace(target, entrypoint, settings, select, ignore)
     else:
         raise UsageError(f"rmlint.check: cannot check a {type(target).__name__}")
+    return report(result, stacklevel=3)
+
+
+def report(result: Result, quiet: bool = False, stacklevel: int = 3) -> Result:
+    """Warnings to logging and warnings (none when `quiet`: another rank reports them); LintError on errors."""
     for finding in result.findings:
-        if finding.severity == "warning":
+        if finding.severity == "warning" and not quiet:
             text = f"{finding.path}:{finding.line}:{finding.column}: {finding.rule} {finding.message}"
             log.warning(text)
-            warnings.warn(text, RmlintWarning, stacklevel=2)
+            warnings.warn(text, RmlintWarning, stacklevel=stacklevel)
     if result.errors:
         raise LintError(result)
     return result

@@ -238,8 +238,11 @@ def fixtures_dir() -> str:
 
 
 def example_subjects(example: dict) -> tuple:
-    """(subjects, reader findings, suppression texts) of one `examples:` entry of a rule file."""
+    """(subjects, reader findings, suppression texts) of one `examples:` entry of a rule file (a
+    `guard` example is a live model, with no static subject)."""
     texts = {}
+    if "guard" in example:
+        return [], [], texts
     if "checkpoint" in example:
         from .checkpoint.subjects import inspect_subject
         subject, _, problems = inspect_subject(os.path.join(fixtures_dir(), example["checkpoint"]))
@@ -261,7 +264,10 @@ def example_subjects(example: dict) -> tuple:
 def lint_example(example: dict, select=None, ignore=None) -> Result:
     """Run one `examples:` entry of a rule file: `argv` (a command line; `{fixtures}` is the checkpoint
     fixtures folder), `deepspeed` (a mapping, with an optional `consumer`), `checkpoint` (a fixture
-    name) or `file` ({name, text})."""
+    name), `file` ({name, text}) or `guard` (a tiny live model for rmlint.guard, rmlint/live/samples.py)."""
+    if "guard" in example:
+        from .live.samples import run
+        return run(example["guard"], select, ignore)
     if "checkpoint" in example:
         return lint_checkpoint(os.path.join(fixtures_dir(), example["checkpoint"]), select, ignore)
     found, problems, texts = example_subjects(example)

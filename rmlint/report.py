@@ -106,6 +106,11 @@ def _example_text(example: dict) -> str:
         return f"```bash\n{example['argv']}\n```"
     if "checkpoint" in example:
         return f"```bash\nrmlint inspect <checkpoint fixture {example['checkpoint']}>\n```"
+    if "guard" in example:   # a tiny live model (rmlint/live/samples.py) checked in process
+        spec = dict(example["guard"])
+        args = "".join(f", {key}={spec.pop(key)!r}" for key in ("checkpoint", "role", "training") if key in spec)
+        shape = ", ".join(f"{k}: {v}" for k, v in spec.items()) or "as loaded"
+        return f"```python\n# model: a tiny Llama reward model ({shape})\nrmlint.guard(model{args})\n```"
     if "deepspeed" in example:
         return f"```json\n{json.dumps(example['deepspeed'], indent=2)}\n```"
     language = "bash" if example["file"]["name"].endswith(".sh") else "yaml" if example["file"]["name"].endswith(

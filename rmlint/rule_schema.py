@@ -16,10 +16,10 @@ class RuleModel(BaseModel):
     id: str = Field(pattern=r"^RM\d{3}$")
     name: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
     severity: Literal["error", "warning", "info"]
-    scope: list[Literal["openrlhf", "deepspeed", "checkpoint", "trainer"]] = Field(min_length=1)
+    scope: list[Literal["openrlhf", "deepspeed", "checkpoint", "trainer", "live"]] = Field(min_length=1)
     summary: str = Field(min_length=1)
     when: str = Field(min_length=1)
-    emitted_by: Literal["condition", "reader"] = "condition"
+    emitted_by: Literal["condition", "reader", "guard"] = "condition"
     for_each: str | None = None
     at: list[str] = []
     message: str = Field(min_length=1)

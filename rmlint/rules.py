@@ -36,7 +36,7 @@ class Rule:
     examples: Examples
     at: tuple = ()
     for_each: str | None = None
-    emitted_by: str = "condition"   # "reader": RM0xx input problems reported while reading
+    emitted_by: str = "condition"   # "reader": RM0xx input problems reported while reading; "guard": by rmlint.guard
 
 
 class CompiledRule:

@@ -49,15 +49,16 @@ def _positions(checkpoint) -> dict:
     return provenance
 
 
-def inspect_subject(path: str):
-    """(subject, checkpoint, reader findings) for one checkpoint path."""
+def inspect_subject(path: str, use: str = "inspect", flag_prefix: str | None = None):
+    """(subject, checkpoint, reader findings) for one checkpoint path, read for `use` ("inspect", or
+    the role of the model loaded from it, with the head prefix that model uses)."""
     from ..facts import defaults
     from ..subject import Subject
     checkpoint = _read(os.path.normpath(path))
     facts = defaults()
     facts["input"]["kind"] = "checkpoint"
     from .facts import describe
-    facts["ckpt"] = describe(checkpoint)
+    facts["ckpt"] = describe(checkpoint, use, flag_prefix)
     provenance = _positions(checkpoint)
     if "ckpt.head" not in provenance and facts["ckpt"]["head"]["found"]:
         head_file = next(t.file for t in checkpoint.tensors + checkpoint.head_files

@@ -1,0 +1,80 @@
+"""Which rules a live model breaks, decided from its `live` facts (and the checkpoint's `ckpt` facts
+when the guard was told where it was loaded from). Torch-free: the facts are plain values. Each
+rule's wording is its YAML message, rendered over `view`; the ids, severities and texts of the
+static rules are reused where the meaning is the same."""
+
+import math
+
+from ..checkpoint.facts import HEAD_NAMES
+from ..checkpoint.values import init_match, statistics
+
+ROLE_NAMES = {"reward": "reward model", "critic": "critic", "train_rm": "reward model in training"}
+
+
+def _same(live: list, stored: list) -> bool:
+    """Equal up to bf16 rounding (a bf16 model loads an fp32 head): a re-drawn head differs by far more."""
+    return len(live) == len(stored) and all(math.isclose(a, b, rel_tol=1e-2, abs_tol=1e-6)
+                                            for a, b in zip(live, stored))
+
+
+def _looks_fresh(values: list, hidden: int, config: dict) -> bool:
+    """Indistinguishable from OpenRLHF's N(0, 1/(h+1)) initialisation (the statistical test of RM620)."""
+    initializer_range = config.get("initializer_range") if isinstance(config.get("initializer_range"), float) else 0.02
+    return init_match(statistics(values), hidden, initializer_range)[0] == "openrlhf"
+
+
+def view_of(live: dict, role: str | None, ckpt: dict | None) -> dict:
+    """The facts the rules' messages name: `live`, and the static rules' own names for the same things."""
+    head = live["head"]
+    peft = live["peft"]
+    targets = peft.get("targets")
+    return {
+        "live": {**live, "head": {k: v for k, v in head.items() if k != "values"},
+                 "role": ROLE_NAMES.get(role or "", "reward model"),
+                 "looked": f"`{head['prefix']}`" if head.get("prefix") else ", ".join(f"`{n}`" for n in HEAD_NAMES),
+                 "quantized_example": (live["uint8_4bit"] or [""])[0], "quantized_count": len(live["uint8_4bit"])},
+        "ckpt": {**(ckpt or {}), "head": {**((ckpt or {}).get("head") or {}),
+                                          **{k: head.get(k, "") for k in ("name", "rows", "shape_text")}}},
+        "role": {"name": ROLE_NAMES.get(role or "", "reward model")},
+        "trainer": {"head": head.get("prefix", ""), "task_type": peft.get("task_type"),
+                    "deepspeed_file": "the live DeepSpeed config",
+                    "quant_storage_text": f"left at uint8 ({len(live['uint8_4bit'])} weights such as "
+                                          f"`{(live['uint8_4bit'] or [''])[0]}`)",
+                    "keys": {"task_type": "task_type", "modules_to_save": "modules_to_save",
+                             "targets": f"target_modules {targets}" if isinstance(targets, str)
+                             else "target_modules"}},
+    }
+
+
+def decide(live: dict, role: str | None, training: bool, ckpt: dict | None, stored: list | None) -> list:
+    """Rule ids the live model breaks, in the order a user should read them."""
+    head = live["head"]
+    found = []
+    if not head["found"]:
+        return ["RM674"]
+    if head["meta"]:
+        found.append("RM673")
+    if head["rows"] > 1:
+        found.append("RM613")
+    if live["zero3"] and live["uint8_4bit"]:
+        found.append("RM247")
+    if live["norm"].get("used") and live["norm"]["wrong"]:
+        found.append("RM672")
+    if training:
+        found += _training(head, live["peft"])
+    values = head.get("values")
+    if values is not None and stored is not None and ckpt and ckpt["head"]["found"] \
+            and not ckpt["head"]["bad_values"] and not _same(values, stored):
+        fresh = ckpt["head"]["trained"] and _looks_fresh(values, live["hidden"], live["config"])
+        if fresh or role != "train_rm":   # train_rm re-draws its head on purpose: only a trained one lost matters
+            found.append("RM608" if fresh else "RM670")
+    return found
+
+
+def _training(head: dict, peft: dict) -> list:
+    if peft.get("wrapped"):
+        if head["peft"] == "lora":
+            return ["RM630"]      # only its LoRA factors are trained and saved
+        if head["peft"] == "plain":
+            return ["RM624"]      # frozen by PEFT and left out of the adapter
+    return [] if head["requires_grad"] else ["RM671"]
