@@ -49,12 +49,13 @@ def _positions(checkpoint) -> dict:
     return provenance
 
 
-def inspect_subject(path: str, use: str = "inspect", flag_prefix: str | None = None):
+def inspect_subject(path: str, use: str = "inspect", flag_prefix: str | None = None, cached: bool = True):
     """(subject, checkpoint, reader findings) for one checkpoint path, read for `use` ("inspect", or
-    the role of the model loaded from it, with the head prefix that model uses)."""
+    the role of the model loaded from it, with the head prefix that model uses). A training process
+    rewrites its checkpoints: it reads them uncached."""
     from ..facts import defaults
     from ..subject import Subject
-    checkpoint = _read(os.path.normpath(path))
+    checkpoint = (_read if cached else _read.__wrapped__)(os.path.normpath(path))
     facts = defaults()
     facts["input"]["kind"] = "checkpoint"
     from .facts import describe

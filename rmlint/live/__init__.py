@@ -27,7 +27,7 @@ def _checkpoint(path: str, role: str | None, prefix: str, policy) -> tuple:
     if not os.path.exists(path):
         raise UsageError(f"{path}: no such file or directory")
     use = role if role in ("reward", "critic") else "train_rm" if role == "train_rm" else "reward"
-    subject, checkpoint, findings = inspect_subject(path, use, prefix or None)
+    subject, checkpoint, findings = inspect_subject(path, use, prefix or None, cached=False)
     ckpt = subject.facts["ckpt"]
     if ckpt["prefix_from"] == "flag":
         ckpt["prefix_from"] = "the live model"
