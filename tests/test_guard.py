@@ -209,12 +209,21 @@ def _warning_result():
     return Result(findings=[Finding("RM620", "value-head-looks-untrained", "warning", "looks untrained", "<m>", 0, 0)])
 
 
-def test_guard_rejects_an_unknown_role():
+def test_guard_rejects_an_unknown_role_and_what_is_not_a_model():
     with pytest.raises(rmlint.UsageError, match="role must be one of reward, critic, train_rm"):
         rmlint.guard(seqcls(), role="policy")
+    with pytest.raises(rmlint.UsageError, match="checks a torch model .* not a str"):
+        rmlint.guard("reward-model/", role="reward")
 
 
 def test_import_rmlint_imports_no_torch():
     code = "import sys, rmlint; rmlint.guard; assert 'torch' not in sys.modules, 'torch imported'"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_checkpoint_that_is_not_on_this_machine_is_skipped_not_failed():
+    result = findings(seqcls(), "org/not-downloaded-rm", role="reward")
+    assert result.findings == []
+    assert [(model, reason.split(" (")[0]) for model, _, reason in result.skipped] == [
+        ("org/not-downloaded-rm", "not a local path and not in the Hugging Face cache")]

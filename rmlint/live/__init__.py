@@ -19,13 +19,17 @@ NOT_FOR_TRAINING = {"RM621"}   # train_rm starts from a model without a head on 
 
 
 def _checkpoint(path: str, role: str | None, prefix: str, policy) -> tuple:
-    """(ckpt facts, the stored head's values or None, findings of the static checkpoint rules)."""
+    """(ckpt facts, the stored head's values or None, findings of the static checkpoint rules, skipped).
+    A Hub id is read from the Hugging Face cache, as from_pretrained found it."""
     from .. import engine
     from ..checkpoint.subjects import inspect_subject
     from ..checkpoint.tensors import read_bytes
     from ..checkpoint.values import MAX_HEAD_BYTES, decode
-    if not os.path.exists(path):
-        raise UsageError(f"{path}: no such file or directory")
+    from ..checkpoint.hub_cache import resolve
+    local, how = resolve(path, [os.getcwd()])
+    if local is None:   # a Hub id not downloaded here: nothing to compare with (listed in Result.skipped)
+        return None, None, [], [(path, Location(path, 0, 0), how)]
+    path = local
     use = role if role in ("reward", "critic") else "train_rm" if role == "train_rm" else "reward"
     subject, checkpoint, findings = inspect_subject(path, use, prefix or None, cached=False)
     ckpt = subject.facts["ckpt"]
@@ -39,7 +43,7 @@ def _checkpoint(path: str, role: str | None, prefix: str, policy) -> tuple:
     if ckpt["head"]["found"] and not subject.unknown:
         tensor = next(t for t in checkpoint.tensors + checkpoint.head_files if t.name == ckpt["head"]["name"])
         stored = decode(read_bytes(tensor, MAX_HEAD_BYTES) or b"", tensor.dtype)
-    return ckpt, stored, findings
+    return ckpt, stored, findings, []
 
 
 def _training(model, role: str | None, training) -> bool:
@@ -68,6 +72,9 @@ def findings(model, checkpoint=None, role: str | None = None, training: bool | N
     """What `guard` reports, as a Result, without raising or logging."""
     if role is not None and role not in ROLES:
         raise UsageError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if not hasattr(model, "named_parameters"):
+        raise UsageError(f"rmlint.guard checks a torch model (or a DeepSpeed engine, a PEFT model), not a "
+                         f"{type(model).__name__}")
     from ..lint import Result, _policy
     from .checks import decide, view_of
     from .model import describe
@@ -75,7 +82,8 @@ def findings(model, checkpoint=None, role: str | None = None, training: bool | N
     live = describe(model)
     result, ckpt, stored = Result(files=1), None, None
     if checkpoint is not None:
-        ckpt, stored, result.findings = _checkpoint(os.fspath(checkpoint), role, live["head"]["prefix"], policy)
+        ckpt, stored, result.findings, result.skipped = _checkpoint(os.fspath(checkpoint), role,
+                                                                     live["head"]["prefix"], policy)
     view = view_of(live, role, ckpt)
     where = Location(f"<{live['model']}>", 0, 0)
     for rule_id in decide(live, role, _training(model, role, training), ckpt, stored):
