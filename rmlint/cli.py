@@ -92,10 +92,15 @@ def _colour(fmt: str) -> bool:
 def _emit(result, options: dict, settings, rules, policy=None, unsafe: bool = False) -> None:
     from .report import render, statistics
     fmt = _format(options.get("fmt"))
+    fixable = frozenset()
+    if policy is not None and result.findings and fmt in ("text", "json"):
+        from .fix import fixable as fixable_findings
+        fixable = fixable_findings(result, policy)
     if options.get("statistics"):
-        click.echo(statistics(result), nl=False)
+        click.echo(statistics(result, fmt, fixable), nl=False)
     else:
-        click.echo(render(result, fmt, _colour(fmt), rules), nl=False)
+        source = _source_lines() if fmt == "text" and not options.get("concise") else None
+        click.echo(render(result, fmt, _colour(fmt), rules, source, fixable), nl=False)
     if fmt == "text" and policy is not None and result.findings and not options.get("statistics"):
         from .fix import counts
         safe, hidden = counts(result, policy)
@@ -108,6 +113,24 @@ def _emit(result, options: dict, settings, rules, policy=None, unsafe: bool = Fa
     sys.exit(_exit_code(result, settings))
 
 
+def _source_lines():
+    """(path, line) -> that line of the file, or None (standard input, a file gone or unreadable)."""
+    cache = {}
+
+    def line_of(path: str, line: int):
+        if path.startswith("<"):
+            return None
+        if path not in cache:
+            try:
+                with open(path, encoding="utf-8-sig", errors="replace") as handle:
+                    cache[path] = handle.read(8 * 1024 * 1024).splitlines()
+            except OSError:
+                cache[path] = []
+        lines = cache[path]
+        return lines[line - 1] if 0 < line <= len(lines) else None
+    return line_of
+
+
 def _exit_code(result, settings) -> int:
     return 1 if result.errors or (settings.strict and result.warnings) else 0
 
@@ -117,6 +140,14 @@ def _show_settings(settings, policy) -> None:
     shown = settings.to_dict() | {"rules": [r.id for r in policy.rules]}
     click.echo(json.dumps(shown, indent=2))
     sys.exit(0)
+
+
+def _concise(context, _parameter, value):
+    """`concise` and `full` are text output without and with the source lines (as ruff names them)."""
+    if value in ("full", "concise"):
+        context.params["concise"] = value == "concise"
+        return "text"
+    return value
 
 
 def _lint_options(function):
@@ -131,8 +162,10 @@ def _lint_options(function):
         click.option("--extend-select", multiple=True, metavar="RULES", help="Rules to add to the selection."),
         click.option("--select", multiple=True, metavar="RULES",
                      help="Only these rule ids, prefixes (RM2) or names; comma-separated or repeated."),
-        click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-                     help="text (default; github under GITHUB_ACTIONS), json, sarif or github."),
+        click.option("--format", "--output-format", "fmt", type=click.Choice(FORMATS + ("full", "concise")), default=None,
+                     callback=_concise,
+                     help="text (default: each finding with its source line; github under GITHUB_ACTIONS), "
+                          "concise (one line per finding), json, sarif or github."),
     ]
     for option in options:
         function = option(function)

@@ -212,6 +212,20 @@ def _still_parses(path: str, text: str) -> bool:
     return True
 
 
+ONE_PER_FILE = {"RM501", "RM201"}   # their edit is not at the finding's line
+
+
+def fixable(result, policy, unsafe: bool = False) -> frozenset:
+    """The findings `--fix` (with `unsafe`: `--fix --unsafe-fixes`) would fix."""
+    marks = set()
+    for change in plan(result, policy, unsafe):
+        for edit in change.edits:
+            line = change.before.count("\n", 0, edit.start) + 1
+            marks.add((change.path, edit.rule, None if edit.rule in ONE_PER_FILE else line))
+    return frozenset(f for f in result.findings
+                     if (f.path, f.rule, None if f.rule in ONE_PER_FILE else f.line) in marks)
+
+
 def counts(result, policy) -> tuple:
     """(fixable now, fixable with --unsafe-fixes) finding counts, for the summary."""
     edits = [e for change in plan(result, policy, True) for e in change.edits]

@@ -27,12 +27,34 @@ def summary_line(result) -> str:
     return f"Found {', '.join(parts)} in {checked}."
 
 
-def render_text(result, colour: bool = False) -> str:
+WINDOW = 100   # characters of a long source line shown around the column
+
+
+def _excerpt(text: str, line: int, column: int, colour: bool) -> list:
+    """The offending source line with a caret under the column, as ruff shows it."""
+    text, column = text.rstrip("\r\n"), max(column, 1)
+    start = max(0, column - 1 - WINDOW // 2) if len(text) > WINDOW else 0
+    shown = text[start:start + WINDOW]
+    prefix, suffix = ("..." if start else ""), ("..." if start + WINDOW < len(text) else "")
+    pad = "".join(c if c == "\t" else " " for c in text[start:column - 1])
+    gutter = " " * len(str(line))
+    bar = _paint("|", "dim", colour)
+    return [f"{gutter} {bar}", f"{_paint(str(line), 'dim', colour)} {bar} {prefix}{shown}{suffix}",
+            f"{gutter} {bar} {' ' * len(prefix)}{pad}{_paint('^', 'error', colour)}"]
+
+
+def render_text(result, colour: bool = False, source=None, fixable=frozenset()) -> str:
+    """One line per finding (concise); with `source(path, line)` giving file lines, the offending line
+    and a caret under the column follow (full). `fixable`: findings `--fix` would fix, marked [*]."""
     lines = []
     for f in result.findings:
         where = _paint(f"{f.path}:{f.line}:{f.column}:" if f.line else f"{f.path}:", "bold", colour)
         severity = _paint(f.severity, f.severity, colour)
-        lines.append(f"{where} {severity} {f.rule} {f.message}  {_paint('[' + f.name + ']', 'dim', colour)}")
+        marker = " [*]" if f in fixable else ""
+        lines.append(f"{where} {severity} {f.rule}{marker} {f.message}  {_paint('[' + f.name + ']', 'dim', colour)}")
+        text = source(f.path, f.line) if source is not None and f.line else None
+        if text is not None:
+            lines += _excerpt(text, f.line, f.column, colour)
         if f.fix and f.severity != "info":
             lines.append(f"  {_paint('fix:', 'dim', colour)} {f.fix}")
     lines.append(summary_line(result))
@@ -55,7 +77,7 @@ def render_json(result) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-def render(result, fmt: str, colour: bool = False, rules=None) -> str:
+def render(result, fmt: str, colour: bool = False, rules=None, source=None, fixable=frozenset()) -> str:
     if fmt == "sarif":
         from .formats import sarif
         from .rules import builtin
@@ -63,17 +85,23 @@ def render(result, fmt: str, colour: bool = False, rules=None) -> str:
     if fmt == "github":
         from .formats import github
         return github(result)
-    return render_json(result) if fmt == "json" else render_text(result, colour)
+    return render_json(result) if fmt == "json" else render_text(result, colour, source, fixable)
 
 
-def statistics(result) -> str:
-    """ruff-style counts: one line per rule with findings, most frequent first."""
-    counts = {}
+def statistics(result, fmt: str = "text", fixable=frozenset()) -> str:
+    """ruff-style counts: one line per rule with findings, most frequent first (a JSON list with --format json)."""
+    counts, fixes = {}, {}
     for f in result.findings:
         key = (f.rule, f.name, f.severity)
         counts[key] = counts.get(key, 0) + 1
-    lines = [f"{count:>5}  {rule}  {name} [{severity}]"
-             for (rule, name, severity), count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+        fixes[key] = fixes.get(key, 0) + (f in fixable)
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    if fmt == "json":
+        return json.dumps([{"rule": rule, "name": name, "severity": severity, "count": count,
+                            "fixable": fixes[(rule, name, severity)]}
+                           for (rule, name, severity), count in ordered], indent=2) + "\n"
+    lines = [f"{count:>5}  {rule}  {name} [{severity}]" + (" [*]" if fixes[(rule, name, severity)] else "")
+             for (rule, name, severity), count in ordered]
     return "".join(line + "\n" for line in lines) + summary_line(result) + "\n"
 
 

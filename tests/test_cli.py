@@ -1,6 +1,7 @@
 """The command line as a user sees it: output, exit codes, formats, selection, stdin."""
 
 import json
+from pathlib import Path
 
 from conftest import SAMPLES, cli, run_rmlint
 
@@ -15,8 +16,12 @@ def test_findings_exit_1_with_location_and_fix():
     lines = result.output.splitlines()
     assert lines[0].startswith(f"{SEED}:21:4: error RM201 QLoRA (`--load_in_4bit`) with ZeRO stage 3")
     assert lines[0].endswith("[qlora-with-zero3]")
-    assert lines[1] == "  fix: Use ZeRO stage 2 with QLoRA (`--zero_stage 2` / `--ds.zero_stage 2`), or train without 4-bit."
+    source = Path(SEED).read_text().splitlines()[20]    # line 21 of the script, a caret under column 4
+    assert lines[1:4] == ["   |", f"21 | {source}", "   |    ^"] and source.startswith("   --zero_stage 3")
+    assert lines[4] == "  fix: Use ZeRO stage 2 with QLoRA (`--zero_stage 2` / `--ds.zero_stage 2`), or train without 4-bit."
     assert lines[-3] == "Found 2 errors, 0 warnings in 1 file checked."
+    concise = cli("check", "--output-format", "concise", SEED).output.splitlines()
+    assert concise[0] == lines[0] and concise[1] == lines[4] and len(concise) == len(lines) - 6
     assert lines[-1] == "1 more fixable with `--fix --unsafe-fixes`."
     assert lines[-2] == (f"note: checkpoint checks skipped for `Qwen/Qwen1.5-7B` ({SEED}:17:4): not a local path "
                          "and not in the Hugging Face cache (/nonexistent/rmlint-tests/hf-hub)")
@@ -119,3 +124,22 @@ def test_python_dash_m_and_version():
     assert result.returncode == 0 and result.stdout.strip() == "rmlint, version 0.1.0"
     result = run_rmlint("check", SEED, env={"NO_COLOR": "1"})
     assert result.returncode == 1 and "\033[" not in result.stdout
+
+
+def test_the_caret_stands_under_the_column_on_long_lines_and_tabs(tmp_path):
+    script = tmp_path / "train.sh"
+    script.write_text("\tdeepspeed --module openrlhf.cli.train_rm --pretrain m --bf16 --micro_train_batch_size 4 "
+                      "--train_batch_size 128 --zero_stage 3 --load_in_4bit --lora_rank 8 --target_modules q_proj\n")
+    lines = cli("check", "--select", "RM201", str(script)).output.splitlines()
+    column = int(lines[0].split(":")[2])
+    source = script.read_text().splitlines()[0]
+    assert source[column - 1:].startswith("--zero_stage 3") and column > 100
+    shown, caret = lines[2], lines[3]
+    assert shown.startswith("1 | ...") and shown.endswith("...") and len(shown) < 120
+    assert shown[caret.index("^"):].startswith("--zero_stage 3")
+    short = tmp_path / "short.sh"
+    short.write_text("\tdeepspeed --module openrlhf.cli.train_sft --pretrain m --zero_stage 3 --load_in_4bit --lora_rank 8\n")
+    lines = cli("check", "--select", "RM201", str(short)).output.splitlines()
+    assert lines[2] == "1 | " + short.read_text().rstrip("\n")
+    column = int(lines[0].split(":")[2])
+    assert lines[3] == "  | \t" + " " * (column - 2) + "^" and short.read_text()[column - 1:].startswith("--zero_stage 3")

@@ -69,11 +69,16 @@ def test_statistics():
     assert result.output == ("    1  RM101  fp16-and-bf16-enabled [error]\n"
                              "    1  RM201  qlora-with-zero3 [error]\n"
                              "    1  RM203  offload-param-below-zero3 [warning]\n"
-                             "    1  RM207  unknown-deepspeed-key [error]\n"
-                             "    1  RM208  ignored-deepspeed-key [warning]\n"
-                             "    1  RM209  deprecated-deepspeed-key [warning]\n"
+                             "    1  RM207  unknown-deepspeed-key [error] [*]\n"
+                             "    1  RM208  ignored-deepspeed-key [warning] [*]\n"
+                             "    1  RM209  deprecated-deepspeed-key [warning] [*]\n"
                              "    1  RM601  lora-wraps-value-head [error]\n"
                              "Found 4 errors, 3 warnings in 2 files checked.\n")
+    document = json.loads(cli("check", "--statistics", "--format", "json", "sample_configs/deepspeed-typos", SEED).output)
+    assert document[:2] == [{"rule": "RM101", "name": "fp16-and-bf16-enabled", "severity": "error", "count": 1, "fixable": 0},
+                            {"rule": "RM201", "name": "qlora-with-zero3", "severity": "error", "count": 1, "fixable": 0}]
+    assert [(d["rule"], d["fixable"]) for d in document[2:]] == [("RM203", 0), ("RM207", 1), ("RM208", 1), ("RM209", 1),
+                                                                 ("RM601", 0)]
 
 
 def test_json_is_stable_and_documented():
