@@ -112,3 +112,30 @@ def test_pre_commit_try_repo_fails_then_passes(tmp_path, home):
     passing = _try_repo(repo, home)
     assert passing.returncode == 0, passing.stdout + passing.stderr
     assert "Passed" in passing.stdout
+
+
+def test_readme_pre_commit_config_works_at_its_rev(tmp_path, home):
+    """The README's .pre-commit-config.yaml, with only the repository URL pointed at this checkout:
+    its `rev` is a commit that exists, the hook installs from it and fails a QLoRA + ZeRO-3 script."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"### pre-commit\n\n```yaml\n(.*?)```", readme, re.S).group(1)
+    config = yaml.safe_load(block)
+    rev = config["repos"][0]["rev"]
+    assert re.fullmatch(r"[0-9a-f]{40}", rev)
+    assert subprocess.run(["git", "cat-file", "-e", f"{rev}^{{commit}}"], cwd=ROOT).returncode == 0
+    assert f'pip install "rmlint @ git+https://github.com/<owner>/rmlint@{rev}"' in readme
+    config["repos"][0]["repo"] = str(ROOT)
+    repo = tmp_path / "project"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    (repo / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
+    (repo / "train_sft_qlora.sh").write_text(QLORA_ZERO3)
+    (repo / "package.json").write_text(PACKAGE_JSON)
+    _git(repo, "add", ".")
+    pre_commit = shutil.which("pre-commit", path=os.path.dirname(sys.executable)) or "pre-commit"
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "HOME": str(home), "NO_COLOR": "1"}
+    failing = subprocess.run([pre_commit, "run", "--all-files", "--color", "never"], cwd=repo, capture_output=True,
+                             text=True, timeout=900, env=env)
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    found = re.findall(r"^(\S+?):(\d+):(\d+): (error|warning|info) (RM\d+)", failing.stdout, re.M)
+    assert found == [("train_sft_qlora.sh", "2", "63", "error", "RM201")], failing.stdout
