@@ -71,6 +71,17 @@ def test_init_value_head_over_a_trained_head(factory, trained_rm, tiny_llama):  
                                           "training is loaded with init_value_head=True, which draws a new head over it")
     assert rules(findings(build(factory, tiny_llama, init_value_head=True), tiny_llama, role="train_rm")) == []
     assert rules(findings(build(factory, trained_rm), trained_rm, role="reward")) == []
+    assert rules(findings(redrawn, trained_rm, role="reward")) == ["RM670"]   # scoring with it: an error
+
+
+def test_openrlhf_critic_model(factory, trained_rm):  # noqa: F811
+    def critic(**kwargs):
+        return factory(trained_rm, "critic", param_dtype="bf16", attn_implementation="eager", **kwargs)
+    model = critic(init_value_head=True)
+    assert type(model).__name__ == "CriticModel"
+    result = findings(model, trained_rm, role="critic")
+    assert [(f.rule, f.severity, f.path) for f in result.findings] == [("RM608", "warning", "<CriticModel>")]
+    assert rules(findings(critic(), trained_rm, role="critic")) == []
 
 
 def test_lora_reward_model_without_the_head_in_modules_to_save(factory, tiny_llama):  # noqa: F811
@@ -170,6 +181,22 @@ def test_trl_value_head_layout():
     assert rules(findings(AutoModelForCausalLMWithValueHead(1), role="critic")) == []
     result = findings(AutoModelForCausalLMWithValueHead(2), role="critic")
     assert [(f.rule, f.message.split(" has")[0]) for f in result.findings] == [("RM613", "head `v_head.summary.weight`")]
+
+
+def test_trl_ppo_policy_and_value_wrapper():
+    """TRL's PPOTrainer (trl/trainer/ppo_trainer.py, before TRL 1.0) trains a PolicyAndValueWrapper
+    holding `policy` and `value_model` (an AutoModelForSequenceClassification): the value model is checked."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    class PolicyAndValueWrapper(torch.nn.Module):
+        def __init__(self, value_model):
+            super().__init__()
+            self.policy = LlamaForCausalLM(LlamaConfig(hidden_size=HIDDEN, intermediate_size=128, num_hidden_layers=1,
+                                                       num_attention_heads=4, num_key_value_heads=4, vocab_size=128))
+            self.value_model = value_model
+
+    assert rules(findings(PolicyAndValueWrapper(seqcls()), role="critic")) == []
+    assert rules(findings(PolicyAndValueWrapper(seqcls(labels=2)), role="critic")) == ["RM613"]
 
 
 def test_a_model_without_head():

@@ -65,9 +65,12 @@ def decide(live: dict, role: str | None, training: bool, ckpt: dict | None, stor
     values = head.get("values")
     if values is not None and stored is not None and ckpt and ckpt["head"]["found"] \
             and not ckpt["head"]["bad_values"] and not _same(values, stored):
-        fresh = ckpt["head"]["trained"] and _looks_fresh(values, live["hidden"], live["config"])
-        if fresh or role != "train_rm":   # train_rm re-draws its head on purpose: only a trained one lost matters
-            found.append("RM608" if fresh else "RM670")
+        # train_rm (always) and a PPO critic (on the actor's path) draw a new head on purpose: RM608 when a
+        # trained one is lost that way; a reward model scoring with any head but the stored one is RM670
+        redrawn = role in ("train_rm", "critic") and ckpt["head"]["trained"] \
+            and _looks_fresh(values, live["hidden"], live["config"])
+        if redrawn or role != "train_rm":
+            found.append("RM608" if redrawn else "RM670")
     return found
 
 

@@ -17,6 +17,8 @@ def unwrap(model):
     inner = model.module if engine is not None else model
     while type(inner).__name__ in WRAPPERS:   # accelerate / torch wrappers around the model
         inner = getattr(inner, "module", None) or getattr(inner, "_orig_mod")
+    if hasattr(inner, "policy") and isinstance(getattr(inner, "value_model", None), torch.nn.Module):
+        inner = inner.value_model   # TRL's PPO PolicyAndValueWrapper: the value model holds the head
     peft = inner if hasattr(inner, "peft_config") and hasattr(inner, "get_base_model") else None
     return engine, peft, (peft.get_base_model() if peft is not None else inner)
 
