@@ -157,7 +157,9 @@ def explain(rule) -> str:
              "## Use instead", *[_example_text(e) for e in rule.examples.good], "",
              "## Fix", rule.fix.strip(), "",
              "## References", *[f"- {ref}" for ref in rule.references], "",
-             f"Applies to: {scope}. Condition: `{' '.join(rule.when.split())}`"]
+             f"Applies to: {scope}. " + ("Reported by rmlint.guard on the live model (rmlint/live/checks.py)."
+                                         if rule.emitted_by == "guard" else
+                                         f"Condition: `{' '.join(rule.when.split())}`")]
     return "\n".join(parts) + "\n"
 
 

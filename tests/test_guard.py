@@ -254,3 +254,10 @@ def test_a_checkpoint_that_is_not_on_this_machine_is_skipped_not_failed():
     assert result.findings == []
     assert [(model, reason.split(" (")[0]) for model, _, reason in result.skipped] == [
         ("org/not-downloaded-rm", "not a local path and not in the Hugging Face cache")]
+
+
+def test_explain_says_who_reports_a_guard_rule():
+    from conftest import cli
+    page = cli("explain", "RM670").output
+    assert "rmlint.guard(model, checkpoint='redrawn', role='reward')" in page
+    assert page.rstrip().endswith("Applies to: live. Reported by rmlint.guard on the live model (rmlint/live/checks.py).")
