@@ -30,8 +30,9 @@ def _defaults() -> dict:
               "oldest_version": 0, "newest_version": 0,
               "world_size": 0, "opaque": False, "problems": []}
     from .checkpoint.defaults import defaults as checkpoint_defaults
+    from .checkpoint.identity import defaults as reward_defaults
     return {"input": {"kind": ""}, "launch": launch, "args": args, "role": role, "ds": absent(),
-            "ckpt": checkpoint_defaults(), "trainer": trainer_defaults()}
+            "ckpt": checkpoint_defaults(), "trainer": trainer_defaults(), "reward": reward_defaults()}
 
 
 def trainer_defaults() -> dict:

@@ -52,6 +52,10 @@ FIXTURES = {
     "peft_lora_no_head": ("LoRA q/v on an OpenRLHF-style RM, no modules_to_save (OpenRLHF's LoraConfig)", None, "error"),
     "peft_lora_head_only_lora": ("LoRA all-linear (OpenRLHF's default): the head is LoRA-wrapped, only "
                                  "value_head.lora_A/B saved", None, "error"),
+    "peft_lora_score_all_linear": ("LoRA all-linear on an RM with OpenRLHF's default prefix `score`: only "
+                                   "score.lora_A/B saved", None, "error"),
+    "peft_lora_score_saved": ("LoRA q/v on a `score` RM with modules_to_save=['score'] (OpenRLHF PR #1342)",
+                              "base_model.model.score.weight", "ok"),
     "peft_seqcls": ("LoRA task_type=SEQ_CLS on LlamaForSequenceClassification: score saved",
                     "base_model.model.score.weight", "ok"),
     "peft_seqcls_value_head": ("LoRA task_type=SEQ_CLS on a value_head RM: SEQ_CLS adds score/classifier, "
@@ -232,6 +236,16 @@ def fx_peft_lora_no_head(out):
 
 def fx_peft_lora_head_only_lora(out):
     lora(reward_model(), target_modules="all-linear").save_pretrained(out)
+
+
+def fx_peft_lora_score_all_linear(out):
+    lora(reward_model("score"), target_modules="all-linear").save_pretrained(out)
+
+
+def fx_peft_lora_score_saved(out):
+    model = lora(reward_model("score"), modules_to_save=["score"])
+    set_saved_head(model, "score")
+    model.save_pretrained(out)
 
 
 def fx_peft_seqcls(out):

@@ -4,6 +4,7 @@ local Hugging Face cache holds. Never the network."""
 import os
 import re
 
+HEADER_SUFFIX = ".rmlint-header.json"   # a weight file read from the Hub: its safetensors header and size only
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 

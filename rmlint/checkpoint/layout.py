@@ -80,6 +80,10 @@ def inspect_path(path: str) -> Checkpoint:
     elif weights := next((n for n in FULL_WEIGHTS if n in names), None):
         checkpoint.format = "safetensors" if weights.endswith(".safetensors") else "pytorch-bin"
         _add(checkpoint, os.path.join(path, weights))
+    if checkpoint.format != "peft-adapter":   # LLaMA-Factory's full reward model keeps v_head beside the model
+        extra = next((n for n in VALUE_HEAD_FILES if n in names), None)
+        if extra:
+            _add(checkpoint, os.path.join(path, extra), checkpoint.head_files)
     _deepspeed(checkpoint, names)
     if checkpoint.format == "none":   # loose weight files (variants such as model.fp16.safetensors)
         for name in sorted(n for n in names if n.endswith((".safetensors", ".bin"))):

@@ -63,6 +63,9 @@ CONCEPTS = {
     "use_ds_universal_ckpt": ["--use_ds_universal_ckpt", "--ds.use_universal_ckpt"],
     "gradient_checkpointing": ["--gradient_checkpointing", "--model.gradient_checkpointing_enable",
                                "--actor.gradient_checkpointing_enable"],
+    "model_path": ["--model_path"],          # lora_combiner: the base model, the adapter, reward-model mode
+    "lora_path": ["--lora_path"],
+    "is_rm": ["--is_rm"],
 }
 
 # How the code behaved in releases that did not have the setting yet.
@@ -75,6 +78,7 @@ FALLBACK = {
     "init_kl_coef": 0.0, "zpg": 1, "grad_accum_dtype": None, "value_head_prefix": "value_head",
     "max_norm": 1.0, "gradient_checkpointing": False, "critic_pretrain": None, "reward_pretrain": None,
     "ref_pretrain": None, "param_dtype": None, "attn_implementation": None,
+    "model_path": None, "lora_path": None, "is_rm": False,
 }
 
 

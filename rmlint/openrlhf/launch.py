@@ -4,6 +4,7 @@ import os
 from dataclasses import dataclass
 
 from ..checkpoint.defaults import defaults as checkpoint_defaults
+from ..checkpoint.identity import build, defaults as reward_defaults
 from ..checkpoint.subjects import attach
 from ..facts import trainer_defaults
 from ..deepspeed.config import absent, normalize
@@ -11,6 +12,7 @@ from ..finding import Location
 from ..subject import Subject
 from . import roles
 from .argv import parse
+from .combiner import facts as combiner_facts
 from .flags import generation_label, table, version_number
 from .settings import read
 
@@ -58,11 +60,35 @@ def subjects(invocation: Invocation) -> list:
             "ds": absent(),
             "ckpt": checkpoint_defaults(),
             "trainer": trainer_defaults(),
+            "reward": reward_defaults(),
         }, invocation.anchor, dict(args_provenance), set(args_unknown))
         _role_facts(subject, role, settings, flag_at, invocation)
         attach(subject, role, s, _base_dirs(invocation), launch["generation"] == 3)
+        _reward_facts(subject, role, settings, invocation)
         result.append(subject)
     return result
+
+
+def _reward_facts(subject: Subject, role, settings, invocation: Invocation):
+    """Is the reward model one (`reward` facts): for the PPO reward model and for an --is_rm merge."""
+    s, flag = settings.values, settings.flag
+    if role.kind == "combiner" and role.value_head:
+        needs = {"lora_path", "model_path", "is_rm"}
+        subject.facts["reward"].update(combiner_facts(s["lora_path"], s["model_path"], _base_dirs(invocation)))
+    elif role.kind == "reward" and invocation.entrypoint != "serve_rm":
+        needs = {"reward_pretrain", "pretrain", "ref_pretrain"}
+        policies = [(s["pretrain"], flag.get("pretrain", "--pretrain")),
+                    (s["ref_pretrain"], flag.get("ref_pretrain", "--ref_pretrain"))]
+        readable = "ckpt.head" not in subject.unknown and subject.facts["ckpt"]["available"]
+        found = [build(part, flag.get("reward_pretrain", "--reward_pretrain"), policies, _base_dirs(invocation),
+                       True, readable) for part in str(s["reward_pretrain"]).split(",") if part]
+        subject.facts["reward"] = next((f for f in found if f["same_as_policy"] or f["family_differs"]
+                                        or f["chat_word"]), found[0] if found else reward_defaults())
+    else:
+        return
+    if needs & settings.unknown or "role.path" in subject.unknown:
+        subject.unknown.add("reward")
+    subject.provenance["reward"] = subject.locate("role.path")
 
 
 def _base_dirs(invocation: Invocation) -> list:

@@ -15,7 +15,7 @@ from .flags import table
 
 @dataclass
 class Role:
-    kind: str                  # rm_train | policy | actor | critic | reward | ref
+    kind: str                  # rm_train | policy | actor | critic | reward | ref | combiner
     name: str
     trained: bool
     path: object               # str | None
@@ -47,6 +47,9 @@ def build(entrypoint: str, s: dict, unknown: set, world: int) -> list:
     if entrypoint == "serve_rm":   # no training: no batch flags, no DeepSpeed config
         return [Role("reward", "reward model (serve_rm)", False, s["reward_pretrain"], "reward_pretrain", True,
                      False, 0, q4, 0, None)]
+    if entrypoint == "lora_combiner":   # merges an adapter on the CPU: no DeepSpeed, no batch
+        return [Role("combiner", "LoRA adapter given to lora_combiner", False, s["lora_path"], "lora_path",
+                     bool(s["is_rm"]), False, 0, False, 0, None)]
     train_ds = dsconfig.train_config(s)
     if entrypoint == "train_rm":
         return [Role("rm_train", "reward model (train_rm)", True, s["pretrain"], "pretrain", True, True, lora, q4,

@@ -228,6 +228,34 @@ def subject(settings: Settings, trainer: dict, provenance: dict, unknown: set, k
         models(settings, trainer, model_key, skipped)
     provenance = dict(provenance, model_quantization=model_key, reward_head=trainer["keys"]["reward_model"])
     where = {f"trainer.{fact}": settings.locate(key) for fact, key in provenance.items() if key in settings.where}
+    if model_key and trainer["stage"] == "ppo":
+        facts["reward"] = reward_facts(settings, trainer, model_key)
+        where["reward"] = settings.locate(trainer["keys"]["reward_model"])
     made = Subject("trainer", facts, settings.anchor, where, unknown)
     made.skipped = skipped
     return made
+
+
+# the policy's settings a PPO reward model must not repeat, and whether the trainer feeds the reward
+# model the policy's token ids (TRL's PPOTrainer; LLaMA-Factory's full reward model, which it warns must
+# "share SAME tokenizer and vocabulary"); a LoRA or api reward model of LLaMA-Factory is no model path
+POLICY_KEYS = {"trl": ("sft_model_path", "model_name_or_path"), "llamafactory": ("model_name_or_path",)}
+
+
+def reward_facts(settings: Settings, trainer: dict, model_key: str) -> dict:
+    from ..checkpoint.identity import build, defaults as reward_defaults
+    key = trainer["keys"]["reward_model"]
+    path = settings.values.get(key)
+    full = trainer["framework"] != "llamafactory" or trainer["reward_model_type"] == "full"
+    if not full or not isinstance(path, str):
+        facts = reward_defaults()
+    else:
+        policies = [(settings.values.get(k), k) for k in POLICY_KEYS.get(trainer["framework"], (model_key,))]
+        base = [os.path.dirname(settings.locate(key).path) or ".", "."]
+        facts = build(path, key, policies, base, True, trainer["reward_head"] != "")
+    if trainer["framework"] == "llamafactory" and isinstance(path, str) and path:
+        from ..checkpoint.holdings import holds
+        facts["path"], facts["setting"] = path, key
+        facts["holds"], facts["holds_text"] = holds(path, trainer["reward_model_type"],
+                                                    [os.path.dirname(settings.locate(key).path) or ".", "."])
+    return facts
