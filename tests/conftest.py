@@ -49,3 +49,23 @@ def findings_of_text(name: str, text: str):
 
 def rules_of_command(command: str) -> list:
     return sorted({rule for rule, _, _ in findings_of_text("launch.sh", command + "\n")})
+
+
+@pytest.fixture(scope="module")
+def factory():
+    """OpenRLHF's own get_llm_for_sequence_regression, from the 0.11.0 wheel."""
+    import upstream
+    return upstream.reward_model_factory("0.11.0")
+
+
+@pytest.fixture(scope="module")
+def tiny_llama(tmp_path_factory):
+    """A tiny LlamaForCausalLM saved on disk: the SFT model a reward model starts from."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny-llama")
+    config = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                         num_key_value_heads=4, vocab_size=128)
+    LlamaForCausalLM(config).save_pretrained(path)
+    return str(path)

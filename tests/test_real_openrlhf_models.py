@@ -14,22 +14,6 @@ os.environ.setdefault("DS_ACCELERATOR", "cpu")
 RM = "deepspeed --module openrlhf.cli.train_rm --model.model_name_or_path m --ds.param_dtype bf16 --ds.zero_stage 2 "
 
 
-@pytest.fixture(scope="module")
-def factory():
-    return upstream.reward_model_factory("0.11.0")
-
-
-@pytest.fixture(scope="module")
-def tiny_llama(tmp_path_factory):
-    from transformers import LlamaConfig, LlamaForCausalLM
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("tiny-llama")
-    config = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                         num_key_value_heads=4, vocab_size=128)
-    LlamaForCausalLM(config).save_pretrained(path)
-    return str(path)
-
-
 def build(factory, path, **kwargs):
     return factory(path, "reward", param_dtype="bf16", attn_implementation="eager", **kwargs)
 

@@ -115,21 +115,6 @@ def test_the_merge_rm511_names_keeps_the_trained_head(workdir):
     assert result.exit_code == 0, result.output
 
 
-@pytest.fixture(scope="module")
-def factory():
-    return upstream.reward_model_factory("0.11.0")
-
-
-@pytest.fixture(scope="module")
-def tiny_llama(tmp_path_factory):
-    from transformers import LlamaConfig, LlamaForCausalLM
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("tiny-llama")
-    LlamaForCausalLM(LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                                 num_key_value_heads=4, vocab_size=128)).save_pretrained(path)
-    return str(path)
-
-
 def _reward(factory, path, **kwargs):
     return factory(path, "reward", param_dtype="bf16", attn_implementation="eager", **kwargs)
 
