@@ -52,10 +52,6 @@ FIXTURES = {
     "peft_lora_no_head": ("LoRA q/v on an OpenRLHF-style RM, no modules_to_save (OpenRLHF's LoraConfig)", None, "error"),
     "peft_lora_head_only_lora": ("LoRA all-linear (OpenRLHF's default): the head is LoRA-wrapped, only "
                                  "value_head.lora_A/B saved", None, "error"),
-    "peft_lora_score_all_linear": ("LoRA all-linear on an RM with OpenRLHF's default prefix `score`: only "
-                                   "score.lora_A/B saved", None, "error"),
-    "peft_lora_score_saved": ("LoRA q/v on a `score` RM with modules_to_save=['score'] (OpenRLHF PR #1342)",
-                              "base_model.model.score.weight", "ok"),
     "peft_seqcls": ("LoRA task_type=SEQ_CLS on LlamaForSequenceClassification: score saved",
                     "base_model.model.score.weight", "ok"),
     "peft_seqcls_value_head": ("LoRA task_type=SEQ_CLS on a value_head RM: SEQ_CLS adds score/classifier, "
@@ -88,6 +84,10 @@ FIXTURES = {
     "hostile": ("broken and hostile files: truncated, huge header length, header not JSON, overlapping and "
                 "out-of-file offsets, a hole, a shape that does not fit, binary garbage, a pickle calling "
                 "os.system", None, "error"),
+    "peft_lora_score_all_linear": ("LoRA all-linear on an RM with OpenRLHF's default prefix `score`: only "
+                                   "score.lora_A/B saved", None, "error"),
+    "peft_lora_score_saved": ("LoRA q/v on a `score` RM with modules_to_save=['score'] (OpenRLHF PR #1342)",
+                              "base_model.model.score.weight", "ok"),
 }
 
 
