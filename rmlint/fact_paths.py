@@ -16,6 +16,7 @@ SET_BY = {
     "ds": "DeepSpeed configs: files, accelerate configs, the config OpenRLHF or a trainer builds",
     "ckpt": "checkpoints: `rmlint inspect`, models and adapters named by launches and configs",
     "trainer": "LLaMA-Factory, TRL and axolotl configs and launches",
+    "reward": "PPO launches (OpenRLHF, TRL, LLaMA-Factory) and `openrlhf.cli.lora_combiner --is_rm`",
 }
 
 
