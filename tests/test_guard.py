@@ -11,7 +11,6 @@ import torch
 
 import rmlint
 from rmlint.live import findings
-from test_real_openrlhf_models import factory, tiny_llama  # noqa: F401  (module fixtures)
 
 HIDDEN = 64
 
