@@ -25,7 +25,8 @@ def _directory() -> Path:
 def _file(paths: list) -> Path | None:
     if os.environ.get("RMLINT_NO_CACHE"):
         return None
-    key, total = zlib.crc32(__version__.encode()), 0
+    from .expr import ROOTS   # the fact roots compiled expressions were checked against
+    key, total = zlib.crc32((__version__ + " ".join(ROOTS)).encode()), 0
     try:
         for path in paths:  # crc32 is enough to notice an edit, and its import costs nothing
             data = path.read_bytes()

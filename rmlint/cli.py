@@ -43,7 +43,8 @@ def _overrides(settings, options: dict):
                    deepspeed_schema=options.get("deepspeed_schema") or settings.deepspeed_schema or "snapshot",
                    exclude=exclude or settings.exclude, extend_exclude=settings.extend_exclude + extend_exclude,
                    force_exclude=settings.force_exclude or bool(options.get("force_exclude")),
-                   respect_gitignore=settings.respect_gitignore if gitignore is None else gitignore)
+                   respect_gitignore=settings.respect_gitignore if gitignore is None else gitignore,
+                   installed_versions=options.get("versions") == "installed")
 
 
 def _settings_for(options: dict):
@@ -135,9 +136,11 @@ def _exit_code(result, settings) -> int:
     return 1 if result.errors or (settings.strict and result.warnings) else 0
 
 
-def _show_settings(settings, policy) -> None:
+def _show_settings(settings, policy, start: str | None = None) -> None:
     import json
-    shown = settings.to_dict() | {"rules": [r.id for r in policy.rules]}
+    from .versions import resolve
+    target = resolve(settings, start, use_installed=settings.installed_versions)
+    shown = settings.to_dict() | {"target-versions": target.to_dict(), "rules": [r.id for r in policy.rules]}
     click.echo(json.dumps(shown, indent=2))
     sys.exit(0)
 
@@ -156,6 +159,9 @@ def _lint_options(function):
         click.option("--deepspeed-schema", type=click.Choice(["snapshot", "installed"]), default=None,
                      help="DeepSpeed's keys from rmlint's snapshot (default) or validation by the installed DeepSpeed."),
         click.option("--config", type=click.Path(dir_okay=False), help="Settings file to use instead of discovery."),
+        click.option("--versions", type=click.Choice(["pinned", "installed"]), default=None,
+                     help="Target versions from the settings and the repository's pins (default), or also from "
+                          "the distributions installed here (before the pins)."),
         click.option("--statistics", is_flag=True, help="Print a count per rule instead of the findings."),
         click.option("--strict", is_flag=True, help="Exit 1 on warnings too."),
         click.option("--ignore", multiple=True, metavar="RULES", help="Rule ids, prefixes or names to skip."),
@@ -176,7 +182,7 @@ def _prepare(options: dict, start: str | None = None):
     settings = _settings(options, start)
     policy = _policy(settings)
     if options.get("show_settings"):
-        _show_settings(settings, policy)
+        _show_settings(settings, policy, start)
     return settings, policy
 
 
@@ -308,7 +314,7 @@ def run(command, dry_run, config, strict):
     with errors the findings are printed and the command is not run (exit 1)."""
     from .launcher import check_command
     from .report import render
-    settings = _settings({"config": config, "strict": strict})
+    settings = _settings({"config": config, "strict": strict, "versions": "installed"})
     from .finding import UsageError
     try:
         result = check_command(list(command), settings)

@@ -11,6 +11,8 @@ folder upwards (the nearest wins, as with ruff), merged with the command line.
     "legacy/*.sh" = ["RM402"]
     [tool.rmlint.severity]
     RM620 = "error"
+    [tool.rmlint.versions]             # the releases the training runs with (else: installed, pinned)
+    deepspeed = "0.16.4"
 """
 
 import difflib
@@ -18,7 +20,8 @@ import os
 from dataclasses import dataclass, field
 
 SETTINGS = ("select", "extend-select", "ignore", "per-file-ignores", "severity", "strict", "rule-packs",
-            "deepspeed-schema", "exclude", "extend-exclude", "respect-gitignore", "force-exclude")
+            "deepspeed-schema", "exclude", "extend-exclude", "respect-gitignore", "force-exclude",
+            "versions")
 # folders and files a walk never reads (gitignore patterns); `exclude` replaces them, `extend-exclude` adds
 DEFAULT_EXCLUDE = (".*", "node_modules", "__pycache__", "site-packages", "venv", "*.egg-info")
 SCHEMAS = ("snapshot", "installed")   # DeepSpeed's keys from rmlint's snapshot, or from the installed DeepSpeed
@@ -44,6 +47,8 @@ class Settings:
     extend_exclude: list = field(default_factory=list)
     respect_gitignore: bool = True
     force_exclude: bool = False                            # exclusion applies to paths given explicitly too
+    versions: dict = field(default_factory=dict)           # package -> version, from [tool.rmlint.versions]
+    installed_versions: bool = True                        # read the installed distributions' versions
     source: str = ""                                       # the settings file, "" for none
     root: str = field(default_factory=os.getcwd)           # paths in per-file-ignores are relative to it
 
@@ -53,7 +58,8 @@ class Settings:
                 "per-file-ignores": self.per_file_ignores, "severity": self.severity, "strict": self.strict,
                 "rule-packs": self.rule_packs, "deepspeed-schema": self.deepspeed_schema or "snapshot",
                 "exclude": self.exclude, "extend-exclude": self.extend_exclude,
-                "respect-gitignore": self.respect_gitignore, "force-exclude": self.force_exclude}
+                "respect-gitignore": self.respect_gitignore, "force-exclude": self.force_exclude,
+                "versions": dict(self.versions)}
 
 
 def discover(start: str | None = None) -> str | None:
@@ -140,12 +146,27 @@ def load(path: str) -> Settings:
     if schema is not None and schema not in SCHEMAS:
         raise ConfigError(f"{where}: `deepspeed-schema` must be one of {', '.join(SCHEMAS)}, not {schema!r}")
     settings.deepspeed_schema = schema
+    settings.versions = _versions(where, table.get("versions", {}))
     settings.rule_packs = [os.path.normpath(os.path.join(root, p)) for p in _strings(where, "rule-packs",
                                                                                      table.get("rule-packs", []))]
     for pack in settings.rule_packs:
         if not os.path.isdir(pack):
             raise ConfigError(f"{where}: rule pack folder {pack} does not exist")
     return settings
+
+
+def _versions(where: str, table) -> dict:
+    from .versions import PACKAGES
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: `versions` must be a table of package = \"version\"")
+    for package, version in table.items():
+        if package not in PACKAGES:
+            close = difflib.get_close_matches(str(package), PACKAGES, n=1, cutoff=0.6)
+            hint = f"; did you mean `{close[0]}`?" if close else f" (known: {', '.join(PACKAGES)})"
+            raise ConfigError(f"{where}: unknown package `versions.{package}`{hint}")
+        if not isinstance(version, str) or not version[:1].isdigit():
+            raise ConfigError(f"{where}: `versions.{package}` must be a version string such as \"0.16.4\", not {version!r}")
+    return {str(k): v for k, v in table.items()}
 
 
 def resolve(config: str | None = None, start: str | None = None) -> Settings:

@@ -70,7 +70,7 @@ def run(subjects: list, rules, errors: list | None = None) -> list:
     odd input are collected in `errors` (tests assert there are none) instead of stopping the run."""
     findings, seen = [], set()
     for subject in subjects:
-        subject.facts = _bounded(subject.facts)
+        subject.facts = {root: value if root == "versions" else _bounded(value) for root, value in subject.facts.items()}
         bound = activation(subject.facts)
         for rule in rules:
             if subject.kind not in rule.scope or not all(subject.knows(p) for p in rule.needs):

@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-ROOTS = ("input", "launch", "args", "role", "ds", "ckpt", "trainer", "reward", "item")
+ROOTS = ("input", "launch", "args", "role", "ds", "ckpt", "trainer", "reward", "versions", "item")
 
 
 class ExpressionError(Exception):

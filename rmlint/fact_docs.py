@@ -18,6 +18,11 @@ MEANINGS = {
     "launch.oldest_version": "The oldest OpenRLHF release that accepts every flag given, as a number (0.9.1 is 901).",
     "launch.newest_version": "The newest OpenRLHF release that accepts every flag given, as a number (0.9.1 is 901).",
     "launch.world_size": "GPUs of the launch (0 when not known).",
+    "launch.gpus_from": "Where the GPU count came from: the launcher's options (`--num_gpus 8`) or the machine "
+                        "(`CUDA_VISIBLE_DEVICES=0,1,2`, `nvidia-smi -L`); empty when not known.",
+    "launch.pinned": "The target OpenRLHF release and its source, when the flag table holds it (else empty).",
+    "launch.pin_missing": "The given flags the target OpenRLHF release does not have.",
+    "launch.pin_conflict": "The target OpenRLHF release is not one the flags fit.",
     "launch.opaque": "The command holds words rmlint cannot read (`$ARGS`), so any flag may be set.",
     "launch.problems": "Flags that no release in range accepts, or that mix generations.",
     "args": "OpenRLHF settings by concept, whatever flag name the release uses; the release's default when "
@@ -42,11 +47,15 @@ MEANINGS = {
     "role.lora_rank": "LoRA rank of this role (0 for a full model).",
     "role.load_in_4bit": "This role is loaded in 4 bits.",
     "role.gpus": "GPUs this role runs on (0 when not known).",
+    "role.gpus_from": "Where that count came from (the launcher, the machine, or the role's Ray flags).",
     "role.deepspeed": "This role runs under DeepSpeed.",
     "role.saves_weights": "The launch saves this role's weights.",
     "role.batch": "The role's batch arithmetic: global and micro batch, per-step samples, remainders, "
                   "gradient accumulation.",
     "ds": "The DeepSpeed config as DeepSpeed reads it (keys normalised, defaults filled in).",
+    "versions": "The releases the input runs with, per package (openrlhf, deepspeed, transformers, peft, "
+                "bitsandbytes, trl, accelerate, llamafactory, axolotl, torch): settings, else the installed "
+                "distributions (rmlint run, the library, --versions installed), else repository pins, else unknown.",
     "ds.present": "A DeepSpeed config exists for the subject.",
     "ds.consumer": "Who hands the config to DeepSpeed: `unknown` (a file), `accelerate`, `hf-trainer`, `openrlhf`.",
     "ds.zero_optimization": "The `zero_optimization` block, with DeepSpeed's defaults.",

@@ -17,6 +17,7 @@ SET_BY = {
     "ckpt": "checkpoints: `rmlint inspect`, models and adapters named by launches and configs",
     "trainer": "LLaMA-Factory, TRL and axolotl configs and launches",
     "reward": "PPO launches (OpenRLHF, TRL, LLaMA-Factory) and `openrlhf.cli.lora_combiner --is_rm`",
+    "versions": "every input: the releases it runs with (settings, installed distributions, repository pins)",
 }
 
 

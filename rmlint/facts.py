@@ -11,7 +11,7 @@ from .subject import Subject
 
 ROLE_DEFAULTS = {  # the shape of openrlhf.roles.facts(); a test keeps the two in step
     "kind": "", "name": "", "trained": False, "path": "", "value_head": False, "init_value_head": False,
-    "same_model_as_actor": False, "lora_rank": 0, "load_in_4bit": False, "gpus": 0, "deepspeed": False,
+    "same_model_as_actor": False, "lora_rank": 0, "load_in_4bit": False, "gpus": 0, "gpus_from": "", "deepspeed": False,
     "saves_weights": False,
     "batch": {"global": 0, "micro": 0, "per_step": 0, "remainder": 0, "micro_remainder": 0, "grad_accum": 0},
 }
@@ -28,11 +28,12 @@ def _defaults() -> dict:
     role = copy.deepcopy(ROLE_DEFAULTS)
     launch = {"entrypoint": "", "generation": 0, "generation_label": "", "releases": "", "launcher": "",
               "oldest_version": 0, "newest_version": 0,
-              "world_size": 0, "opaque": False, "problems": []}
+              "world_size": 0, "gpus_from": "", "pinned": "", "pin_missing": "", "pin_conflict": False, "opaque": False, "problems": []}
     from .checkpoint.defaults import defaults as checkpoint_defaults
     from .checkpoint.identity import defaults as reward_defaults
-    return {"input": {"kind": ""}, "launch": launch, "args": args, "role": role, "ds": absent(),
-            "ckpt": checkpoint_defaults(), "trainer": trainer_defaults(), "reward": reward_defaults()}
+    from .versions import unknown_facts
+    return {"input": {"kind": ""}, "launch": launch, "versions": unknown_facts(), "args": args, "role": role,
+            "ds": absent(), "ckpt": checkpoint_defaults(), "trainer": trainer_defaults(), "reward": reward_defaults()}
 
 
 def trainer_defaults() -> dict:
@@ -41,7 +42,9 @@ def trainer_defaults() -> dict:
 
 
 def defaults() -> dict:
-    return copy.deepcopy(_defaults())
+    """Fresh facts with every root; `versions` is shared read-only (each subject gets its own at the end)."""
+    base = _defaults()
+    return {root: value if root == "versions" else copy.deepcopy(value) for root, value in base.items()}
 
 
 def deepspeed_subject(document, consumer: str) -> Subject:

@@ -23,6 +23,8 @@ READER_RULES = {"RM001": ("unreadable-input", "error", "Fix the file so that it 
                           "Correct the key name, or move the setting into a DeepSpeed config file."),
                 "RM232": ("accelerate-file-and-plugin-keys", "error",
                           "Keep the settings in the DeepSpeed file and remove them (and mixed_precision) from the accelerate config."),
+                "RM431": ("namespace-attribute-not-a-flag", "warning",
+                          "Check the attribute yourself, or pass the OpenRLHF release the Namespace comes from (version=)."),
                 "RM233": ("deepspeed-file-missing", "warning",
                           "Fix the path: it is opened relative to where you launch (or beside the file that names it).")}
 
@@ -173,10 +175,15 @@ def subjects_of_bytes(path: str, data: bytes, texts: dict | None = None, forced:
 
 
 def _shell_subjects(path: str, text: str) -> tuple:
+    from .sources import shell
+    from .versions import current, target
+    with target(current().with_script(text, path)):
+        return _script_subjects(path, text, shell.parse(text))
+
+
+def _script_subjects(path: str, text: str, script) -> tuple:
     from .openrlhf.extract import invocations
     from .openrlhf.launch import subjects
-    from .sources import shell
-    script = shell.parse(text)
     index = _LineIndex(text)
     findings = [reader_finding("RM001", message, Location(path, *index.position(offset)))
                 for message, offset in script.problems]

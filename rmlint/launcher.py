@@ -3,7 +3,7 @@ itself before it allocates anything.
 
     import rmlint
     args = parser.parse_args()
-    rmlint.check(args)          # raises rmlint.LintError on errors; warnings go to logging and warnings
+    rmlint.check(args)          # raises rmlint.LintError on errors; warnings go to `warnings` (or logging)
 """
 
 import logging
@@ -70,14 +70,19 @@ def _entrypoint_of_main() -> str:
     return script[:-3] if script.endswith(".py") else ""
 
 
-def namespace_argv(args, entrypoint: str) -> list:
-    """The command line that yields `args`, over the flags rmlint knows for the entrypoint."""
+def namespace_argv(args, entrypoint: str, release: int | None = None) -> tuple:
+    """(the command line that yields `args`, attributes that are no flag of the release): read against
+    the flags and defaults of OpenRLHF release `release` (an index into the flag table), else of any release."""
     from .openrlhf.flags import table
     flags = table().entrypoints[entrypoint]
-    argv = []
+    argv, foreign = [], []
     for key, value in _flatten(args).items():
         spec = flags.get(f"--{key}")
-        if spec is None or value is None or any(value == default for _, default in spec.defaults):
+        if spec is None or (release is not None and not spec.exists(release)):
+            foreign.append(key)
+            continue
+        defaults = [spec.default_at(release)] if release is not None else [d for _, d in spec.defaults]
+        if value is None or any(value == default for default in defaults):
             continue   # defaults say nothing (and argparse leaves a default's type as written: 1e8 for an int flag)
         if spec.kind == "bool":
             if value is True:
@@ -86,24 +91,53 @@ def namespace_argv(args, entrypoint: str) -> list:
             argv += [spec.name, *map(str, value)] if value else []
         elif value is not False:
             argv += [spec.name, str(value)]
-    return argv
+    return argv, foreign
 
 
-def check_namespace(args, entrypoint: str | None = None, settings=None, select=None, ignore=None) -> Result:
+def check_namespace(args, entrypoint: str | None = None, settings=None, select=None, ignore=None,
+                    version: str | None = None) -> Result:
     """Findings for an OpenRLHF argparse Namespace (flat or nested). The entrypoint (train_rm,
-    train_ppo_ray, ...) is taken from the running module when not given."""
+    train_ppo_ray, ...) is taken from the running module when not given; the release is `version`,
+    else the target OpenRLHF version (settings, the installed distribution, pins)."""
+    from dataclasses import replace
+    from .config import Settings
     from .openrlhf.flags import table
+    from .versions import resolve
     name = (entrypoint or _entrypoint_of_main()).rsplit(".", 1)[-1]
     if name not in table().entrypoints:
         raise UsageError(f"cannot tell which OpenRLHF entrypoint {name or 'this'} is; pass entrypoint='train_rm' "
                          f"(one of {', '.join(sorted(table().entrypoints))})")
-    argv = ["python3", "-m", f"openrlhf.cli.{name}", *namespace_argv(args, name)]
-    return lint_argv(argv, select, ignore, path="<namespace>", settings=settings)
+    settings = settings or Settings()
+    if version:
+        settings = replace(settings, versions={**settings.versions, "openrlhf": version})
+    target = resolve(settings, None, use_installed=settings.installed_versions)["openrlhf"]
+    release = table().versions.index(target.text) if target.text in table().versions else None
+    flags, foreign = namespace_argv(args, name, release)
+    result = lint_argv(["python3", "-m", f"openrlhf.cli.{name}", *flags], select, ignore, path="<namespace>",
+                       settings=settings)
+    from .inputs import reader_finding
+    from .finding import Location
+    known = f"OpenRLHF {target.text} ({target.source})" if release is not None else "any OpenRLHF release rmlint knows"
+    for key in foreign:
+        finding = reader_finding("RM431", f"`args.{key}` is no flag of {name} in {known}; rmlint did not check it",
+                                 Location("<namespace>", 1, 1))
+        if _selected(finding, select, ignore, settings):
+            result.findings.append(finding)
+    return result
 
 
-def check(target, *, entrypoint: str | None = None, settings=None, select=None, ignore=None) -> Result:
+def _selected(finding, select, ignore, settings) -> bool:
+    from .lint import _policy
+    return _policy(select, ignore, settings).enabled(finding.rule)
+
+
+def check(target, *, entrypoint: str | None = None, settings=None, select=None, ignore=None,
+          warn_with: str = "warnings", version: str | None = None) -> Result:
     """Check an argparse Namespace, an argv list, a DeepSpeed config mapping, or paths; raise
-    LintError on error-level findings, report warnings through `logging` and `warnings`."""
+    LintError on error-level findings; report each warning once, through `warnings` (warn_with=
+    "warnings") or the "rmlint" logger (warn_with="logging")."""
+    if warn_with not in ("warnings", "logging"):
+        raise UsageError(f"rmlint.check: warn_with must be 'warnings' or 'logging', not {warn_with!r}")
     if isinstance(target, (list, tuple)) and target and all(isinstance(w, str) for w in target) \
             and not all(os.path.exists(w) for w in target):
         result = lint_argv(list(target), select, ignore, settings=settings)
@@ -113,19 +147,22 @@ def check(target, *, entrypoint: str | None = None, settings=None, select=None, 
     elif isinstance(target, dict):
         result = lint_config(target, "deepspeed", select, ignore, settings=settings)
     elif hasattr(target, "__dict__"):
-        result = check_namespace(target, entrypoint, settings, select, ignore)
+        result = check_namespace(target, entrypoint, settings, select, ignore, version)
     else:
         raise UsageError(f"rmlint.check: cannot check a {type(target).__name__}")
-    return report(result, stacklevel=3)
+    return report(result, stacklevel=3, warn_with=warn_with)
 
 
-def report(result: Result, quiet: bool = False, stacklevel: int = 3) -> Result:
-    """Warnings to logging and warnings (none when `quiet`: another rank reports them); LintError on errors."""
+def report(result: Result, quiet: bool = False, stacklevel: int = 3, warn_with: str = "warnings") -> Result:
+    """Each warning once, through `warnings` or the "rmlint" logger (none when `quiet`: another rank
+    reports them); LintError on errors."""
     for finding in result.findings:
         if finding.severity == "warning" and not quiet:
             text = f"{finding.path}:{finding.line}:{finding.column}: {finding.rule} {finding.message}"
-            log.warning(text)
-            warnings.warn(text, RmlintWarning, stacklevel=stacklevel)
+            if warn_with == "logging":
+                log.warning(text)
+            else:
+                warnings.warn(text, RmlintWarning, stacklevel=stacklevel)
     if result.errors:
         raise LintError(result)
     return result

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from . import engine, inputs
 from .finding import Finding, UsageError
+from .versions import target
 
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt")
@@ -19,6 +20,7 @@ class Result:
     unread: int = 0                                   # files given or found that rmlint does not read
     excluded: int = 0                                 # files and folders left out by exclude / .gitignore
     read_from: set = field(default_factory=set)       # the arguments that led to a file rmlint read
+    versions: dict = field(default_factory=dict)      # package -> {version, source}: the target versions used
 
     @property
     def errors(self) -> int:
@@ -54,6 +56,9 @@ def _superseded(subjects: list) -> list:
 def _finish(result: Result, subjects: list, policy, texts: dict | None = None, spelt: list = ()) -> Result:
     subjects = _superseded(subjects)
     for subject in subjects:   # models of one launch share paths: reported once (deduplicated below)
+        subject.facts["versions"] = subject.versions
+        if not result.versions:
+            result.versions = {p: {"version": v["text"] or None, "source": v["source"]} for p, v in subject.versions.items()}
         result.findings += subject.reader_findings
         result.skipped += [skip for skip in subject.skipped if skip not in result.skipped]
     result.findings += engine.run(subjects, [r for r in policy.rules if r.emitted_by == "condition"],
@@ -107,6 +112,12 @@ def _exact_findings(subjects: list, found: list) -> list:
     return extra
 
 
+def _versions(settings, near: str | None):
+    """The target versions for files in `near` (None: the current folder)."""
+    from .versions import resolve
+    return resolve(settings, near, use_installed=settings.installed_versions)
+
+
 def lint_paths(paths, select=None, ignore=None, stdin: bytes | None = None, settings=None,
                kind: str | None = None, settings_for=None) -> Result:
     """Check files, directories (recursively; `.` when `paths` is empty) and `-` (stdin bytes passed
@@ -151,21 +162,26 @@ def _count(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def _read_entry(entry, stdin: bytes | None, kind: str | None, texts: dict):
+    if entry.path == "<stdin>":
+        return inputs.subjects_of_bytes("<stdin>", stdin or b"", texts, kind)
+    if entry.path.endswith(WEIGHT_SUFFIXES):   # a weight file: what `inspect` reads
+        from .checkpoint.subjects import inspect_subject
+        subject, _, problems = inspect_subject(entry.path)
+        return [subject], problems
+    return inputs.read_file(entry.path, entry.explicit, texts, kind if entry.explicit else None)
+
+
 def _lint_entries(entries: list, policy, stdin: bytes | None, kind: str | None, named: list) -> Result:
     result, subjects, texts = Result(), [], {}
     for entry in entries:
-        if entry.path == "<stdin>":
-            found, problems = inputs.subjects_of_bytes("<stdin>", stdin or b"", texts, kind)
-        elif entry.path.endswith(WEIGHT_SUFFIXES):   # a weight file: what `inspect` reads
-            from .checkpoint.subjects import inspect_subject
-            subject, _, problems = inspect_subject(entry.path)
-            found = [subject]
-        else:
-            read = inputs.read_file(entry.path, entry.explicit, texts, kind if entry.explicit else None)
-            if read is None:
-                result.unread += 1
-                continue
-            found, problems = read
+        near = None if entry.path == "<stdin>" else os.path.dirname(os.path.abspath(entry.path))
+        with target(_versions(policy.settings, near)):    # each file is judged for the releases it runs with
+            read = _read_entry(entry, stdin, kind, texts)
+        if read is None:
+            result.unread += 1
+            continue
+        found, problems = read
         result.files += 1
         result.read_from.update(entry.origins)
         subjects += found
@@ -175,6 +191,7 @@ def _lint_entries(entries: list, policy, stdin: bytes | None, kind: str | None, 
 
 def lint_argv(argv, select=None, ignore=None, path: str = "<argv>", settings=None) -> Result:
     """Check a command line given as a list of words, e.g. sys.argv of a launcher."""
+    from .machine import on_this_machine
     from .openrlhf.extract import invocations
     from .openrlhf.launch import subjects
     from .sources.shell import Command, Word
@@ -182,11 +199,15 @@ def lint_argv(argv, select=None, ignore=None, path: str = "<argv>", settings=Non
     for text in map(str, argv):  # a word's column is its place in the command line joined by spaces
         words.append(Word(text, offset))
         offset += len(text) + 1
-    found = invocations([Command(words, 0)], path, lambda at: (1, at + 1))
+    with on_this_machine():   # an argv is launched here: what the launch leaves to the machine is this one's
+        found = invocations([Command(words, 0)], path, lambda at: (1, at + 1))
     if not found:
         raise UsageError("no OpenRLHF entrypoint (such as openrlhf.cli.train_rm) in the arguments")
     found[0].launcher = found[0].launcher or "argv"
-    return _finish(Result(files=1), subjects(found[0]), _policy(select, ignore, settings))
+    policy = _policy(select, ignore, settings)
+    with target(_versions(policy.settings, None)):
+        built = subjects(found[0])
+    return _finish(Result(files=1), built, policy)
 
 
 def lint_config(mapping: dict, kind: str = "deepspeed", select=None, ignore=None, path: str = "<config>",
@@ -194,19 +215,21 @@ def lint_config(mapping: dict, kind: str = "deepspeed", select=None, ignore=None
     """Check a DeepSpeed config (kind="deepspeed") or OpenRLHF arguments (kind="openrlhf") held in memory."""
     from .sources.document import Document
     document = Document(path, mapping)
-    if kind == "deepspeed":
-        from .facts import deepspeed_subject
-        found = [deepspeed_subject(document, "unknown")]
-    elif kind == "openrlhf":
-        from .openrlhf.argsfile import invocation_of
-        from .openrlhf.launch import subjects
-        invocation = invocation_of(document)
-        if invocation is None:
-            raise UsageError("cannot tell which OpenRLHF entrypoint these arguments are for; add `entrypoint:`")
-        found = subjects(invocation)
-    else:
-        raise UsageError(f"unknown kind {kind!r}; expected 'deepspeed' or 'openrlhf'")
-    return _finish(Result(files=1), found, _policy(select, ignore, settings))
+    policy = _policy(select, ignore, settings)
+    with target(_versions(policy.settings, None)):
+        if kind == "deepspeed":
+            from .facts import deepspeed_subject
+            found = [deepspeed_subject(document, "unknown")]
+        elif kind == "openrlhf":
+            from .openrlhf.argsfile import invocation_of
+            from .openrlhf.launch import subjects
+            invocation = invocation_of(document)
+            if invocation is None:
+                raise UsageError("cannot tell which OpenRLHF entrypoint these arguments are for; add `entrypoint:`")
+            found = subjects(invocation)
+        else:
+            raise UsageError(f"unknown kind {kind!r}; expected 'deepspeed' or 'openrlhf'")
+    return _finish(Result(files=1), found, policy)
 
 
 def inspect_checkpoints(paths, select=None, ignore=None, settings=None) -> tuple:
@@ -238,10 +261,17 @@ def fixtures_dir() -> str:
 
 
 def example_subjects(example: dict) -> tuple:
-    """(subjects, reader findings, suppression texts) of one `examples:` entry of a rule file (a
-    `guard` example is a live model, with no static subject)."""
+    """(subjects, reader findings, suppression texts) of one `examples:` entry of a rule file, read with
+    its `versions` ({package: version}) as the target versions."""
+    from .versions import Version, Versions
+    pinned = Versions({p: Version(str(v), "the example") for p, v in (example.get("versions") or {}).items()})
+    with target(pinned):
+        return _example_subjects(example)
+
+
+def _example_subjects(example: dict) -> tuple:
     texts = {}
-    if "guard" in example:
+    if "namespace" in example or "guard" in example:   # rmlint.check(args) / a live model: no static subject
         return [], [], texts
     if "checkpoint" in example:
         from .checkpoint.subjects import inspect_subject
@@ -264,10 +294,19 @@ def example_subjects(example: dict) -> tuple:
 def lint_example(example: dict, select=None, ignore=None) -> Result:
     """Run one `examples:` entry of a rule file: `argv` (a command line; `{fixtures}` is the checkpoint
     fixtures folder), `deepspeed` (a mapping, with an optional `consumer`), `checkpoint` (a fixture
-    name), `file` ({name, text}) or `guard` (a tiny live model for rmlint.guard, rmlint/live/samples.py)."""
+    name), `file` ({name, text}), `guard` (a tiny live model for rmlint.guard, rmlint/live/samples.py) or
+    `namespace` ({entrypoint,
+    version, args}: what rmlint.check(args) reads in a launcher); `versions` ({package: version}) are the
+    target versions."""
     if "guard" in example:
         from .live.samples import run
         return run(example["guard"], select, ignore)
+    if "namespace" in example:
+        import argparse
+        from .launcher import check_namespace
+        spec = example["namespace"]
+        return check_namespace(argparse.Namespace(**spec["args"]), spec["entrypoint"], select=select, ignore=ignore,
+                               version=str(spec["version"]))
     if "checkpoint" in example:
         return lint_checkpoint(os.path.join(fixtures_dir(), example["checkpoint"]), select, ignore)
     found, problems, texts = example_subjects(example)

@@ -73,6 +73,7 @@ def render_json(result) -> str:
                     "skipped_files": getattr(result, "unread", 0)},
         "skipped_checkpoints": [{"model": model, "path": where.path, "line": where.line, "column": where.column,
                                  "reason": reason} for model, where, reason in result.skipped],
+        "versions": result.versions,   # package -> {version, source}: the target versions the files were judged for
     }
     return json.dumps(document, indent=2) + "\n"
 
@@ -130,6 +131,15 @@ def rules_json(rules) -> str:
 
 def _example_text(example: dict) -> str:
     """One example as a fenced block, so the page is markdown (as ruff's explain pages are)."""
+    if example.get("versions"):
+        pins = ", ".join(f"{package}=={version}" for package, version in example["versions"].items())
+        return _example_text({k: v for k, v in example.items() if k != "versions"}).replace(
+            "\n", f"\n# with {pins}\n", 1)
+    if "namespace" in example:
+        spec = example["namespace"]
+        args = ", ".join(f"{key}={value!r}" for key, value in spec["args"].items())
+        return (f"```python\n# OpenRLHF {spec['version']}, {spec['entrypoint']}\n"
+                f"rmlint.check(argparse.Namespace({args}))\n```")
     if "argv" in example:
         return f"```bash\n{example['argv']}\n```"
     if "checkpoint" in example:

@@ -6,6 +6,11 @@ from dataclasses import dataclass, field
 from .finding import Location
 
 
+def _target_versions() -> dict:
+    from .versions import current
+    return current().facts()
+
+
 @dataclass(eq=False)
 class Subject:
     kind: str                      # "openrlhf" | "deepspeed"
@@ -18,6 +23,7 @@ class Subject:
     deepspeed: dict | None = None      # the DeepSpeed config as DeepSpeed receives it (exact mode validates it)
     world_size: int = 0                # its data-parallel size, 0 when not known
     settings_files: list = field(default_factory=list)   # config files a launch reads its settings from
+    versions: dict = field(default_factory=_target_versions)   # the target versions where it was read
 
     def locate(self, fact_path: str) -> Location:
         path = fact_path

@@ -10,7 +10,8 @@ import pytest
 
 import rmlint
 import upstream
-from conftest import ROOT, run_rmlint
+from conftest import FIXTURES, ROOT, run_rmlint
+from rmlint.config import Settings
 
 QLORA_FLAT = "--pretrain m --bf16 --zero_stage 3 --load_in_4bit --lora_rank 8 --target_modules q_proj"
 QLORA_DOTTED = ("--model.model_name_or_path m --ds.zero_stage 3 --ds.load_in_4bit --ds.lora.rank 8 "
@@ -91,12 +92,19 @@ def test_check_raises_with_the_findings_and_warns():
     assert str(caught.value).startswith("rmlint found 2 error(s):\n<argv>:1:")
 
 
-def test_check_sends_warnings_to_logging_and_warnings(caplog):
+def test_check_sends_each_warning_once_through_the_channel_the_caller_chooses(caplog, recwarn):
     config = {"train_batch_size": 8, "zero_optimisation": {"stage": 2}}
-    with caplog.at_level(logging.WARNING, logger="rmlint"), pytest.warns(rmlint.RmlintWarning, match="RM208"):
+    with caplog.at_level(logging.WARNING, logger="rmlint"):
         result = rmlint.check(config)
     assert result.errors == 0 and result.warnings == 1
-    assert "RM208 DeepSpeed ignores `zero_optimisation`" in caplog.text
+    assert [str(w.message) for w in recwarn if w.category is rmlint.RmlintWarning] == [
+        "<config>:1:1: RM208 DeepSpeed ignores `zero_optimisation` without a word; did you mean `zero_optimization`?"]
+    assert caplog.text == ""
+    recwarn.clear()
+    with caplog.at_level(logging.WARNING, logger="rmlint"):
+        rmlint.check(config, warn_with="logging")
+    assert not [w for w in recwarn if w.category is rmlint.RmlintWarning]
+    assert caplog.text.count("RM208 DeepSpeed ignores `zero_optimisation`") == 1
 
 
 def test_check_namespace_needs_an_entrypoint():
@@ -109,3 +117,27 @@ def test_import_rmlint_stays_light():
     code = "import sys, rmlint; print(sorted(m for m in ('click', 'yaml', 'pydantic', 'cel_expr_python') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.stdout.strip() == "[]"
+
+
+def test_check_namespace_reads_the_values_as_the_running_release_defines_them():
+    """value_head_prefix='value_head' was the default before 0.5.3 and is not in 0.9.1: read as 0.9.1 it is
+    a choice the checkpoint contradicts; read against every release's defaults it was lost."""
+    import argparse
+    args = argparse.Namespace(reward_pretrain=str(FIXTURES / "openrlhf_rm_prefix_mismatch"),
+                              value_head_prefix="value_head", bf16=True, zero_stage=0)
+    as_091 = rmlint.check_namespace(args, entrypoint="serve_rm", version="0.9.1", select=["RM607"])
+    assert [f.rule for f in as_091.findings] == ["RM607"]
+    assert rmlint.check_namespace(args, entrypoint="serve_rm", select=["RM607"],
+                                  settings=Settings(installed_versions=False)).findings == []
+
+
+def test_attributes_the_release_has_no_flag_for_are_reported_once(recwarn):
+    import argparse
+    args = argparse.Namespace(pretrain="m", bf16=True, zero_stage=2, my_schedule="cosine")
+    result = rmlint.check(args, entrypoint="train_rm", version="0.9.1", select=["RM431"])
+    assert [(f.rule, f.severity, f.message) for f in result.findings] == [
+        ("RM431", "warning", "`args.my_schedule` is no flag of train_rm in OpenRLHF 0.9.1 (settings); "
+                             "rmlint did not check it")]
+    assert [str(w.message) for w in recwarn if w.category is rmlint.RmlintWarning] == [
+        "<namespace>:1:1: RM431 `args.my_schedule` is no flag of train_rm in OpenRLHF 0.9.1 (settings); "
+        "rmlint did not check it"]

@@ -109,3 +109,41 @@ def reward_model_factory(version: str):
     load("openrlhf.utils.logging_utils", base / "utils" / "logging_utils.py")
     load("openrlhf.models.utils", base / "models" / "utils.py")
     return load("openrlhf.models.model", base / "models" / "model.py").get_llm_for_sequence_regression
+
+
+@lru_cache(maxsize=None)
+def deepspeed_tree(version: str) -> Path:
+    """DeepSpeed release `version` from its sdist on the registry, unpacked once under the test cache;
+    put first on PYTHONPATH it is that release (tools/snapshot_deepspeed_releases.py reads them so too)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+    from snapshot_deepspeed_releases import unpacked
+    return unpacked(version, CACHE / "deepspeed")
+
+
+_VALIDATE = """
+import json, sys
+from unittest import mock
+from deepspeed.runtime.config import DeepSpeedConfig
+verdicts = []
+for config in json.loads(sys.stdin.read()):
+    try:
+        with mock.patch("deepspeed.comm.get_rank", return_value=0), \\
+                mock.patch("deepspeed.comm.get_world_size", return_value=1):
+            DeepSpeedConfig(config)
+        verdicts.append(None)
+    except Exception as err:
+        verdicts.append(type(err).__name__ + ": " + " ".join(str(err).split())[:300])
+print(json.dumps(verdicts))
+"""
+
+
+def deepspeed_verdicts(version: str, configs: list) -> list:
+    """What DeepSpeed release `version`'s own DeepSpeedConfig says of each config (None: accepted), run
+    in a fresh interpreter with that release first on the path (CPU, no process group)."""
+    import json
+    env = dict(os.environ, PYTHONPATH=str(deepspeed_tree(version)), DS_ACCELERATOR="cpu")
+    done = subprocess.run([sys.executable, "-c", _VALIDATE], input=json.dumps(configs), env=env,
+                          capture_output=True, text=True, timeout=300)
+    if done.returncode:
+        raise RuntimeError(done.stderr[-2000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -41,15 +41,16 @@ def _coerces(text: str, expected: str) -> bool:
 
 
 class _Inspector:
-    def __init__(self):
+    def __init__(self, release_schema=None):
         self.items = {k: [] for k in ("unknown", "ignored", "deprecated", "removed", "autos", "slips", "conflicts",
                                       "duplicates", "invalid")}
-        self.schema = schema()
+        self.schema = release_schema or schema()
 
     def note(self, kind: str, path: tuple, **extra):
         if "hint" in extra:
             extra["suggestion"] = f"; did you mean `{extra['hint']}`?" if extra["hint"] else ""
-        self.items[kind].append({"path": ".".join(str(p) for p in path), "key": str(path[-1]), **extra})
+        self.items[kind].append({"path": ".".join(str(p) for p in path), "key": str(path[-1]), "releases": "",
+                                 **extra})
 
     def top(self, config: dict):
         s = self.schema
@@ -168,10 +169,9 @@ def _get(block: dict, fields: dict, name: str):
 
 def normalize(config: dict, consumer: str) -> tuple:
     """(facts for `ds`, fact paths whose value is unknown, fact path -> written key path)."""
-    inspector = _Inspector()
-    inspector.top(config)
-    inspector.autos(config)
-    zero_fields = inspector.schema.strict["zero_optimization"]
+    from .versioned import inspect
+    items = inspect(config, _Inspector)
+    zero_fields = schema().strict["zero_optimization"]
     unknown, written = set(), {}
 
     zero = config.get("zero_optimization")
@@ -229,7 +229,7 @@ def normalize(config: dict, consumer: str) -> tuple:
         "gradient_predivide_factor": _number(config.get("gradient_predivide_factor"), 1.0, float),
         "gradient_allreduce_op": str(config.get("gradient_allreduce_op") or "mean"),
         "communication_data_type": str(config.get("communication_data_type") or ""),
-        "items": inspector.items,
+        "items": items,
     }
     for key in BATCH_KEYS + ("gradient_clipping",):
         raw, _ = value(config, None, key, f"ds.{key}", None)

@@ -5,6 +5,7 @@ such as `openrlhf/cli/train_rm.py`; read the launcher's own flags for the number
 import re
 
 from ..finding import Location
+from ..machine import Gpus, current, world_size
 from .argv import Arg
 from .flags import table
 from .launch import Invocation
@@ -24,39 +25,28 @@ def _entry(words: list, k: int) -> str | None:
     return match.group(1) if module_form or first_word or word.text.endswith(".py") else None
 
 
-def _option(words: list, *names) -> str | None:
-    for k, word in enumerate(words):
-        for name in names:
-            if word.text == name and k + 1 < len(words) and words[k + 1].known:
-                return words[k + 1].text
-            if word.text.startswith(name + "="):
-                return word.text.split("=", 1)[1]
-    return None
-
-
-def _int(text) -> int:
-    return int(text) if text and text.isdigit() else 0
+WORLD_OPTIONS = {"--num_gpus", "--num-gpus", "--num_nodes", "--num-nodes", "--include", "-i", "--exclude", "-e",
+                 "--hostfile", "-H", "--nproc_per_node", "--nproc-per-node", "--nnodes", "--num_processes",
+                 "--num-processes"}
 
 
 def launcher_of(words: list) -> tuple:
-    """(launcher name, world size or 0) from the words before the entrypoint."""
+    """(launcher name, machine.Gpus) from the words before the entrypoint."""
     names = [w.text.rsplit("/", 1)[-1] for w in words]
     if "deepspeed" in names:
-        gpus = _int(_option(words, "--num_gpus", "--num-gpus"))
-        include = _option(words, "--include", "-i")
-        if include and ":" in include and "@" not in include:
-            gpus = len(include.split(":", 1)[1].split(","))
-        nodes = _option(words, "--num_nodes", "--num-nodes")
-        hostfile = _option(words, "--hostfile", "-H")
-        nodes_count = _int(nodes) if nodes else (0 if hostfile else 1)
-        return "deepspeed", gpus * nodes_count
-    if "torchrun" in names or "torch.distributed.run" in names or "torch.distributed.launch" in names:
-        per_node = _int(_option(words, "--nproc_per_node", "--nproc-per-node"))
-        nnodes = _option(words, "--nnodes")
-        return "torchrun", per_node * (_int(nnodes) if nnodes else 1)
-    if "ray" in names:
-        return "ray", 0
-    return ("python" if any(n.startswith("python") for n in names) else (names[0] if names else "")), 0
+        launcher = "deepspeed"
+    elif "torchrun" in names or "torch.distributed.run" in names or "torch.distributed.launch" in names:
+        launcher = "torchrun"
+    elif "accelerate" in names:
+        launcher = "accelerate"
+    elif "ray" in names:
+        return "ray", Gpus()
+    else:
+        return ("python" if any(n.startswith("python") for n in names) else (names[0] if names else "")), Gpus()
+    texts = [w.text for w in words]
+    unknown = any(not w.known and k and texts[k - 1] in WORLD_OPTIONS for k, w in enumerate(words)) or any(
+        not w.known and w.text.split("=", 1)[0] in WORLD_OPTIONS for w in words)
+    return launcher, (Gpus() if unknown else world_size(launcher, texts, current()))
 
 
 def invocations(commands: list, path: str, position) -> list:
@@ -70,6 +60,7 @@ def invocations(commands: list, path: str, position) -> list:
                 continue
             launcher, world = launcher_of(words[:k])
             args = [Arg(w.text, Location(path, *position(w.offset)), w.known, w.opaque) for w in words[k + 1:]]
-            found.append(Invocation(entrypoint, args, Location(path, *position(words[k].offset)), launcher, world))
+            found.append(Invocation(entrypoint, args, Location(path, *position(words[k].offset)), launcher,
+                                    world.count, world.source))
             break
     return found

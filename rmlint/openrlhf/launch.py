@@ -24,10 +24,32 @@ class Invocation:
     anchor: Location           # the command (or file) the launch is written in
     launcher: str = ""         # deepspeed | torchrun | python | ray | argv | file
     world_size: int = 0        # GPUs of the launcher; 0 when it cannot be told
+    world_source: str = ""     # where that count came from ("--num_gpus 8", "CUDA_VISIBLE_DEVICES=0,1")
+
+
+def _pin(parsed) -> dict:
+    """The target OpenRLHF release (settings, installed, pinned) against the releases the flags fit:
+    inside them, the launch is read as that release; outside, the flags that release lacks."""
+    from ..versions import current
+    pinned = current()["openrlhf"]
+    found = {"pinned": "", "pin_missing": "", "pin_conflict": False}
+    versions = table().versions
+    if not pinned.known or pinned.text not in versions:
+        return found     # unknown, or a release the flag table does not hold: judged by the flags alone
+    index = versions.index(pinned.text)
+    found["pinned"] = f"OpenRLHF {pinned.text} ({pinned.source})"
+    if index in parsed.candidates:
+        parsed.candidates = [index]
+        return found
+    missing = [given.written for given in parsed.given.values() if not given.flag.exists(index)]
+    found["pin_missing"] = ", ".join(f"`{name}`" for name in missing) or "the flags' release"
+    found["pin_conflict"] = True
+    return found
 
 
 def subjects(invocation: Invocation) -> list:
     parsed = parse(invocation.entrypoint, invocation.args)
+    pin = _pin(parsed)
     settings = read(parsed)
     s = settings.values
     candidates = parsed.candidates
@@ -40,7 +62,9 @@ def subjects(invocation: Invocation) -> list:
         "newest_version": version_number(table().versions[candidates[-1]]),
         "launcher": invocation.launcher,
         "world_size": invocation.world_size,
+        "gpus_from": invocation.world_source,
         "opaque": parsed.opaque,
+        **pin,
         "problems": [{"kind": p.kind, "message": p.message, "hint": p.hint, "flag": p.flag,
                       "suggestion": f"; {p.hint}" if p.hint else "",
                       "line": p.at.line, "column": p.at.column} for p in parsed.problems],
@@ -56,7 +80,7 @@ def subjects(invocation: Invocation) -> list:
             "input": {"kind": "openrlhf"},
             "launch": launch,
             "args": dict(s),
-            "role": roles.facts(role, s),
+            "role": roles.facts(role, s, invocation.world_source),
             "ds": absent(),
             "ckpt": checkpoint_defaults(),
             "trainer": trainer_defaults(),

@@ -29,6 +29,7 @@ class Role:
     ds_origin: dict = field(default_factory=dict)
     unknown: set = field(default_factory=set)      # role fields that cannot be known
     saves_weights: bool = False
+    group_flags: str = ""      # the Ray flags that size its group ("--actor_num_nodes x --actor_num_gpus_per_node")
 
 
 def _group(s: dict, prefix: str) -> int:
@@ -91,10 +92,19 @@ def _ppo(entrypoint, s, unknown, world, lora, q4, train_ds) -> list:
         if {"critic_pretrain", "reward_pretrain", "pretrain", "remote_rm_url"} & unknown:
             critic.unknown |= {"path", "init_value_head", "same_model_as_actor"}
         roles.append(critic)
+    for role in roles if ray else ():
+        role.group_flags = f"{role.kind} num_nodes x num_gpus_per_node"
     return roles
 
 
-def facts(role: Role, s: dict) -> dict:
+def _gpus_from(role: Role, world_source: str) -> str:
+    """Where a model group's GPU count came from: its own Ray flags, or the launcher (or machine)."""
+    if role.group_flags:
+        return role.group_flags
+    return world_source
+
+
+def facts(role: Role, s: dict, world_source: str = "") -> dict:
     micro = s["micro_train_batch_size"] or 0
     global_batch = (s["train_batch_size"] or 0) * (s["ring_attn_size"] or 1) * (s["tensor_parallel_size"] or 1)
     per_step = micro * role.gpus
@@ -109,6 +119,7 @@ def facts(role: Role, s: dict) -> dict:
         "lora_rank": role.lora_rank,
         "load_in_4bit": role.load_in_4bit,
         "gpus": role.gpus,
+        "gpus_from": _gpus_from(role, world_source),
         "deepspeed": role.ds is not None,
         "saves_weights": role.saves_weights,
         "batch": {

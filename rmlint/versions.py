@@ -1,0 +1,248 @@
+"""Target versions: which release of each framework a launch will run with, and where that came from.
+
+In this order: the settings (`[tool.rmlint.versions]`), the installed distributions when rmlint runs
+inside the training environment (`rmlint run`, the library, `rmlint check --versions installed`;
+read with importlib.metadata, never by importing the package), exact pins in the repository
+(the launch script's own `pip install x==v`, uv.lock, poetry.lock, requirements*.txt, pyproject
+dependencies, environment.yml, Dockerfiles), else unknown. Rules read `versions.<name>.number`
+(0.16.4 -> 1604, 5.23.0 -> 52300; 0 when unknown).
+"""
+
+import contextlib
+import contextvars
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+PACKAGES = ("openrlhf", "deepspeed", "transformers", "peft", "bitsandbytes", "trl", "accelerate", "llamafactory",
+            "axolotl", "torch")
+DISTRIBUTIONS = {"llamafactory": ("llamafactory", "llmtuner")}   # distribution names, when not the package's
+PIN_FILES = ("uv.lock", "poetry.lock", "requirements.txt", "pyproject.toml", "environment.yml", "environment.yaml")
+MAX_PIN_FILE = 8 * 1024 * 1024
+_PIN = re.compile(r"(?<![\w.-])([A-Za-z][A-Za-z0-9._-]*)(?:\[[^\]\s]*\])?\s*===?\s*v?(\d+(?:\.\d+){0,3})(?![\w.*])")
+_PIP_INSTALL = re.compile(r"\bpip3?\s+install\b((?:[^\\\n]|\\[\s\S])*)")   # to the line's end, across `\` joins
+_LOCKED = re.compile(r'^name\s*=\s*"([^"]+)"\s*\nversion\s*=\s*"([^"]+)"', re.M)
+_CONDA = re.compile(r"^\s*-\s*([A-Za-z][A-Za-z0-9._-]*)\s*==?\s*(\d+(?:\.\d+){0,3})\b", re.M)
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+_NAMES = {canonical(d): package for package in PACKAGES for d in DISTRIBUTIONS.get(package, (package,))}
+
+
+def number(text: str) -> int:
+    """0.16.4 -> 1604: releases compare as numbers in rule conditions."""
+    parts = [int(n) for n in re.findall(r"\d+", text or "")[:3]] + [0, 0, 0]
+    return parts[0] * 10000 + min(parts[1], 99) * 100 + min(parts[2], 99)
+
+
+@dataclass(frozen=True)
+class Version:
+    text: str = ""          # "" when unknown
+    source: str = "unknown"  # "settings (pyproject.toml)", "installed", "requirements.txt:3", "unknown"
+
+    @property
+    def known(self) -> bool:
+        return bool(self.text)
+
+    def fact(self) -> dict:
+        shown = f"{self.text} ({self.source})" if self.text else "unknown"
+        return {"text": self.text, "number": number(self.text), "source": self.source, "shown": shown}
+
+
+@dataclass(frozen=True)
+class Versions:
+    found: dict = field(default_factory=dict)   # package -> Version (known ones only)
+
+    def __getitem__(self, package: str) -> Version:
+        return self.found.get(package, Version())
+
+    def with_script(self, text: str, path: str) -> "Versions":
+        """Add the `pip install x==v` pins of the launch script itself: above the repository's pins,
+        below the settings and the installed distributions."""
+        found = dict(self.found)
+        for package, version in pins_in_text(text, path, "pip-install").items():
+            old = found.get(package)
+            if old is None or not old.source.startswith(("settings", "installed")):
+                found[package] = version
+        return Versions(found)
+
+    def facts(self) -> dict:
+        """The `versions` facts rules read (shared by every subject read with the same versions: read-only)."""
+        return _facts(tuple(sorted(self.found.items())))
+
+    def to_dict(self) -> dict:
+        return {package: {"version": self[package].text or None, "source": self[package].source}
+                for package in PACKAGES}
+
+
+@lru_cache(maxsize=256)
+def _facts(found: tuple) -> dict:
+    versions = dict(found)
+    return {package: versions.get(package, Version()).fact() for package in PACKAGES}
+
+
+@lru_cache(maxsize=1)
+def installed() -> dict:
+    """package -> Version of the distributions installed beside rmlint (metadata only; read once)."""
+    from importlib import metadata
+    found = {}
+    for package in PACKAGES:
+        for name in DISTRIBUTIONS.get(package, (package,)):
+            try:
+                found[package] = Version(metadata.version(name), "installed")
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    return found
+
+
+def _read(path: str) -> str:
+    try:
+        if not os.path.isfile(path) or os.path.getsize(path) > MAX_PIN_FILE:
+            return ""
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return ""
+
+
+def shown_path(path: str) -> str:
+    """A path as findings show it: relative to the current folder when inside it."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
+def _line(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def pins_in_text(text: str, where: str, kind: str) -> dict:
+    """package -> Version from one file's text; `kind` says how the file states versions."""
+    found = {}
+
+    def add(name, version, offset):
+        package = _NAMES.get(canonical(name))
+        if package and package not in found:
+            found[package] = Version(version, f"{where}:{_line(text, offset)}")
+    if kind == "lock":
+        for match in _LOCKED.finditer(text):
+            add(match.group(1), match.group(2), match.start())
+    elif kind == "conda":
+        for match in _CONDA.finditer(text):
+            add(match.group(1), match.group(2), match.start())
+        for match in _PIN.finditer(text):
+            add(match.group(1), match.group(2), match.start())
+    elif kind == "pip-install":     # shell scripts and Dockerfiles: only what `pip install` names
+        for command in _PIP_INSTALL.finditer(text):
+            for match in _PIN.finditer(command.group(1)):
+                add(match.group(1), match.group(2), command.start(1) + match.start())
+    elif kind == "pyproject":
+        import tomllib
+        try:
+            table = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            return {}
+        dependencies = table.get("project", {}).get("dependencies", [])
+        for requirement in dependencies if isinstance(dependencies, list) else []:
+            match = _PIN.match(str(requirement).strip())
+            if match:
+                add(match.group(1), match.group(2), text.find(str(requirement)))
+        poetry = table.get("tool", {}).get("poetry", {}).get("dependencies", {})
+        for name, spec in poetry.items() if isinstance(poetry, dict) else []:
+            spec = spec.get("version", "") if isinstance(spec, dict) else spec
+            exact = re.fullmatch(r"(?:==)?\s*(\d+(?:\.\d+){1,3})", str(spec).strip())
+            if exact:
+                add(name, exact.group(1), max(text.find(f"{name} ="), 0))
+    else:   # requirements
+        for match in re.finditer(r"^[ \t]*([^#\n]+)", text, re.M):
+            pin = _PIN.match(match.group(1).strip())
+            if pin:
+                add(pin.group(1), pin.group(2), match.start())
+    return found
+
+
+def _kind(name: str) -> str | None:
+    lower = name.lower()
+    if lower in ("uv.lock", "poetry.lock"):
+        return "lock"
+    if lower == "pyproject.toml":
+        return "pyproject"
+    if lower in ("environment.yml", "environment.yaml"):
+        return "conda"
+    if lower.startswith("requirements") and lower.endswith((".txt", ".in")):
+        return "requirements"
+    if lower.startswith("dockerfile") or lower.endswith(".dockerfile") or lower == "containerfile":
+        return "pip-install"
+    return None
+
+
+ORDER = ("lock", "requirements", "pyproject", "conda", "pip-install")
+
+
+@lru_cache(maxsize=256)
+def pins_in_folder(folder: str) -> tuple:
+    """((package, Version), ...) pinned by the files of one folder, lock files first."""
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return ()
+    files = sorted(((_kind(n), n) for n in names if _kind(n)), key=lambda kn: (ORDER.index(kn[0]), kn[1]))
+    found = {}
+    for kind, name in files:
+        path = os.path.join(folder, name)
+        for package, version in pins_in_text(_read(path), shown_path(path), kind).items():
+            found.setdefault(package, version)
+    return tuple(found.items())
+
+
+def repository_pins(start: str, levels: int = 4) -> dict:
+    """Pins from `start` up to the repository root (a folder holding .git), nearest folder first."""
+    found, folder = {}, os.path.abspath(start)
+    for _ in range(levels + 1):
+        for package, version in pins_in_folder(folder):
+            found.setdefault(package, version)
+        parent = os.path.dirname(folder)
+        if os.path.exists(os.path.join(folder, ".git")) or parent == folder:
+            break
+        folder = parent
+    return found
+
+
+def resolve(settings=None, near: str | None = None, script: str | None = None, use_installed: bool = False,
+            script_path: str = "") -> Versions:
+    """The target versions for a file at `near` (a folder), `script` being the launch script's text."""
+    found = {}
+    configured = getattr(settings, "versions", None) or {}
+    where = f"settings ({shown_path(settings.source)})" if getattr(settings, "source", "") else "settings"
+    for package, text in configured.items():
+        found[package] = Version(str(text), where)
+    if use_installed:
+        for package, version in installed().items():
+            found.setdefault(package, version)
+    if script:
+        for package, version in pins_in_text(script, script_path or "<script>", "pip-install").items():
+            found.setdefault(package, version)
+    for package, version in repository_pins(near or os.getcwd()).items():
+        found.setdefault(package, version)
+    return Versions(found)
+
+
+_CURRENT = contextvars.ContextVar("rmlint_versions", default=Versions())
+
+
+def current() -> Versions:
+    """The versions of the file being read (set by the library around reading it)."""
+    return _CURRENT.get()
+
+
+@contextlib.contextmanager
+def target(versions: Versions):
+    token = _CURRENT.set(versions)
+    try:
+        yield versions
+    finally:
+        _CURRENT.reset(token)

@@ -1,0 +1,77 @@
+"""DeepSpeed across releases: rmlint's verdict for a pinned release is that release's own verdict.
+
+Two releases on either side of changes rmlint models (0.16.4 and 0.19.8) are taken from the registry
+as sdists (tests/upstream.py, cached under tests/.cache) and their DeepSpeedConfig parses each config
+on the CPU; rmlint, told the same release, must refuse exactly what that release refuses."""
+
+import json
+
+import pytest
+
+import upstream
+from rmlint.config import Settings
+from rmlint.deepspeed.releases import releases
+from rmlint.lint import lint_config
+
+OLD, NEW = "0.16.4", "0.19.8"
+BASE = {"train_micro_batch_size_per_gpu": 1, "gradient_accumulation_steps": 1}
+CONFIGS = {   # name -> (config, the rule rmlint reports where a release refuses it)
+    "bucket 0": ({"zero_optimization": {"stage": 3, "reduce_bucket_size": 0}}, "RM225"),
+    "removed amp": ({"amp": {"enabled": False}}, "RM210"),
+    "MiCS shard": ({"zero_optimization": {"stage": 3, "mics_shard_size": -1}}, "RM210"),
+    "zenflow": ({"zero_optimization": {"stage": 2, "zenflow": {"topk_ratio": 0.1}}}, "RM207"),
+    "negative bucket": ({"zero_optimization": {"stage": 2, "allgather_bucket_size": -1}}, "RM225"),
+    "clean": ({"zero_optimization": {"stage": 2}}, None),
+}
+ERRORS = ("RM207", "RM210", "RM225")
+
+
+@pytest.fixture(scope="module")
+def verdicts():
+    configs = [{**BASE, **config} for config, _ in CONFIGS.values()]
+    return {version: dict(zip(CONFIGS, upstream.deepspeed_verdicts(version, configs))) for version in (OLD, NEW)}
+
+
+def rmlint_errors(config: dict, version: str | None) -> list:
+    settings = Settings(versions={"deepspeed": version} if version else {}, installed_versions=False)
+    result = lint_config({**BASE, **config}, settings=settings, select=list(ERRORS))
+    return [f.rule for f in result.findings if f.severity == "error"]
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("version", [OLD, NEW])
+def test_rmlint_refuses_what_that_release_refuses(verdicts, name, version):
+    config, rule = CONFIGS[name]
+    refused = verdicts[version][name] is not None
+    assert rmlint_errors(config, version) == ([rule] if refused else []), verdicts[version][name]
+
+
+def test_the_two_releases_disagree_where_the_issue_says(verdicts):
+    assert verdicts[OLD]["bucket 0"] is None
+    assert "reduce_bucket_size" in verdicts[NEW]["bucket 0"] and "greater than 0" in verdicts[NEW]["bucket 0"]
+    assert verdicts[OLD]["removed amp"] is None and "amp" in verdicts[NEW]["removed amp"].lower()
+    assert verdicts[OLD]["clean"] is None and verdicts[NEW]["clean"] is None
+
+
+def test_with_no_version_a_finding_names_the_releases_it_holds_for():
+    result = lint_config({**BASE, "amp": {"enabled": False}}, settings=Settings(installed_versions=False))
+    message = next(f.message for f in result.findings if f.rule == "RM210")
+    amp = releases().parts["removed"]["amp"]
+    first = releases().versions[amp[0][0]]
+    assert message.endswith(f"(DeepSpeed >= {first}; the DeepSpeed version is not known)")
+    assert releases().versions.index(first) > releases().versions.index(OLD)
+
+
+def test_the_table_holds_every_snapshotted_release_and_rebuilds_the_newest():
+    table = releases()
+    newest = table.snapshot_at(len(table.versions) - 1)
+    with open(table_path("deepspeed_schema.json")) as handle:
+        snapshot = json.load(handle)
+    assert table.versions[0] == "0.10.0" and table.versions[-1] == snapshot["deepspeed_version"]
+    for part in ("strict", "lenient", "removed"):
+        assert newest[part] == snapshot[part], part
+
+
+def table_path(name: str) -> str:
+    from rmlint.deepspeed.releases import DATA
+    return str(DATA.parent / name)
