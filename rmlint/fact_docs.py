@@ -53,9 +53,8 @@ MEANINGS = {
     "role.batch": "The role's batch arithmetic: global and micro batch, per-step samples, remainders, "
                   "gradient accumulation.",
     "ds": "The DeepSpeed config as DeepSpeed reads it (keys normalised, defaults filled in).",
-    "versions": "The releases the input runs with, per package (openrlhf, deepspeed, transformers, peft, "
-                "bitsandbytes, trl, accelerate, llamafactory, axolotl, torch): settings, else the installed "
-                "distributions (rmlint run, the library, --versions installed), else repository pins, else unknown.",
+    "versions": "The release of each package the input runs with: `text`, `number` (0.16.4 is 1604; 0 when "
+                "unknown), `source` (settings, installed, a pin's file:line, unknown), `shown` (both as text).",
     "ds.present": "A DeepSpeed config exists for the subject.",
     "ds.consumer": "Who hands the config to DeepSpeed: `unknown` (a file), `accelerate`, `hf-trainer`, `openrlhf`.",
     "ds.zero_optimization": "The `zero_optimization` block, with DeepSpeed's defaults.",

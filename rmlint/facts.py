@@ -28,7 +28,8 @@ def _defaults() -> dict:
     role = copy.deepcopy(ROLE_DEFAULTS)
     launch = {"entrypoint": "", "generation": 0, "generation_label": "", "releases": "", "launcher": "",
               "oldest_version": 0, "newest_version": 0,
-              "world_size": 0, "gpus_from": "", "pinned": "", "pin_missing": "", "pin_conflict": False, "opaque": False, "problems": []}
+              "world_size": 0, "gpus_from": "", "pinned": "", "pin_missing": "", "pin_conflict": False,
+              "opaque": False, "problems": []}
     from .checkpoint.defaults import defaults as checkpoint_defaults
     from .checkpoint.identity import defaults as reward_defaults
     from .versions import unknown_facts

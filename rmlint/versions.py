@@ -79,6 +79,10 @@ class Versions:
                 for package in PACKAGES}
 
 
+def unknown_facts() -> dict:
+    return Versions().facts()
+
+
 @lru_cache(maxsize=256)
 def _facts(found: tuple) -> dict:
     versions = dict(found)
