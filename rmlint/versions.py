@@ -144,29 +144,34 @@ def pins_in_text(text: str, where: str, kind: str) -> dict:
         for command in _PIP_INSTALL.finditer(text):
             for match in _PIN.finditer(command.group(1)):
                 add(match.group(1), match.group(2), command.start(1) + match.start())
-    elif kind == "pyproject":
-        import tomllib
-        try:
-            table = tomllib.loads(text)
-        except tomllib.TOMLDecodeError:
-            return {}
-        dependencies = table.get("project", {}).get("dependencies", [])
-        for requirement in dependencies if isinstance(dependencies, list) else []:
-            match = _PIN.match(str(requirement).strip())
-            if match:
-                add(match.group(1), match.group(2), text.find(str(requirement)))
-        poetry = table.get("tool", {}).get("poetry", {}).get("dependencies", {})
-        for name, spec in poetry.items() if isinstance(poetry, dict) else []:
-            spec = spec.get("version", "") if isinstance(spec, dict) else spec
-            exact = re.fullmatch(r"(?:==)?\s*(\d+(?:\.\d+){1,3})", str(spec).strip())
-            if exact:
-                add(name, exact.group(1), max(text.find(f"{name} ="), 0))
+    elif kind == "pyproject":    # read with patterns, not tomllib: a pre-commit hook pays for every import
+        project = _section(text, "project")
+        array = re.search(r"^dependencies\s*=\s*\[(.*?)\]", project[1], re.M | re.S) if project else None
+        if array:
+            for item in re.finditer(r"[\"']([^\"']+)[\"']", array.group(1)):
+                match = _PIN.match(item.group(1).strip())
+                if match:
+                    add(match.group(1), match.group(2), project[0] + array.start(1) + item.start())
+        poetry = _section(text, "tool.poetry.dependencies")
+        if poetry:
+            for match in re.finditer(r'^([A-Za-z][\w.-]*)\s*=\s*(?:\{[^}\n]*version\s*=\s*)?"(?:==)?\s*(\d+(?:\.\d+){1,3})"',
+                                     poetry[1], re.M):
+                add(match.group(1), match.group(2), poetry[0] + match.start())
     else:   # requirements
         for match in re.finditer(r"^[ \t]*([^#\n]+)", text, re.M):
             pin = _PIN.match(match.group(1).strip())
             if pin:
                 add(pin.group(1), pin.group(2), match.start())
     return found
+
+
+def _section(text: str, name: str) -> tuple | None:
+    """(offset, text) of a TOML table `[name]` up to the next table header."""
+    match = re.search(r"^\[" + re.escape(name) + r"\]\s*$", text, re.M)
+    if not match:
+        return None
+    end = re.search(r"^\[", text[match.end():], re.M)
+    return match.end(), text[match.end():match.end() + end.start()] if end else text[match.end():]
 
 
 def _kind(name: str) -> str | None:

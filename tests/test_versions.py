@@ -25,6 +25,8 @@ def test_pins_are_read_from_each_kind_of_file():
     assert pinned('[project]\nname = "x"\ndependencies = ["transformers==4.57.1", "trl>=0.20"]\n'
                   '[project.optional-dependencies]\ntest = ["deepspeed==0.19.8"]\n', "pyproject") == {
         "transformers": ("4.57.1", "f:3")}     # extras are not the training environment
+    assert pinned('[tool.poetry.dependencies]\npython = "^3.10"\ntorch = "2.4.0"\npeft = {version = "0.13.2", '
+                  'optional = true}\ntrl = "^0.20"\n', "pyproject") == {"torch": ("2.4.0", "f:3"), "peft": ("0.13.2", "f:4")}
     assert pinned('[[package]]\nname = "deepspeed"\nversion = "0.15.4"\nsource = { registry = "x" }\n\n'
                   '[[package]]\nname = "bitsandbytes"\nversion = "0.42.0"\n', "lock") == {
         "deepspeed": ("0.15.4", "f:2"), "bitsandbytes": ("0.42.0", "f:7")}
