@@ -146,6 +146,7 @@ def lint_paths(paths, select=None, ignore=None, stdin: bytes | None = None, sett
         result.rule_errors += part.rule_errors
         result.skipped += [skip for skip in part.skipped if skip not in result.skipped]
         result.files += part.files
+        result.versions = result.versions or part.versions
         result.unread += part.unread
         read_from |= part.read_from
     empty = [folder for folder in selection.folders if folder not in read_from]

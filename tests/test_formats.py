@@ -83,7 +83,7 @@ def test_statistics():
 
 def test_json_is_stable_and_documented():
     document = json.loads(cli("check", "--format", "json", SEED).output)
-    assert list(document) == ["version", "findings", "summary", "skipped_checkpoints"]
+    assert list(document) == ["version", "findings", "summary", "skipped_checkpoints", "versions"]
     assert list(document["findings"][0]) == ["rule", "name", "severity", "message", "path", "line", "column", "fix"]
 
 

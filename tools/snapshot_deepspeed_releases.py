@@ -52,10 +52,14 @@ def unpacked(version: str, cache: Path = CACHE) -> Path:
 
 
 def snapshot(version: str, cache: Path = CACHE) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(unpacked(version, cache)), DS_ACCELERATOR="cuda")   # cpu needs IPEX before 0.14
-    run = subprocess.run([sys.executable, str(ROOT / "tools" / "snapshot_deepspeed_schema.py")], env=env,
-                         capture_output=True, text=True)
-    if run.returncode:
+    tree = unpacked(version, cache)
+    for accelerator in ("cuda", "cpu"):   # cpu needs IPEX before 0.14; cuda needs CUDA_HOME in 0.15.0
+        env = dict(os.environ, PYTHONPATH=str(tree), DS_ACCELERATOR=accelerator)
+        run = subprocess.run([sys.executable, str(ROOT / "tools" / "snapshot_deepspeed_schema.py")], env=env,
+                             capture_output=True, text=True)
+        if not run.returncode:
+            break
+    else:
         raise SystemExit(f"deepspeed {version}: {run.stderr.strip().splitlines()[-1]}")
     data = json.loads(run.stdout)
     if data["deepspeed_version"].strip() != version:
