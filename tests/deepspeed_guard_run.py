@@ -66,6 +66,24 @@ with tempfile.TemporaryDirectory() as placeholder, tempfile.TemporaryDirectory()
     out["placeholder"] = [rule for rule, _ in rules(findings(engine, placeholder, role="reward"))]
     out["whole"] = rules(findings(engine, whole, role="reward"))
 
+# OpenRLHF's launcher (train_rm): its own factory under the live ZeRO-3 config, LoRA on q/v only,
+# then strategy.prepare's deepspeed.initialize; the README's two lines run on the engine
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import upstream  # noqa: E402
+from transformers import LlamaForCausalLM  # noqa: E402
+
+factory = upstream.reward_model_factory("0.11.0")
+with tempfile.TemporaryDirectory() as base:
+    LlamaForCausalLM(TINY).save_pretrained(base)
+    for targets in (["q_proj", "v_proj"], "all-linear"):
+        rm = factory(base, "reward", param_dtype="bf16", attn_implementation="eager", lora_rank=4,
+                     target_modules=targets, init_value_head=True, ds_config=CONFIG)
+        rm_engine, *_ = deepspeed.initialize(model=rm, config=CONFIG,
+                                             model_parameters=[p for p in rm.parameters() if p.requires_grad])
+        out[f"openrlhf-lora-{targets if isinstance(targets, str) else 'qv'}"] = [
+            rule for rule, _ in rules(findings(rm_engine, base, role="train_rm"))]
+
+keep = HfDeepSpeedConfig(CONFIG)   # the factory's own HfDeepSpeedConfig replaced ours, and is gone with it
 import bitsandbytes as bnb  # noqa: E402
 for storage in (torch.uint8, torch.bfloat16):
     plain = LlamaForSequenceClassification(TINY)

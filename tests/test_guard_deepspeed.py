@@ -37,6 +37,12 @@ def test_a_checkpoint_saved_without_gathering_is_caught(run):
     assert run["whole"] == []
 
 
+def test_openrlhf_lora_reward_model_on_its_deepspeed_engine(run):
+    """The README's two lines after strategy.prepare: OpenRLHF 0.11.0's factory under ZeRO-3, LoRA."""
+    assert run["openrlhf-lora-qv"] == ["RM624"]          # head frozen and left out of the adapter
+    assert run["openrlhf-lora-all-linear"] == ["RM630"]  # only the head's LoRA factors are saved
+
+
 def test_4bit_uint8_storage_under_a_live_zero3_config(run):
     assert [rule for rule, _ in run["4bit-uint8"]] == ["RM247"]
     assert run["4bit-uint8"][0][1] == (

@@ -92,9 +92,13 @@ def _quantized_uint8(model) -> list:
             if type(p).__name__ == "Params4bit" and p.dtype == torch.uint8]
 
 
-def _zero3(engine, model) -> bool:
+def _zero3(engine, params: list) -> bool:
+    """ZeRO-3 is live: the engine's stage, parameters partitioned by zero.Init, or transformers' global
+    HfDeepSpeedConfig (which OpenRLHF's factory holds only while it builds the model)."""
     if engine is not None:
         return engine.zero_optimization_stage() == 3
+    if any(_partitioned(p) for _, p in params):
+        return True
     try:
         from transformers.integrations import is_deepspeed_zero3_enabled
     except ImportError:
@@ -143,7 +147,7 @@ def describe(model) -> dict:
     prefix, module = find_head(base)
     facts = {"model": type(base).__name__, "wrapper": type(engine or peft or base).__name__,
              "params": len(params), "meta_params": sum(1 for _, p in params if p.device.type == "meta"),
-             "hidden": _hidden(config), "config": config, "peft": _peft(peft), "zero3": _zero3(engine, model),
+             "hidden": _hidden(config), "config": config, "peft": _peft(peft), "zero3": _zero3(engine, params),
              "norm": _normalisation(base, config), "uint8_4bit": _quantized_uint8(base),
              "head": {"found": module is not None, "prefix": prefix, "values": None}}
     if module is None:
