@@ -173,7 +173,8 @@ def _collect(value, path: str, defaults: dict, seen: dict):
 
 
 def _show(value) -> str:
-    text = json.dumps(value, default=str).replace("`", "'")
+    from .lint import fixtures_dir   # examples name fixtures by absolute path: the page is the same on every machine
+    text = json.dumps(value, default=str).replace("`", "'").replace(fixtures_dir(), "{fixtures}")
     return f"`{text if len(text) <= 60 else text[:57] + '...'}`".replace("|", "\\|")
 
 
