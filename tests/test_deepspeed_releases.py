@@ -5,6 +5,7 @@ as sdists (tests/upstream.py, cached under tests/.cache) and their DeepSpeedConf
 on the CPU; rmlint, told the same release, must refuse exactly what that release refuses."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,16 @@ from rmlint.lint import lint_config
 
 OLD, NEW = "0.16.4", "0.19.8"
 BASE = {"train_micro_batch_size_per_gpu": 1, "gradient_accumulation_steps": 1}
+# axolotl's shipped deepspeed_configs/zero1_torch_compile.json (tests/fixtures/upstream/MANIFEST.tsv)
+AXOLOTL_COMPILE = Path(__file__).resolve().parent / "fixtures" / "upstream" / "axolotl" / "zero1_torch_compile.json"
+
+
+def _as_hf_trainer_fills_it(config: dict) -> dict:
+    """The config as the HF Trainer hands it to DeepSpeed: `auto` values filled in (bf16 training)."""
+    filled = {k: v for k, v in json.loads(json.dumps(config).replace('"auto"', "1")).items() if k != "train_batch_size"}
+    filled["bf16"]["enabled"], filled["fp16"]["enabled"] = True, False
+    return filled
+
 CONFIGS = {   # name -> (config, the rule rmlint reports where a release refuses it)
     "bucket 0": ({"zero_optimization": {"stage": 3, "reduce_bucket_size": 0}}, "RM225"),
     "removed amp": ({"amp": {"enabled": False}}, "RM210"),
@@ -22,6 +33,7 @@ CONFIGS = {   # name -> (config, the rule rmlint reports where a release refuses
     "zenflow": ({"zero_optimization": {"stage": 2, "zenflow": {"topk_ratio": 0.1}}}, "RM207"),
     "negative bucket": ({"zero_optimization": {"stage": 2, "allgather_bucket_size": -1}}, "RM225"),
     "clean": ({"zero_optimization": {"stage": 2}}, None),
+    "axolotl compile": (_as_hf_trainer_fills_it(json.loads(AXOLOTL_COMPILE.read_text())), "RM207"),
 }
 REFUSALS = ("RM207", "RM210", "RM225")   # RM210 is a warning by design (older releases took the keys)
 
@@ -43,7 +55,7 @@ def rmlint_refusals(config: dict, version: str | None) -> list:
 def test_rmlint_refuses_what_that_release_refuses(verdicts, name, version):
     config, rule = CONFIGS[name]
     refused = verdicts[version][name] is not None
-    assert rmlint_refusals(config, version) == ([rule] if refused else []), verdicts[version][name]
+    assert set(rmlint_refusals(config, version)) == ({rule} if refused else set()), verdicts[version][name]
 
 
 def test_the_two_releases_disagree_where_the_issue_says(verdicts):
@@ -75,3 +87,18 @@ def test_the_table_holds_every_snapshotted_release_and_rebuilds_the_newest():
 def table_path(name: str) -> str:
     from rmlint.deepspeed.releases import DATA
     return str(DATA.parent / name)
+
+
+
+def test_axolotls_torch_compile_file_is_judged_per_release(verdicts):
+    """`compile: {disable, backend}`: 0.16.4 reads the block leniently, 0.19.8's CompileConfig forbids both."""
+    from rmlint.lint import lint_paths
+    assert verdicts[OLD]["axolotl compile"] is None and "extra_forbidden" in verdicts[NEW]["axolotl compile"]
+
+    def unknown_keys(version):
+        settings = Settings(versions={"deepspeed": version} if version else {}, installed_versions=False)
+        return [(f.line, f.message) for f in lint_paths([AXOLOTL_COMPILE], settings=settings, select=["RM207"]).findings]
+    assert unknown_keys(OLD) == []
+    assert [line for line, _ in unknown_keys(NEW)] == [19, 20]
+    assert unknown_keys(None)[1] == (20, "unknown key `compile.backend`: DeepSpeed's `compile` block forbids extra "
+                                         "keys (DeepSpeed >= 0.16.6; the DeepSpeed version is not known)")
