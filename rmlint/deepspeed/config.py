@@ -43,7 +43,7 @@ def _coerces(text: str, expected: str) -> bool:
 class _Inspector:
     def __init__(self, release_schema=None):
         self.items = {k: [] for k in ("unknown", "ignored", "deprecated", "removed", "autos", "slips", "conflicts",
-                                      "duplicates", "invalid")}
+                                      "duplicates", "invalid", "beyond")}
         self.schema = release_schema or schema()
 
     def note(self, kind: str, path: tuple, **extra):

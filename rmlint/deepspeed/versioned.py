@@ -3,7 +3,17 @@ is not known, for the newest release with each finding that not every release sh
 which releases it holds. The config is inspected once per era in which nothing it names changed."""
 
 from ..versions import current
-from .releases import releases, schema_at
+from .releases import releases, schema_at, version_key
+
+
+def _beyond(items: dict, newest: str, target) -> None:
+    """The target DeepSpeed is newer than any release the table holds: a key the table does not know may
+    be new there, so it is not called unknown or ignored, but listed as beyond the table."""
+    for kind in ("unknown", "ignored"):
+        for item in items[kind]:
+            items["beyond"].append({**item, "newest": newest, "target": f"{target.text} ({target.source})",
+                                    "was": kind})
+        items[kind] = []
 
 
 def _paths(config: dict, prefix: str = "", depth: int = 0) -> list:
@@ -37,10 +47,12 @@ def inspect(config, inspector_class) -> dict:
                 seen.setdefault((kind, item["path"]), set()).add(moment)
     ends = dict(zip(moments, [m - 1 for m in moments[1:]] + [len(table.versions) - 1]))
     items = by_moment[chosen]
+    if target.known and table.keys[-1] < version_key(target.text):
+        _beyond(items, table.versions[-1], target)
     for kind, found in items.items():
         for item in found:
-            holds = seen[(kind, item["path"])]
-            if len(holds) == len(moments):
+            holds = seen.get((item.get("was", kind), item["path"]), moments)
+            if kind == "beyond" or len(holds) == len(moments):
                 continue        # every release agrees
             if target.known:
                 item["releases"] = f" (DeepSpeed {target.text}, from {target.source})"
