@@ -77,8 +77,11 @@ def _gitignores_above(folder: str) -> list:
     layers = []
     info = os.path.join(root, ".git", "info", "exclude")
     if os.path.isfile(info):
-        with open(info, encoding="utf-8", errors="replace") as handle:
-            layers.append(Patterns(handle.readlines(), root))
+        from .sources.files import read_input
+        try:
+            layers.append(Patterns(read_input(info, 4 * 1024 * 1024).decode("utf-8", "replace").splitlines(True), root))
+        except OSError:
+            pass
     return layers + [layer for layer in map(read_gitignore, reversed(chain)) if layer]
 
 

@@ -77,8 +77,8 @@ class Patterns:
 
 def read_gitignore(folder: str) -> "Patterns | None":
     try:
-        with open(os.path.join(folder, ".gitignore"), encoding="utf-8", errors="replace") as handle:
-            lines = handle.readlines()
+        from .sources.files import read_input
+        lines = read_input(os.path.join(folder, ".gitignore"), 4 * 1024 * 1024).decode("utf-8", "replace").splitlines(True)
     except OSError:
         return None
     return Patterns(lines, folder)

@@ -110,10 +110,16 @@ def names_config_keys(head: str) -> bool:
     return bool(_CONFIG_KEYS.search(head))
 
 
-def read_file(path: str, explicit: bool = True, texts: dict | None = None, forced: str | None = None) -> tuple | None:
+def read_file(path: str, explicit: bool = True, texts: dict | None = None, forced: str | None = None,
+              within: str | None = None) -> tuple | None:
     """(subjects, findings) of a file a run was given or found, or None when it is no file rmlint reads
     (skipped silently and counted, whatever its size): size and parse limits apply only to files
-    that name a config's keys, or that --kind forces."""
+    that name a config's keys, or that --kind forces. A FIFO, device or socket, or (found in the
+    folder `within`) a symlink to outside it, is an RM001 finding and never opened."""
+    from .sources.files import refusal
+    refused = refusal(path, within)
+    if refused:
+        return [], [reader_finding("RM001", refused, Location(path))]
     if forced:
         return subjects_of_file(path, texts=texts, forced=forced)
     name = os.path.basename(path).lower()
@@ -121,27 +127,28 @@ def read_file(path: str, explicit: bool = True, texts: dict | None = None, force
         return None
     if not name.endswith(SHELL_SUFFIXES + DATA_SUFFIXES):     # read when given by name and it looks like one
         if explicit and _looks_like_script(path):
-            return subjects_of_file(path, texts=texts)
+            return subjects_of_file(path, texts=texts, within=within)
         if not explicit or not _head_names_keys(path):
             return None
     if not name.endswith(SHELL_SUFFIXES):
         try:
             if os.path.getsize(path) > PEEK and not _head_names_keys(path):
                 return None
-            text = read_text(path)
+            text = read_text(path, within)
         except SourceError as err:
             if os.access(path, os.R_OK) and not _head_names_keys(path):   # unreadable is an error, garbage is not ours
                 return None
             return [], [reader_finding("RM001", err.message, err.location)]
         except OSError:
-            return subjects_of_file(path, texts=texts)
+            return subjects_of_file(path, texts=texts, within=within)
         return subjects_of_text(path, text, texts=texts, skip_unread=True)
-    return subjects_of_file(path, texts=texts)
+    return subjects_of_file(path, texts=texts, within=within)
 
 
 def _head(path: str) -> str:
+    from .sources.files import open_input
     try:
-        with open(path, "rb") as handle:
+        with open_input(path) as (handle, _):
             return handle.read(PEEK).decode("utf-8", "replace")
     except OSError:
         return ""
@@ -158,16 +165,22 @@ def _looks_like_script(path: str) -> bool:
                                    bool(re.search(r"^\s*(deepspeed|torchrun|python3?|ray|accelerate)\s", head, re.M)))
 
 
-def subjects_of_file(path: str, explicit: bool = True, texts: dict | None = None, forced: str | None = None) -> tuple:
+def subjects_of_file(path: str, explicit: bool = True, texts: dict | None = None, forced: str | None = None,
+                     within: str | None = None) -> tuple:
+    """`within`: the folder being walked; a symlink to outside it is not read."""
     try:
-        text = read_text(path)
+        text = read_text(path, within)
     except SourceError as err:
         return [], [reader_finding("RM001", err.message, err.location)]
     return subjects_of_text(path, text, explicit, texts, forced)
 
 
 def subjects_of_bytes(path: str, data: bytes, texts: dict | None = None, forced: str | None = None) -> tuple:
+    from .sources.text import MAX_BYTES
     try:
+        if len(data) > MAX_BYTES:
+            raise SourceError(f"more than {MAX_BYTES // (1024 * 1024)} MB on standard input; rmlint reads configs "
+                              "and scripts up to that", Location(path))
         text = decode(data, path)
     except SourceError as err:
         return [], [reader_finding("RM001", err.message, err.location)]

@@ -170,7 +170,8 @@ def _read_entry(entry, stdin: bytes | None, kind: str | None, texts: dict):
         from .checkpoint.subjects import inspect_subject
         subject, _, problems = inspect_subject(entry.path)
         return [subject], problems
-    return inputs.read_file(entry.path, entry.explicit, texts, kind if entry.explicit else None)
+    return inputs.read_file(entry.path, entry.explicit, texts, kind if entry.explicit else None,
+                            None if entry.explicit else entry.origins[0])   # found by a walk: inside its folder
 
 
 def _lint_entries(entries: list, policy, stdin: bytes | None, kind: str | None, named: list) -> Result:

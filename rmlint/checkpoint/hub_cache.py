@@ -3,6 +3,7 @@ local Hugging Face cache holds. Never the network."""
 
 import os
 import re
+import stat
 
 HEADER_SUFFIX = ".rmlint-header.json"   # a weight file read from the Hub: its safetensors header and size only
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
@@ -18,20 +19,46 @@ def cache_dir() -> str:
     return os.path.join(os.path.expanduser(home), "hub")
 
 
-def _snapshot(repo_dir: str) -> str | None:
+def _snapshots(repo_dir: str) -> dict:
+    """commit -> (path, mtime) of snapshots/<commit> folders whose real path is inside the entry
+    (a symlink loop or a link to elsewhere is left out)."""
+    from ..sources.files import inside
+    folder = os.path.join(repo_dir, "snapshots")
     try:
-        with open(os.path.join(repo_dir, "refs", "main"), encoding="ascii") as handle:
-            commit = handle.read(100).strip()
-        path = os.path.join(repo_dir, "snapshots", commit)
-        if os.path.isdir(path):
-            return path
-    except (OSError, UnicodeDecodeError):
-        pass
-    try:
-        snapshots = [os.path.join(repo_dir, "snapshots", s) for s in os.listdir(os.path.join(repo_dir, "snapshots"))]
+        names = os.listdir(folder)
     except OSError:
+        return {}
+    found = {}
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode) and inside(path, repo_dir):
+            found[name] = (path, info.st_mtime)
+    return found
+
+
+def entry_of(snapshot: str) -> str:
+    """The cache entry (models--org--name) a snapshot folder belongs to: where its symlinks may point."""
+    return os.path.realpath(os.path.dirname(os.path.dirname(snapshot)))
+
+
+def _snapshot(repo_dir: str) -> str | None:
+    """refs/main's snapshot: a commit that is a folder of snapshots/ inside the entry; else the
+    newest such folder. Nothing outside the entry is followed."""
+    found = _snapshots(repo_dir)
+    if not found:
         return None
-    return max(snapshots, key=os.path.getmtime) if snapshots else None
+    from ..sources.files import read_input
+    try:
+        commit = read_input(os.path.join(repo_dir, "refs", "main"), 100, repo_dir).decode("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        commit = ""
+    if commit in found:
+        return found[commit][0]
+    return max(found.values(), key=lambda pair: pair[1])[0]
 
 
 def resolve(path: str, base_dirs: list) -> tuple:

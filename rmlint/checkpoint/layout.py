@@ -31,46 +31,59 @@ class Checkpoint:
     deepspeed: dict = field(default_factory=dict)        # {"tag", "stage", "ranks"} of a ZeRO folder
     errors: list = field(default_factory=list)           # [CheckpointError]
     size: int = 0
+    within: str | None = None   # files are read only inside this folder (symlinks to elsewhere refused)
 
 
-def read_weights(path: str) -> tuple:
+MAX_INDEX = 64 * 1024 * 1024   # shard indexes of the largest public MoE checkpoints are ~10 MB
+
+
+def read_weights(path: str, within: str | None = None) -> tuple:
     """(metadata, [Tensor]) of one weight file, by its format."""
     if path.endswith(".safetensors"):
         from .safetensors_file import read_header
-        return read_header(path)
+        return read_header(path, within)
     from .torch_zip import read_index
-    return {}, read_index(path)
+    return {}, read_index(path, within)
 
 
-def _json(path: str):
+def _json(path: str, within: str | None, index: bool = False):
+    """A Document of config.json & co.; a shard index (large, read once) without key positions."""
     from ..finding import SourceError
-    from ..sources.document import load_json
-    from ..sources.text import read_text
+    from ..sources.document import Document, load_json
+    from ..sources.text import MAX_BYTES, decode, read_raw
     try:
-        return load_json(read_text(path), path), None
+        text = decode(read_raw(path, within, MAX_INDEX if index else MAX_BYTES), path)
+        if index:
+            import json
+            try:
+                return Document(path, json.loads(text)), None
+            except (ValueError, RecursionError):
+                pass   # load_json below says where it breaks
+        return load_json(text, path), None
     except SourceError as err:
         return None, CheckpointError(err.message, path, err.location.line, err.location.column)
 
 
 def _add(checkpoint: Checkpoint, path: str, into: list | None = None):
     try:
-        _, tensors = read_weights(path)
+        _, tensors = read_weights(path, checkpoint.within)
     except CheckpointError as err:
         checkpoint.errors.append(err)
         return []
     checkpoint.files.append(path)
-    checkpoint.size += os.path.getsize(path)
+    checkpoint.size += os.stat(path).st_size
     (checkpoint.tensors if into is None else into).extend(tensors)
     return tensors
 
 
-def inspect_path(path: str) -> Checkpoint:
-    if os.path.isfile(path):
+def inspect_path(path: str, within: str | None = None) -> Checkpoint:
+    """`within`: where its files may be (a Hugging Face cache entry); the folder itself otherwise."""
+    if not os.path.isdir(path):
         return _single_file(path)
-    checkpoint = Checkpoint(path)
+    checkpoint = Checkpoint(path, within=within or os.path.realpath(path))
     names = set(os.listdir(path))
     if "config.json" in names:
-        checkpoint.config, error = _json(os.path.join(path, "config.json"))
+        checkpoint.config, error = _json(os.path.join(path, "config.json"), checkpoint.within)
         checkpoint.errors += [error] if error else []
     if "adapter_config.json" in names:
         _adapter(checkpoint, names)
@@ -98,17 +111,17 @@ def _single_file(path: str) -> Checkpoint:
     if name in INDEXES or name in ("config.json", "adapter_config.json"):
         return inspect_path(folder)
     checkpoint = Checkpoint(path, "safetensors" if name.endswith(".safetensors") else "pytorch-bin")
-    if os.path.isfile(os.path.join(folder, "config.json")):
-        checkpoint.config, error = _json(os.path.join(folder, "config.json"))
+    if os.path.lexists(os.path.join(folder, "config.json")):
+        checkpoint.config, error = _json(os.path.join(folder, "config.json"), folder)
         checkpoint.errors += [error] if error else []
-    _add(checkpoint, path)
+    _add(checkpoint, path)   # the file named is read wherever it is; what is beside it only inside its folder
     return checkpoint
 
 
 def _adapter(checkpoint: Checkpoint, names: set):
     folder = checkpoint.path
     checkpoint.format = "peft-adapter"
-    checkpoint.adapter, error = _json(os.path.join(folder, "adapter_config.json"))
+    checkpoint.adapter, error = _json(os.path.join(folder, "adapter_config.json"), checkpoint.within)
     checkpoint.errors += [error] if error else []
     weights = next((n for n in ADAPTER_WEIGHTS if n in names), None)
     if weights:
@@ -125,7 +138,7 @@ def _adapter(checkpoint: Checkpoint, names: set):
 
 def _sharded(checkpoint: Checkpoint, index_path: str):
     checkpoint.index = index_path
-    document, error = _json(index_path)
+    document, error = _json(index_path, checkpoint.within, index=True)
     weight_map = document.data.get("weight_map") if document and isinstance(document.data, dict) else None
     if not isinstance(weight_map, dict) or not all(isinstance(v, str) for v in weight_map.values()):
         checkpoint.errors.append(error or CheckpointError("index has no weight_map of tensor -> shard file", index_path))
@@ -136,7 +149,7 @@ def _sharded(checkpoint: Checkpoint, index_path: str):
     holder = {}
     for shard in sorted(by_shard):
         shard_path = os.path.join(checkpoint.path, shard)
-        if os.sep in shard or "/" in shard or not os.path.isfile(shard_path):
+        if os.sep in shard or "/" in shard or not os.path.lexists(shard_path):
             checkpoint.missing_shards[shard] = by_shard[shard]
             continue
         for tensor in _add(checkpoint, shard_path):
@@ -156,10 +169,11 @@ def _deepspeed(checkpoint: Checkpoint, names: set):
     """engine.save_checkpoint's layout (deepspeed/checkpoint/constants.py): `latest` names the tag folder."""
     tag = None
     if "latest" in names:
+        from ..sources.files import read_input
         try:
-            with open(os.path.join(checkpoint.path, "latest"), encoding="utf-8", errors="replace") as handle:
-                tag = handle.read(256).strip()
-        except OSError:
+            tag = read_input(os.path.join(checkpoint.path, "latest"), 256, checkpoint.within).decode(
+                "utf-8", "replace").strip()
+        except OSError:   # not a regular file, too long, outside: no tag, the folders are looked at instead
             tag = None
     folders = [tag] if tag and tag in names else sorted(n for n in names if n.startswith(("global_step",
                                                                                           "best_global_step")))

@@ -3,7 +3,6 @@ src/tensor.rs read_metadata + Metadata::validate): 8-byte length, JSON header, c
 that cover the byte buffer exactly. Only 8 + N bytes are read; no tensor data."""
 
 import json
-import os
 
 from .tensors import BITS, CheckpointError, Tensor
 
@@ -19,13 +18,13 @@ def _pairs(pairs):
     return seen
 
 
-def read_header(path: str) -> tuple:
+def read_header(path: str, within: str | None = None) -> tuple:
     """(metadata, [Tensor]) of one .safetensors file; CheckpointError on anything safetensors refuses."""
+    from ..sources.files import open_input, read_at
     def fail(message):
         raise CheckpointError(message, path)
     try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as handle:
+        with open_input(path, within=within) as (handle, size):
             raw = handle.read(8)
             if len(raw) < 8:
                 fail(f"{size} bytes: too small for a safetensors header (8-byte length first)")
@@ -36,9 +35,11 @@ def read_header(path: str) -> tuple:
             if 8 + length > size:
                 fail(f"header length {length:,} bytes (at byte 0) runs past the end of the {size:,}-byte file: "
                      "truncated or not a safetensors file")
-            text = handle.read(length)
+            text = read_at(handle, 8, length)
     except OSError as err:
         fail(f"cannot read: {err.strerror or err}")
+    if len(text) != length:
+        fail(f"the file ended inside its {length:,}-byte header")
     try:
         header = json.loads(text.decode("utf-8"), object_pairs_hook=_pairs)
     except UnicodeDecodeError as err:
@@ -66,7 +67,7 @@ def _tensor(name: str, entry, path: str, data_start: int) -> Tensor:
     if not isinstance(entry, dict):
         raise CheckpointError(f"tensor `{name}`: entry is not an object", path)
     dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
-    if dtype not in BITS:
+    if not isinstance(dtype, str) or dtype not in BITS:
         raise CheckpointError(f"tensor `{name}`: unknown dtype {dtype!r}", path)
     if not isinstance(shape, list) or not all(_is_count(d) for d in shape):
         raise CheckpointError(f"tensor `{name}`: shape {shape!r} is not a list of sizes", path)

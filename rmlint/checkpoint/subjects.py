@@ -21,11 +21,11 @@ def _unreadable(message: str, where: Location) -> Finding:
 
 
 @lru_cache(maxsize=64)
-def _read(path: str):
+def _read(path: str, within: str | None = None):
     from .layout import Checkpoint, inspect_path
     from .tensors import CheckpointError
     try:
-        return inspect_path(path)
+        return inspect_path(path, within)
     except OSError as err:
         checkpoint = Checkpoint(path)
         checkpoint.errors.append(CheckpointError(f"cannot read: {err.strerror or err}", path))
@@ -90,7 +90,8 @@ def attach(subject, role, settings: dict, base_dirs: list, dotted: bool):
         subject.skipped.append((role.path, subject.locate("role.path"), how))
         return
     from .facts import describe
-    checkpoint = _read(os.path.normpath(local))
+    from .hub_cache import entry_of
+    checkpoint = _read(os.path.normpath(local), entry_of(local) if how == "hf-cache" else None)
     if how == "hf-cache" and (checkpoint.format == "none" or checkpoint.missing_shards):
         # a partial download: from_pretrained fetches the rest, so what is missing here is no finding
         ckpt["reason"] = "the Hugging Face cache holds only part of it (weights not all downloaded)"

@@ -22,10 +22,8 @@ class Tensor:
     dtype: str
     shape: tuple
     file: str           # the weight file it is stored in
-    offset: int         # absolute byte offset of its data in `file` (-1: inside a zip member)
+    offset: int         # absolute byte offset of its data in `file` (a .bin's zip members are stored)
     nbytes: int
-    member: str = ""    # zip member holding the data (.bin files)
-    member_offset: int = 0
 
     @property
     def numel(self) -> int:
@@ -36,19 +34,16 @@ class Tensor:
 
 
 def read_bytes(tensor: Tensor, limit: int) -> bytes | None:
-    """The tensor's raw bytes, or None when it is larger than `limit` or cannot be read."""
-    if tensor.nbytes > limit:
+    """The tensor's raw bytes (read in bounded chunks), or None when it is larger than `limit` or
+    cannot be read. The file was checked when its header was read; it is opened the same safe way."""
+    if tensor.nbytes > limit or tensor.offset < 0:
         return None
+    from ..sources.files import open_input, read_at
     try:
-        if tensor.member:
-            import zipfile
-            with zipfile.ZipFile(tensor.file) as archive, archive.open(tensor.member) as handle:
-                handle.seek(tensor.member_offset)
-                data = handle.read(tensor.nbytes)
-        else:
-            with open(tensor.file, "rb") as handle:
-                handle.seek(tensor.offset)
-                data = handle.read(tensor.nbytes)
-    except (OSError, KeyError, ValueError, EOFError):
+        with open_input(tensor.file) as (handle, size):
+            if tensor.offset + tensor.nbytes > size:
+                return None
+            data = read_at(handle, tensor.offset, tensor.nbytes)
+    except OSError:
         return None
     return data if len(data) == tensor.nbytes else None

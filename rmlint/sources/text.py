@@ -1,7 +1,5 @@
 """Read a file as text, refusing what no config file looks like, before any parser sees it."""
 
-import os
-
 from ..finding import Location, SourceError
 
 MAX_BYTES = 4 * 1024 * 1024  # the largest real launch script or DeepSpeed config is a few KB
@@ -18,16 +16,16 @@ def decode(data: bytes, path: str) -> str:
         raise SourceError(f"not UTF-8: byte 0x{data[err.start]:02x} cannot be decoded", Location(path, line, column))
 
 
-def read_text(path: str) -> str:
+def read_raw(path: str, within: str | None = None, limit: int = MAX_BYTES) -> bytes:
+    """A config or script's bytes (a regular file, at most `limit`); SourceError naming why not."""
+    from .files import Refused, read_input
     try:
-        size = os.path.getsize(path)
-        if size > MAX_BYTES:
-            raise SourceError(f"file is {size / 1e6:.1f} MB; rmlint reads configs and scripts up to "
-                              f"{MAX_BYTES // (1024 * 1024)} MB", Location(path))
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
+        return read_input(path, limit, within, "configs and scripts")
+    except Refused as err:
+        raise SourceError(str(err), Location(path)) from None
     except OSError as err:
-        raise SourceError(f"cannot read: {err.strerror or err}", Location(path))
-    if len(data) > MAX_BYTES:  # grew while we looked, or a pipe/device
-        raise SourceError(f"file is larger than {MAX_BYTES // (1024 * 1024)} MB", Location(path))
-    return decode(data, path)
+        raise SourceError(f"cannot read: {err.strerror or err}", Location(path)) from None
+
+
+def read_text(path: str, within: str | None = None) -> str:
+    return decode(read_raw(path, within), path)

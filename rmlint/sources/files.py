@@ -1,0 +1,93 @@
+"""The one way rmlint opens an input: regular files only, sizes checked on the open descriptor,
+symlinks followed only to places inside the folder the caller names.
+
+A FIFO, a device or a socket would block or never end; a file reached through a symlink to outside
+the tree being checked (or outside a model folder, or the Hugging Face cache) is somebody else's.
+Both are refused with a message the caller turns into a finding.
+"""
+
+import os
+import stat
+from contextlib import contextmanager
+
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+
+
+class Refused(OSError):
+    """An input rmlint will not read; str() is the reason."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.strerror = message
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+def inside(path: str, folder: str) -> bool:
+    """Whether `path`, symlinks resolved, is `folder` (resolved) or inside it."""
+    real, root = os.path.realpath(path), os.path.realpath(folder)
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def refusal(path: str, within: str | None = None) -> str | None:
+    """Why open_input would refuse `path` (not a regular file, or outside `within`), without opening
+    it; None when it would not. A dangling or unreadable path is left to the open."""
+    if within is not None and not inside(path, within):
+        return f"a symlink to {os.path.realpath(path)}, outside {within}; not followed"
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    return None if stat.S_ISREG(mode) else f"not a regular file ({_kind(mode)}); not read"
+
+
+@contextmanager
+def open_input(path: str, limit: int | None = None, within: str | None = None, what: str = "such files"):
+    """(binary file, size) of a regular file; Refused for anything else, for a file over `limit`
+    bytes, or (with `within`) for a file whose real path is outside that folder."""
+    if within is not None and not inside(path, within):
+        raise Refused(refusal(path, within))
+    # O_NONBLOCK: opening a FIFO does not wait for a writer; the fstat below then refuses it
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise Refused(f"not a regular file ({_kind(info.st_mode)}); not read")
+        if limit is not None and info.st_size > limit:
+            raise Refused(f"file is {info.st_size / 1e6:.1f} MB; rmlint reads {what} up to "
+                          f"{limit / 1e6:.0f} MB")
+        os.set_blocking(fd, True)
+        handle = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with handle:
+        yield handle, info.st_size
+
+
+def read_input(path: str, limit: int, within: str | None = None, what: str = "such files") -> bytes:
+    """All bytes of a regular file of at most `limit` bytes (checked again after reading: it may grow)."""
+    with open_input(path, limit, within, what) as (handle, _):
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise Refused(f"file grew past {limit / 1e6:.0f} MB while it was read")
+    return data
+
+
+def read_at(handle, offset: int, count: int, chunk: int = 1 << 20) -> bytes:
+    """`count` bytes from `offset`, read in bounded chunks (short when the file ends first)."""
+    handle.seek(offset)
+    parts, left = [], count
+    while left > 0:
+        part = handle.read(min(chunk, left))
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
