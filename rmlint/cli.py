@@ -10,6 +10,7 @@ import sys
 import click
 
 from . import __version__
+from .finding import printable
 
 FORMATS = ("text", "json", "sarif", "github")
 
@@ -235,7 +236,7 @@ def check(paths, fix, unsafe_fixes, show_diff, kind, **options):
         if fix or show_diff:
             result = _fix(paths, result, policy, settings, unsafe_fixes, show_diff, settings_for)
     except UsageError as err:
-        raise click.UsageError(str(err))
+        raise click.UsageError(printable(err))
     _emit(result, options, settings, policy.catalog, policy, unsafe_fixes)
 
 
@@ -245,7 +246,7 @@ def _fix(paths, result, policy, settings, unsafe: bool, show_diff: bool, setting
     changes = fix.plan(result, policy, unsafe)
     if show_diff:
         for change in changes:
-            click.echo(fix.diff(change), nl=False)
+            click.echo(printable(fix.diff(change), keep_newlines=True), nl=False)
         if not changes:
             sys.exit(0)
         fixed = sum(len(c.edits) for c in changes)
@@ -253,16 +254,19 @@ def _fix(paths, result, policy, settings, unsafe: bool, show_diff: bool, setting
         click.echo(f"Would fix {fixed} finding{'s' if fixed != 1 else ''} in {len(changes)} file"
                    f"{'s' if len(changes) != 1 else ''}.", err=True)
         sys.exit(1)
-    for change in changes:
-        fix.write(change)
+    written, refused = fix.write_all(changes, fix.checked_roots(paths))
     if not changes:
         return result
-    fixed = sum(len(c.edits) for c in changes)
-    click.echo(f"Fixed {fixed} finding{'s' if fixed != 1 else ''} in {len(changes)} file{'s' if len(changes) != 1 else ''}:", err=True)
-    for change in changes:
+    fixed = sum(len(c.edits) for c in written)
+    if written:
+        click.echo(f"Fixed {fixed} finding{'s' if fixed != 1 else ''} in {len(written)} file"
+                   f"{'s' if len(written) != 1 else ''}:", err=True)
+    for change in written:
         for edit in change.edits:
-            click.echo(f"  {change.path}: {edit.rule} {edit.what}", err=True)
-    return lint_paths(paths, settings=settings, settings_for=settings_for)
+            click.echo(printable(f"  {change.path}: {edit.rule} {edit.what}"), err=True)
+    result = lint_paths(paths, settings=settings, settings_for=settings_for)
+    result.findings = sorted(result.findings + [f for f in refused if policy.enabled(f.rule)], key=lambda f: f.sort_key())
+    return result
 
 
 @main.command("check-args", context_settings={"ignore_unknown_options": True})
@@ -276,7 +280,7 @@ def check_args(argv, **options):
     try:
         result = lint_argv(list(argv), settings=settings)
     except UsageError as err:
-        raise click.UsageError(str(err))
+        raise click.UsageError(printable(err))
     _emit(result, options, settings, policy.catalog)
 
 
@@ -289,13 +293,13 @@ def inspect(paths, **options):
     from .report import render_inspect
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:
-        raise click.UsageError(f"{missing[0]}: no such file or directory")
+        raise click.UsageError(printable(f"{missing[0]}: no such file or directory"))
     settings, policy = _prepare(options)
     from .finding import UsageError
     try:
         entries, result = inspect_checkpoints(paths, settings=settings)
     except UsageError as err:
-        raise click.UsageError(str(err))
+        raise click.UsageError(printable(err))
     fmt = _format(options.get("fmt"))
     if fmt in ("text", "json") and not options.get("statistics"):
         click.echo(render_inspect(entries, result, fmt, _colour(fmt)), nl=False)
@@ -320,9 +324,9 @@ def run(command, dry_run, config, strict):
     try:
         result = check_command(list(command), settings)
     except UsageError as err:
-        raise click.UsageError(str(err))
+        raise click.UsageError(printable(err))
     blocked = result.errors or (settings.strict and result.warnings)
-    if result.findings or result.skipped:
+    if result.findings or result.skipped or result.rule_errors:
         click.echo(render(result, "text", _colour("text")), nl=False, err=True)
     if blocked:
         click.echo("rmlint: not running the command (fix the errors above, or suppress them with a reason)", err=True)

@@ -76,24 +76,27 @@ def discover(start: str | None = None) -> str | None:
         folder = parent
 
 
+MAX_SETTINGS = 4 * 1024 * 1024
+
+
 def _has_tool_table(path: str) -> bool:
+    from .sources.files import read_input
     try:
-        with open(path, "rb") as handle:
-            return b"[tool.rmlint" in handle.read()
+        return b"[tool.rmlint" in read_input(path, MAX_SETTINGS)
     except OSError:
         return False
 
 
 def _read(path: str) -> dict:
+    from .sources.files import read_input
     try:
+        data = read_input(path, MAX_SETTINGS, what="settings files")
         if path.endswith(".toml"):
             import tomllib
-            with open(path, "rb") as handle:
-                table = tomllib.load(handle).get("tool", {}).get("rmlint", {})
+            table = tomllib.loads(data.decode("utf-8")).get("tool", {}).get("rmlint", {})
         else:
             import yaml
-            with open(path, encoding="utf-8") as handle:
-                table = yaml.safe_load(handle) or {}
+            table = yaml.safe_load(data.decode("utf-8")) or {}
     except Exception as err:   # OSError, UnicodeDecodeError, TOMLDecodeError, yaml.YAMLError: all a bad settings file
         raise ConfigError(f"{path}: cannot read: {err}") from None
     if not isinstance(table, dict):

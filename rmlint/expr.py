@@ -32,8 +32,12 @@ def activation(facts: dict):
 
 
 def evaluate(program, bound):
-    """Evaluate a compiled expression against an activation (or a plain mapping)."""
-    result = program.eval(bound) if not isinstance(bound, dict) else program.eval(data=bound)
+    """Evaluate a compiled expression against an activation (or a plain mapping); CEL's own limits
+    (its comprehension iteration budget) end a runaway rule with ExpressionError."""
+    try:
+        result = program.eval(bound) if not isinstance(bound, dict) else program.eval(data=bound)
+    except RuntimeError as err:
+        raise ExpressionError(str(err).replace("INTERNAL: ", "")) from None
     if result.type().name() == "ERROR":
         raise ExpressionError(str(result.value()))
     return result.plain_value()

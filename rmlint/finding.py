@@ -3,6 +3,14 @@
 from dataclasses import asdict, dataclass
 
 SEVERITIES = ("error", "warning", "info")
+# C0 (but tab), DEL and C1 controls: a file name or key holding ESC sequences must not drive the terminal
+_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7f, 0xa0)) if code != 0x09}
+_CONTROLS_BUT_NEWLINE = {code: text for code, text in _CONTROLS.items() if code != 0x0a}
+
+
+def printable(text, keep_newlines: bool = False) -> str:
+    """`text` with control characters written as \\xNN escapes."""
+    return str(text).translate(_CONTROLS_BUT_NEWLINE if keep_newlines else _CONTROLS)
 
 
 @dataclass(frozen=True, order=True)

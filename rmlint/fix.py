@@ -172,11 +172,13 @@ class Change:
     before: str
     after: str
     edits: list
+    bom: bool = False       # the file starts with a UTF-8 byte order mark, which is written back
 
 
 def plan(result, policy, unsafe: bool) -> list:
     """The Change each file with fixable findings would get (nothing is written here)."""
-    from .sources.text import read_text
+    from .finding import SourceError
+    from .sources.text import decode, read_raw
     by_path = {}
     for finding in result.findings:
         if finding.rule in SAFE_RULES or finding.rule in UNSAFE_RULES:
@@ -186,13 +188,14 @@ def plan(result, policy, unsafe: bool) -> list:
         if path.startswith("<"):
             continue
         try:
-            before = read_text(path)
-        except Exception:
+            raw = read_raw(path)
+            before = decode(raw, path)
+        except SourceError:
             continue
         edits = file_edits(path, before, findings, policy.enabled_ids, unsafe)
         after, applied = apply(before, edits)
         if applied and after != before and _still_parses(path, after):
-            changes.append(Change(path, before, after, applied))
+            changes.append(Change(path, before, after, applied, raw.startswith(b"\xef\xbb\xbf")))
     return changes
 
 
@@ -240,7 +243,84 @@ def diff(change: Change) -> str:
                                          tofile=f"b/{os.path.normpath(change.path)}"))
 
 
-def write(change: Change):
-    """Write in place, keeping the file's own line endings and mode (the text was read as written)."""
-    with open(change.path, "w", encoding="utf-8", newline="") as handle:
-        handle.write(change.after)
+def checked_roots(paths) -> list:
+    """The folders a run may write in: each folder named, and the folder of each file named."""
+    return [os.path.realpath(p if os.path.isdir(p) else os.path.dirname(os.path.abspath(p)))
+            for p in map(str, paths) if p != "-"]
+
+
+def write(change: Change, roots: list) -> str | None:
+    """Write one change atomically (a temporary file beside it, fsync, os.replace), keeping mode and
+    BOM; None when written, else why not. Never a file outside `roots` (as resolved through symlinks),
+    never a file the user cannot write: those fixes are reported instead."""
+    from .sources.files import inside
+    target = os.path.realpath(change.path)
+    if not any(inside(target, root) for root in roots):
+        return f"{target} is outside the checked folder{'s' if len(roots) != 1 else ''}; not written"
+    if not os.access(target, os.W_OK):
+        return "the file is not writable; not written"
+    import stat
+    import tempfile
+    data = (b"\xef\xbb\xbf" if change.bom else b"") + change.after.encode("utf-8")
+    try:
+        info = os.stat(target)
+        if not stat.S_ISREG(info.st_mode):
+            return "not a regular file; not written"
+        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(target), prefix=f".{os.path.basename(target)}.",
+                                             suffix=".rmlint-fix")
+    except OSError as err:
+        return f"cannot write beside it: {err.strerror or err}; not written"
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+            os.fchmod(out.fileno(), stat.S_IMODE(info.st_mode))
+            if os.geteuid() == 0:   # root fixing someone's file: it stays theirs
+                os.fchown(out.fileno(), info.st_uid, info.st_gid)
+        os.replace(temporary, target)
+    except OSError as err:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        return f"writing failed ({err.strerror or err}); the file is unchanged"
+    _sync_folder(os.path.dirname(target))
+    return None
+
+
+def _sync_folder(folder: str):
+    """The rename itself on disk (POSIX: fsync the folder); best effort."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_all(changes: list, roots: list) -> tuple:
+    """(changes written, RM030 findings of those that were not): one failure stops no other file."""
+    written, refused = [], []
+    for change in changes:
+        reason = write(change, roots)
+        if reason is None:
+            written.append(change)
+        else:
+            refused.append(not_written(change, reason))
+    return written, refused
+
+
+def not_written(change: Change, reason: str):
+    """The RM030 finding for a fix that was not written, at its first edit."""
+    from .finding import Location
+    from .inputs import reader_finding
+    first = min(change.edits, key=lambda e: e.start)
+    line = change.before.count("\n", 0, first.start) + 1
+    column = first.start - (change.before.rfind("\n", 0, first.start) + 1) + 1
+    fixes = "; ".join(e.what for e in change.edits)
+    return reader_finding("RM030", f"fix not applied: {reason} (the fix: {fixes})", Location(change.path, line, column))

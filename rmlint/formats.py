@@ -51,11 +51,16 @@ def sarif(result, rules) -> str:
                                       "informationUri": "https://pypi.org/project/rmlint/", "rules": entries}},
                   "results": results}],
     }
+    errors = getattr(result, "rule_errors", ())
+    if errors:   # a rule that failed at run time: its check did not run (SARIF's tool notifications)
+        document["runs"][0]["invocations"] = [{"executionSuccessful": True, "toolExecutionNotifications": [
+            {"level": "warning", "message": {"text": f"rule {error}"}} for error in errors]}]
     return json.dumps(document, indent=2) + "\n"
 
 
 def _escape(text: str, property_value: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    from .finding import printable
+    text = printable(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
     return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
 
 
@@ -68,4 +73,5 @@ def github(result) -> str:
             props += [f"line={f.line}", f"col={f.column}"]
         props.append(f"title={_escape(f'{f.rule} {f.name}', True)}")
         lines.append(f"::{GITHUB_COMMANDS[f.severity]} {','.join(props)}::{_escape(f.message)}")
+    lines += [f"::warning title=rmlint rule error::{_escape(error)}" for error in getattr(result, "rule_errors", ())]
     return "".join(line + "\n" for line in lines)

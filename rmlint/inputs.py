@@ -17,6 +17,8 @@ READER_RULES = {"RM001": ("unreadable-input", "error", "Fix the file so that it 
                 "RM002": ("unrecognised-input", "info", "Pass a DeepSpeed config, OpenRLHF arguments or a launch script."),
                 "RM004": ("suppression-without-reason", "warning", "Write why the finding is accepted after the brackets."),
                 "RM005": ("unused-suppression", "warning", "Remove the suppression, or fix the rule id in it."),
+                "RM030": ("fix-not-written", "warning",
+                          "Apply the fix by hand, or run --fix where the file is inside the folder checked and writable."),
                 "RM224": ("deepspeed-rejects-config", "error", "Change the config so that DeepSpeed accepts it."),
                 "RM230": ("accelerate-unknown-key", "error", "Remove the key, or correct its name."),
                 "RM231": ("accelerate-ignored-deepspeed-key", "warning",

@@ -311,9 +311,27 @@ def lint_example(example: dict, select=None, ignore=None) -> Result:
                                version=str(spec["version"]))
     if "checkpoint" in example:
         return lint_checkpoint(os.path.join(fixtures_dir(), example["checkpoint"]), select, ignore)
+    if example.get("fix"):
+        return _fix_example(example, select, ignore)
     found, problems, texts = example_subjects(example)
     policy = _policy(select, ignore)
     if example.get("exact"):   # the example shows what exact mode (the installed DeepSpeed) adds
         from dataclasses import replace
         policy.settings = replace(policy.settings, deepspeed_schema="installed")
     return _finish(Result(findings=problems, files=1), found, policy, texts)
+
+
+def _fix_example(example: dict, select=None, ignore=None) -> Result:
+    """A `fix: true` example: its file written to a fresh folder, checked, and --fix applied there."""
+    import tempfile
+    from . import fix
+    policy = _policy(select, ignore)
+    with tempfile.TemporaryDirectory(prefix="rmlint-example-") as folder:
+        path = os.path.join(folder, example["file"]["name"])
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(example["file"]["text"].replace("{root}", _checkout()))
+        result = lint_paths([path], select, ignore)
+        _, refused = fix.write_all(fix.plan(result, policy, False), fix.checked_roots([path]))
+        result = lint_paths([path], select, ignore)
+    result.findings += [f for f in refused if policy.enabled(f.rule)]
+    return result

@@ -2,6 +2,8 @@
 
 import json
 
+from .finding import printable
+
 _COLOURS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m", "dim": "\033[2m", "bold": "\033[1m"}
 _RESET = "\033[0m"
 
@@ -19,12 +21,14 @@ def summary_line(result) -> str:
     checked = f"{_plural(result.files, 'file')} checked"
     if getattr(result, "unread", 0):
         checked += f", {result.unread} skipped (not read by rmlint)"
+    failed = len(getattr(result, "rule_errors", ()))
+    unrun = f" {_plural(failed, 'rule evaluation')} failed (below)." if failed else ""
     if not result.findings:
-        return f"All checks passed ({checked})."
+        return f"All checks {'that ran ' if failed else ''}passed ({checked}).{unrun}"
     parts = [_plural(result.errors, "error"), _plural(result.warnings, "warning")]
     if infos:
         parts.append(_plural(infos, "note"))
-    return f"Found {', '.join(parts)} in {checked}."
+    return f"Found {', '.join(parts)} in {checked}.{unrun}"
 
 
 WINDOW = 100   # characters of a long source line shown around the column
@@ -34,9 +38,9 @@ def _excerpt(text: str, line: int, column: int, colour: bool) -> list:
     """The offending source line with a caret under the column, as ruff shows it."""
     text, column = text.rstrip("\r\n"), max(column, 1)
     start = max(0, column - 1 - WINDOW // 2) if len(text) > WINDOW else 0
-    shown = text[start:start + WINDOW]
+    shown = printable(text[start:start + WINDOW])
     prefix, suffix = ("..." if start else ""), ("..." if start + WINDOW < len(text) else "")
-    pad = "".join(c if c == "\t" else " " for c in text[start:column - 1])
+    pad = "".join(c if c == "\t" else " " for c in printable(text[start:column - 1]))
     gutter = " " * len(str(line))
     bar = _paint("|", "dim", colour)
     return [f"{gutter} {bar}", f"{_paint(str(line), 'dim', colour)} {bar} {prefix}{shown}{suffix}",
@@ -48,19 +52,27 @@ def render_text(result, colour: bool = False, source=None, fixable=frozenset()) 
     and a caret under the column follow (full). `fixable`: findings `--fix` would fix, marked [*]."""
     lines = []
     for f in result.findings:
-        where = _paint(f"{f.path}:{f.line}:{f.column}:" if f.line else f"{f.path}:", "bold", colour)
+        path = printable(f.path)
+        where = _paint(f"{path}:{f.line}:{f.column}:" if f.line else f"{path}:", "bold", colour)
         severity = _paint(f.severity, f.severity, colour)
         marker = " [*]" if f in fixable else ""
-        lines.append(f"{where} {severity} {f.rule}{marker} {f.message}  {_paint('[' + f.name + ']', 'dim', colour)}")
+        lines.append(f"{where} {severity} {f.rule}{marker} {printable(f.message)}  {_paint('[' + f.name + ']', 'dim', colour)}")
         text = source(f.path, f.line) if source is not None and f.line else None
         if text is not None:
             lines += _excerpt(text, f.line, f.column, colour)
         if f.fix and f.severity != "info":
-            lines.append(f"  {_paint('fix:', 'dim', colour)} {f.fix}")
+            lines.append(f"  {_paint('fix:', 'dim', colour)} {printable(f.fix)}")
     lines.append(summary_line(result))
-    lines += [_paint(f"note: checkpoint checks skipped for `{model}` ({where.path}:{where.line}:{where.column}): {reason}",
-                     "dim", colour) for model, where, reason in result.skipped]
+    lines += [_paint(printable(f"note: checkpoint checks skipped for `{model}` ({where.path}:{where.line}:"
+                               f"{where.column}): {reason}"), "dim", colour) for model, where, reason in result.skipped]
+    lines += rule_error_lines(result)
     return "\n".join(lines) + "\n"
+
+
+def rule_error_lines(result) -> list:
+    """Rules whose expression failed on some input: their check did not run there."""
+    return [printable(f"note: rule {error} (the rule's check did not run there)")
+            for error in getattr(result, "rule_errors", ())]
 
 
 def render_json(result) -> str:
@@ -74,6 +86,7 @@ def render_json(result) -> str:
         "skipped_checkpoints": [{"model": model, "path": where.path, "line": where.line, "column": where.column,
                                  "reason": reason} for model, where, reason in result.skipped],
         "versions": result.versions,   # package -> {version, source}: the target versions the files were judged for
+        "rule_errors": list(getattr(result, "rule_errors", ())),
     }
     return json.dumps(document, indent=2) + "\n"
 
@@ -218,7 +231,7 @@ def inspect_summary(ckpt: dict) -> str:
         stats = "mean/std in config.json" if ckpt["has_stats"] else "no mean/std in config.json"
         rows.append(("normalize", f"normalize_reward {'on' if ckpt['normalize_reward'] else 'off'}, {stats}"))
     width = max(len(label) for label, _ in rows)
-    return "\n".join([ckpt["path"]] + [f"  {label:<{width}}  {text}" for label, text in rows]) + "\n"
+    return "\n".join([printable(ckpt["path"])] + [f"  {label:<{width}}  {printable(text)}" for label, text in rows]) + "\n"
 
 
 def render_inspect(entries: list, result, fmt: str, colour: bool = False) -> str:

@@ -64,12 +64,16 @@ def catalog_dir() -> Path:
     return packaged if packaged.is_dir() else here.parent / "rules"   # editable install / checkout
 
 
+MAX_RULE_FILE = 1024 * 1024   # the largest built-in rule file is ~10 KB
+
+
 def _read(path: Path) -> dict:
     import yaml
+    from .sources.files import read_input
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raw = yaml.load(read_input(str(path), MAX_RULE_FILE, what="rule files").decode("utf-8"), Loader=loader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as err:
         raise RuleFileError(f"{path}: cannot read rule: {err}") from None
     if not isinstance(raw, dict):
         raise RuleFileError(f"{path}: a rule file is a YAML mapping")

@@ -21,27 +21,36 @@ class Suppression:
     column: int
     codes: list
     reason: str
-    lines: set = field(default_factory=set)
+    lines: range                 # the lines it covers (a range: 10,000 suppressions stay small)
     used: set = field(default_factory=set)
 
 
+def _command_ends(lines: list) -> list:
+    """For each line (1-based index), the last line of the command continued from it with `\\`."""
+    ends = [0] * (len(lines) + 2)
+    for number in range(len(lines), 0, -1):
+        continued = lines[number - 1].rstrip().endswith("\\") and number < len(lines)
+        ends[number] = ends[number + 1] if continued else number
+    return ends
+
+
 def scan(text: str) -> list:
+    """Every suppression comment, in one pass over the lines (linear in the text)."""
     lines = text.split("\n")
+    ends = None
     found = []
     for number, line in enumerate(lines, start=1):
+        if "rmlint:" not in line:
+            continue
         match = _COMMENT.search(line)
         if not match or not _is_comment(line, match.start()):
             continue
         codes = [c.strip() for c in match.group(1).split(",") if c.strip()]
-        suppression = Suppression(number, match.start() + 1, codes, match.group(2).strip(), {number})
-        if not line[:match.start()].strip():          # alone on its line: the next line or command
-            target = number + 1
-            while target <= len(lines):
-                suppression.lines.add(target)
-                if not lines[target - 1].rstrip().endswith("\\"):
-                    break
-                target += 1
-        found.append(suppression)
+        last = number
+        if not line[:match.start()].strip() and number < len(lines):   # alone on its line: the next command
+            ends = ends or _command_ends(lines)
+            last = ends[number + 1]
+        found.append(Suppression(number, match.start() + 1, codes, match.group(2).strip(), range(number, last + 1)))
     return found
 
 

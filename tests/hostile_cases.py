@@ -39,12 +39,13 @@ class Run:
 
 
 def _world(path: Path):
-    """Files a case builds are usable by `nobody` too."""
+    """Files a case builds are usable by `nobody` too (a read-only file stays read-only)."""
     for root, dirs, files in os.walk(path):
         for name in dirs + files:
             full = os.path.join(root, name)
             if not os.path.islink(full):
-                os.chmod(full, 0o777 if os.path.isdir(full) else 0o666)
+                mode = os.stat(full).st_mode
+                os.chmod(full, 0o777 if os.path.isdir(full) else 0o666 if mode & 0o200 else 0o444)
     os.chmod(path, 0o777)
 
 
