@@ -319,6 +319,8 @@ def run(command, dry_run, config, strict):
     with errors the findings are printed and the command is not run (exit 1)."""
     from .launcher import check_command
     from .report import render
+    if not command[0] or "\0" in "".join(command):
+        raise click.UsageError("the command to run is empty (or holds a NUL byte)")
     settings = _settings({"config": config, "strict": strict, "versions": "installed"})
     from .finding import UsageError
     try:
@@ -339,8 +341,8 @@ def run(command, dry_run, config, strict):
     sys.stderr.flush()
     try:
         os.execvp(command[0], list(command))
-    except OSError as err:
-        click.echo(f"rmlint: cannot run {command[0]}: {err.strerror or err}", err=True)
+    except (OSError, ValueError) as err:
+        click.echo(printable(f"rmlint: cannot run {command[0]}: {getattr(err, 'strerror', None) or err}"), err=True)
         sys.exit(127)
 
 

@@ -40,17 +40,33 @@ class Rule:
 
 
 class CompiledRule:
-    """A rule with its expressions compiled and the fact paths its condition reads."""
+    """A rule with its expressions compiled and the fact paths its condition reads. From the catalog
+    cache (compiled conditions only) the rule's own file gives every other field: the few a run
+    needs for each rule read exactly (`fields`), the rest parsed when first used."""
 
-    def __init__(self, rule: Rule, source: Path, compiled: tuple | None = None):
-        self.rule, self.source = rule, source
+    def __init__(self, rule: Rule | None, source: Path, compiled: tuple | None = None, fields: dict | None = None,
+                 needs: list | None = None):
+        self._rule, self._fields, self.source = rule, fields or {}, source
         if compiled is None:
             compiled = (compile_expression(rule.when), compile_expression(rule.for_each) if rule.for_each else None)
         self.condition, self.items = compiled
-        reads = _FACT_PATH.findall(rule.when + " " + (rule.for_each or ""))
-        self.needs = sorted({p for p in reads if not p.startswith("item.")})
+        if needs is None:
+            reads = _FACT_PATH.findall(rule.when + " " + (rule.for_each or ""))
+            needs = sorted({p for p in reads if not p.startswith("item.")})
+        self.needs = needs
+
+    @property
+    def rule(self) -> Rule:
+        if self._rule is None:
+            self._rule = _metadata(_read(self.source), self.source)
+        return self._rule
 
     def __getattr__(self, name):
+        fields = self.__dict__.get("_fields") or {}
+        if name in fields:
+            return fields[name]
+        if name.startswith("_"):
+            raise AttributeError(name)
         return getattr(self.rule, name)
 
 
@@ -80,11 +96,16 @@ def _read(path: Path) -> dict:
     return raw
 
 
-def _build(raw: dict, path: Path) -> CompiledRule:
+def _metadata(raw: dict, path: Path) -> Rule:
     known = {f.name for f in fields(Rule)}
     rule = _rule({k: v for k, v in raw.items() if k in known})
     if not path.stem == f"{rule.id}-{rule.name}":
         raise RuleFileError(f"{path}: file name must be {rule.id}-{rule.name}.yaml")
+    return rule
+
+
+def _build(raw: dict, path: Path) -> CompiledRule:
+    rule = _metadata(raw, path)
     try:
         return CompiledRule(rule, path)
     except ExpressionError as err:
@@ -163,15 +184,47 @@ def load_dir(directory: Path, validate: bool = False) -> list:
     return rules
 
 
+_LINE = r"^{key}:[ \t]*{value}[ \t]*$"
+_EXACT = {"id": r"(RM\d{3})", "name": r"([a-z0-9]+(?:-[a-z0-9]+)*)", "severity": r"(error|warning|info)",
+          "scope": r"\[([a-z]+(?:, [a-z]+)*)\]", "emitted_by": r"(condition|reader)", "at": r"\[([A-Za-z0-9_.]+)\]"}
+_DEFAULTS = {"emitted_by": "condition", "at": ()}
+
+
+def _fields(text: str, path: Path) -> dict | None:
+    """The fields every run needs of a rule, read from its file without a YAML parser where the
+    file writes them in the one plain form that can mean nothing else (else None: parse it)."""
+    found = {}
+    for key, value in _EXACT.items():
+        written = re.findall(_LINE.format(key=key, value=".*"), text, re.M)
+        exact = re.findall(_LINE.format(key=key, value=value), text, re.M)
+        if not written and key in _DEFAULTS:
+            found[key] = _DEFAULTS[key]
+        elif len(written) == len(exact) == 1:
+            found[key] = tuple(exact[0].split(", ")) if key in ("scope", "at") else exact[0]
+        else:
+            return None
+    found["for_each"] = True if re.search(r"^for_each:", text, re.M) else None
+    return found if path.stem == f"{found['id']}-{found['name']}" else None
+
+
 @lru_cache(maxsize=1)
 def builtin() -> tuple:
     from . import catalog_cache
     paths = sorted(catalog_dir().glob("RM*.yaml"))
-    cached = catalog_cache.load(paths)
+    sources = catalog_cache.read_sources(paths)
+    cached = catalog_cache.load(sources)
     if cached is not None:
-        return tuple(CompiledRule(_rule(raw), path, compiled) for raw, path, compiled in cached)
+        rules = []
+        for path in paths:
+            condition, items, needs = cached[path.name]
+            fast = _fields(sources[path.name][0].decode("utf-8", "replace"), path)
+            if fast is not None and (fast.pop("for_each") is not None) == (items is not None):
+                rules.append(CompiledRule(None, path, (condition, items), fast, needs))
+            else:   # written in a form the exact reading does not take: the file parsed now
+                rules.append(CompiledRule(_metadata(_read(path), path), path, (condition, items), None, needs))
+        return tuple(rules)
     rules = tuple(load_dir(catalog_dir()))
-    catalog_cache.store(paths, rules)
+    catalog_cache.store(sources, rules)
     return rules
 
 

@@ -290,7 +290,7 @@ def adapter_negative_shape(folder):
         with archive.open("archive/data/0", "w", force_zip64=True) as member:
             for _ in range(1536):
                 member.write(b"\0" * (1024 * 1024))
-    return Setup(["inspect", "a"], str(folder), expect=_has("RM001", "negative"))
+    return Setup(["inspect", "a"], str(folder), expect=_has("RM001"))
 
 
 def zip_size_lies(folder):
@@ -598,13 +598,12 @@ SHELL_CASES = {"shell a# x 1.5M", "shell A=1 x 20000", "shell doubling variables
 def _edit_cache(cache: Path, how: str):
     for path in cache.glob("catalog-*.json"):
         entries = json.loads(path.read_text())
-        for entry in entries:
+        for entry in entries:   # older caches held whole rules under "rule"
+            rule = entry.get("rule", entry)
             if how == "keys":
-                entry["surprise"] = 1
-                entry["rule"]["surprise"] = 1
-            elif entry["rule"].get("id") == "RM101":
-                entry["rule"]["severity"] = "info"
-                entry["rule"]["message"] = "edited"
+                entry["surprise"] = rule["surprise"] = 1
+            elif "RM101" in (rule.get("id"), rule.get("file", "")[:5]):
+                rule["severity"], rule["message"] = "info", "edited"
         path.write_text(json.dumps(entries))
 
 

@@ -35,28 +35,42 @@ def _heads(tensors: list, names: tuple) -> dict:
     return found
 
 
+def _size(value) -> int:
+    """A positive size from config.json, or 0 (a negative, boolean or absurd value is no size)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2 ** 40 else 0
+
+
+def _mapping(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _strings(value) -> list:
+    """A list of strings from config.json (`architectures`); anything else is no list."""
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
 def _hidden(config: dict) -> int:
-    for source in (config, config.get("text_config") or {}):
+    for source in (config, _mapping(config.get("text_config"))):
         for key in ("word_embed_proj_dim", "hidden_size", "n_embd", "d_model"):
-            if isinstance(source.get(key), int):
+            if _size(source.get(key)):
                 return source[key]
     return 0
 
 
 def _quantization(config: dict, tensors: list) -> tuple:
-    qc = config.get("quantization_config") if isinstance(config.get("quantization_config"), dict) else {}
+    qc = _mapping(config.get("quantization_config"))
     names = [t.name for t in tensors]
     four = qc.get("load_in_4bit") or any(".quant_state.bitsandbytes__" in n for n in names)
     eight = qc.get("load_in_8bit") or any(n.endswith(".SCB") for n in names)
     if not (qc or four or eight):
         return False, 0, ""
     bits = 4 if four else 8 if eight else 0
-    method = qc.get("quant_method", "bitsandbytes")
-    parts = [f"{bits}-bit {method}" if bits else str(method)]
+    method = str(qc.get("quant_method", "bitsandbytes"))
+    parts = [f"{bits}-bit {method}" if bits else method]
     if four:
         scheme = qc.get("bnb_4bit_quant_type") or next((n.rsplit("__", 1)[1] for n in names
                                                         if ".quant_state.bitsandbytes__" in n), "")
-        parts += [scheme] if scheme else []
+        parts += [str(scheme)] if scheme else []
         parts += ["double quant"] if qc.get("bnb_4bit_use_double_quant") else []
         storage = qc.get("bnb_4bit_quant_storage")
         parts += [f"storage {storage}"] if storage else []
@@ -132,8 +146,8 @@ def _expected_prefix(config: dict, adapter: dict, heads: dict, use: str, flag_pr
         return config["value_head_prefix"], "config.json", use in ("inspect", "reward", "critic")
     if use != "inspect":
         return (flag_prefix or "score"), "flag", use in ("reward", "critic")
-    classes = list(config.get("architectures") or []) + [((adapter.get("auto_mapping") or {}).get("base_model_class")
-                                                          or "")]
+    classes = _strings(config.get("architectures")) + [str(_mapping(adapter.get("auto_mapping")).get("base_model_class")
+                                                                 or "")]
     present = next(iter(heads), None)
     if any(c in OPENRLHF_CLASSES for c in classes):
         # a full save without value_head_prefix loads with the flag's default, `score` since OpenRLHF 0.5.4;
@@ -165,7 +179,7 @@ def describe(checkpoint, use: str = "inspect", flag_prefix=None, normalize=None)
     facts.update(available=True, path=checkpoint.path, use=use, format=checkpoint.format,
                  adapter=checkpoint.format == "peft-adapter", deepspeed=bool(checkpoint.deepspeed),
                  tensors=len(tensors), size=checkpoint.size, has_config=bool(config),
-                 architectures=", ".join(map(str, config.get("architectures") or [])), hidden_size=hidden,
+                 architectures=", ".join(_strings(config.get("architectures"))), hidden_size=hidden,
                  num_labels=len(id2label) if isinstance(id2label, dict) and id2label else 2,
                  prefix=prefix, prefix_from=source, head_expected=expected,
                  has_stats=isinstance(config.get("mean"), (int, float)) and isinstance(config.get("std"), (int, float)),
@@ -174,7 +188,8 @@ def describe(checkpoint, use: str = "inspect", flag_prefix=None, normalize=None)
         facts.update(ds_stage=checkpoint.deepspeed["stage"], ds_ranks=checkpoint.deepspeed["ranks"],
                      ds_tag=checkpoint.deepspeed["tag"])
     facts["quantized"], facts["quant_bits"], facts["quant_text"] = _quantization(config, tensors)
-    initializer_range = config.get("initializer_range") if isinstance(config.get("initializer_range"), float) else 0.02
+    given = config.get("initializer_range")
+    initializer_range = given if isinstance(given, float) and 0 < given < 1e6 else 0.02
     own = heads.get(prefix, {}).get("weight") if prefix else None
     if own is not None:
         facts["head"] = _head_facts(own, hidden, initializer_range)

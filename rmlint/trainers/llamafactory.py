@@ -17,7 +17,7 @@ PROVENANCE = {"stage": "stage", "finetuning": "finetuning_type", "quantization_b
 
 
 def is_llamafactory(data) -> bool:
-    return isinstance(data, dict) and data.get("stage") in STAGES and (
+    return isinstance(data, dict) and isinstance(data.get("stage"), str) and data.get("stage") in STAGES and (
         "model_name_or_path" in data or "finetuning_type" in data)
 
 
