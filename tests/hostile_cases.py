@@ -515,7 +515,7 @@ def fix_keeps_bom(folder):
 
 def escapes_in_output(folder):
     name = "evil\x1b]0;pwned\x07.json"
-    (folder / name).write_text('{"train_batch_size": 8, "zero_optimization": {"stage": 2, "\x1b[2Jkey": 1}}')
+    (folder / name).write_text('{"train_batch_size": 8, "zero_optimization": {"stage": 2, "\\u001b[2Jkey": 1}}')
     return Setup(["check", name], str(folder), expect=lambda run: "raw escape in output"
                  if "\x1b" in run.stdout + run.stderr else None)
 
