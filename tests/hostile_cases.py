@@ -99,40 +99,6 @@ def _config(folder: Path, **extra):
 
 # -- a torch zip written by hand: the pickle torch.save would write, with any arguments ----------
 
-class _Global:
-    def __init__(self, module, name):
-        self.module, self.name = module, name
-
-
-class _Call:
-    def __init__(self, function, args):
-        self.function, self.args = function, args
-
-    def __reduce__(self):
-        return (self.function, self.args)
-
-
-class _Pickler(pickle.Pickler):
-    def persistent_id(self, obj):
-        return obj.pid if isinstance(obj, _PersistentStorage) else None
-
-    def reducer_override(self, obj):
-        if isinstance(obj, _Global):
-            return NotImplemented
-        return NotImplemented
-
-
-class _PersistentStorage:
-    def __init__(self, pid):
-        self.pid = pid
-
-
-def _fake_global(module: str, name: str):
-    """An object that pickles as a reference to module.name without importing it."""
-    holder = type(name, (), {"__module__": module, "__qualname__": name, "__reduce__": lambda self: name})
-    return holder
-
-
 def torch_pickle(entries: dict) -> bytes:
     """The bytes torch.save writes for {name: (storage dtype, key, numel, offset, size, stride)}; any
     field may be a wrong type on purpose."""
@@ -621,7 +587,6 @@ def _limits(memory_bytes: int, file_limit: int):
 def run_case(build, folder: Path, checkout: str, python: str, memory_mb: int = 1024, scale: float = 1.0) -> tuple:
     """(Setup, Run) of one case built in `folder`, run with `checkout` first on PYTHONPATH."""
     import subprocess
-    import sys
     import time
     setup = build(folder)
     _world(folder)

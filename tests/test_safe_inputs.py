@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from conftest import cli
-from hostile_cases import _config, _safetensors, torch_zip
+from hostile_cases import RULE_PACK, _config, _safetensors, torch_zip
 
 
 def test_a_fifo_in_a_folder_is_an_rm001_not_a_hang(tmp_path, monkeypatch):
@@ -179,20 +179,6 @@ def test_control_characters_in_names_and_keys_are_escaped(tmp_path, monkeypatch)
     assert first.startswith("evil\\x1b]0;pwned\\x07.json:1:59: error RM207 unknown key `zero_optimization.\\x1b[2Jkey`")
 
 
-RULE = """id: RM901
-name: team-rule
-severity: warning
-scope: [deepspeed]
-summary: A team rule
-when: {when}
-message: team rule
-why: Because.
-fix: Nothing.
-references: [https://example.org]
-examples:
-  bad: [{{deepspeed: {{train_batch_size: 8}}}}]
-  good: [{{deepspeed: {{train_batch_size: 8}}}}]
-"""
 
 
 @pytest.mark.parametrize("when,error", [
@@ -203,7 +189,7 @@ examples:
 def test_a_rule_that_fails_at_run_time_is_said_under_the_summary(tmp_path, monkeypatch, when, error):
     (tmp_path / "pyproject.toml").write_text('[tool.rmlint]\nrule-packs = ["lint"]\n')
     (tmp_path / "lint").mkdir()
-    (tmp_path / "lint" / "RM901-team-rule.yaml").write_text(RULE.format(when=when))
+    (tmp_path / "lint" / "RM901-slow.yaml").write_text(RULE_PACK.format(when=when))
     (tmp_path / "ds.json").write_text('{"train_batch_size": 8, "zero_optimization": {"stage": 2}}')
     monkeypatch.chdir(tmp_path)
     result = cli("check", "ds.json")
