@@ -11,7 +11,7 @@ import os
 import sys
 import warnings
 
-from .finding import UsageError
+from .finding import UsageError, printable
 from .lint import Result, lint_argv, lint_config, lint_paths
 
 log = logging.getLogger("rmlint")
@@ -24,7 +24,7 @@ class LintError(Exception):
     def __init__(self, result: Result):
         self.result, self.findings = result, result.findings
         errors = [f for f in result.findings if f.severity == "error"]
-        lines = [f"{f.path}:{f.line}:{f.column}: {f.rule} {f.message}" for f in errors]
+        lines = [printable(f"{f.path}:{f.line}:{f.column}: {f.rule} {f.message}") for f in errors]
         super().__init__(f"rmlint found {len(errors)} error(s):\n" + "\n".join(lines))
 
 
@@ -158,7 +158,7 @@ def report(result: Result, quiet: bool = False, stacklevel: int = 3, warn_with: 
     reports them); LintError on errors."""
     for finding in result.findings:
         if finding.severity == "warning" and not quiet:
-            text = f"{finding.path}:{finding.line}:{finding.column}: {finding.rule} {finding.message}"
+            text = printable(f"{finding.path}:{finding.line}:{finding.column}: {finding.rule} {finding.message}")
             if warn_with == "logging":
                 log.warning(text)
             else:
