@@ -384,7 +384,7 @@ def cel_budget(folder):
 def cel_runtime_error(folder):
     (folder / "pyproject.toml").write_text('[tool.rmlint]\nrule-packs = ["lint"]\n')
     (folder / "lint").mkdir()
-    (folder / "lint" / "RM901-slow.yaml").write_text(RULE_PACK.format(when=json.dumps("ds.no_such_block.x == 1")))
+    (folder / "lint" / "RM901-slow.yaml").write_text(RULE_PACK.format(when=json.dumps("ds.train_batch_size / 0 == 1")))
     (folder / "ds.json").write_text('{"train_batch_size": 8, "zero_optimization": {"stage": 2}}')
     return Setup(["check", "ds.json"], str(folder), expect=_has("RM901"))
 

@@ -182,7 +182,7 @@ def test_control_characters_in_names_and_keys_are_escaped(tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("when,error", [
-    ('"ds.no_such_block.x == 1"', 'NOT_FOUND: Key not found in map : "no_such_block"'),
+    ('"ds.train_batch_size / 0 == 1"', "INVALID_ARGUMENT: divide by zero"),
     ('"[1,2,3,4,5,6,7,8,9,10].all(a, [1,2,3,4,5,6,7,8,9,10].all(b, [1,2,3,4,5,6,7,8,9,10].all(c, '
      '[1,2,3,4,5,6,7,8,9,10].all(d, [1,2,3,4,5,6,7,8,9,10].all(e, true)))))"', "Iteration budget exceeded [INTERNAL]"),
 ])
