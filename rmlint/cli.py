@@ -123,9 +123,9 @@ def _source_lines():
         if path.startswith("<"):
             return None
         if path not in cache:
-            try:
-                with open(path, encoding="utf-8-sig", errors="replace") as handle:
-                    cache[path] = handle.read(8 * 1024 * 1024).splitlines()
+            from .sources.files import read_input
+            try:   # the safe open: a finding about a FIFO must not block here either
+                cache[path] = read_input(path, 8 * 1024 * 1024).decode("utf-8-sig", "replace").splitlines()
             except OSError:
                 cache[path] = []
         lines = cache[path]

@@ -120,8 +120,8 @@ def read_file(path: str, explicit: bool = True, texts: dict | None = None, force
     folder `within`) a symlink to outside it, is an RM001 finding and never opened."""
     from .sources.files import refusal
     refused = refusal(path, within)
-    if refused:
-        return [], [reader_finding("RM001", refused, Location(path))]
+    if refused:   # no line: nothing of it is shown
+        return [], [reader_finding("RM001", refused, Location(path, 0, 0))]
     if forced:
         return subjects_of_file(path, texts=texts, forced=forced)
     name = os.path.basename(path).lower()
