@@ -45,7 +45,8 @@ def _overrides(settings, options: dict):
                    exclude=exclude or settings.exclude, extend_exclude=settings.extend_exclude + extend_exclude,
                    force_exclude=settings.force_exclude or bool(options.get("force_exclude")),
                    respect_gitignore=settings.respect_gitignore if gitignore is None else gitignore,
-                   installed_versions=options.get("versions") == "installed")
+                   installed_versions=options.get("versions") == "installed",
+                   hub=settings.hub or bool(options.get("hub")))
 
 
 def _settings_for(options: dict):
@@ -163,6 +164,8 @@ def _lint_options(function):
         click.option("--versions", type=click.Choice(["pinned", "installed"]), default=None,
                      help="Target versions from the settings and the repository's pins (default), or also from "
                           "the distributions installed here (before the pins)."),
+        click.option("--hub", is_flag=True, help="Read config.json and safetensors headers of hub ids that are not "
+                                                 "in the local cache from the Hub (HF_ENDPOINT, HF_TOKEN honoured)."),
         click.option("--statistics", is_flag=True, help="Print a count per rule instead of the findings."),
         click.option("--strict", is_flag=True, help="Exit 1 on warnings too."),
         click.option("--ignore", multiple=True, metavar="RULES", help="Rule ids, prefixes or names to skip."),

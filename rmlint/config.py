@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 SETTINGS = ("select", "extend-select", "ignore", "per-file-ignores", "severity", "strict", "rule-packs",
             "deepspeed-schema", "exclude", "extend-exclude", "respect-gitignore", "force-exclude",
-            "versions")
+            "versions", "hub", "hub-timeout")
 # folders and files a walk never reads (gitignore patterns); `exclude` replaces them, `extend-exclude` adds
 DEFAULT_EXCLUDE = (".*", "node_modules", "__pycache__", "site-packages", "venv", "*.egg-info")
 SCHEMAS = ("snapshot", "installed")   # DeepSpeed's keys from rmlint's snapshot, or from the installed DeepSpeed
@@ -49,6 +49,8 @@ class Settings:
     force_exclude: bool = False                            # exclusion applies to paths given explicitly too
     versions: dict = field(default_factory=dict)           # package -> version, from [tool.rmlint.versions]
     installed_versions: bool = True                        # read the installed distributions' versions
+    hub: bool = False                                      # read hub ids not in the local cache from the Hub
+    hub_timeout: float = 10.0                              # seconds per Hub request
     source: str = ""                                       # the settings file, "" for none
     root: str = field(default_factory=os.getcwd)           # paths in per-file-ignores are relative to it
 
@@ -59,7 +61,7 @@ class Settings:
                 "rule-packs": self.rule_packs, "deepspeed-schema": self.deepspeed_schema or "snapshot",
                 "exclude": self.exclude, "extend-exclude": self.extend_exclude,
                 "respect-gitignore": self.respect_gitignore, "force-exclude": self.force_exclude,
-                "versions": dict(self.versions)}
+                "versions": dict(self.versions), "hub": self.hub, "hub-timeout": self.hub_timeout}
 
 
 def discover(start: str | None = None) -> str | None:
@@ -136,9 +138,13 @@ def load(path: str) -> Settings:
         if level not in SEVERITIES:
             raise ConfigError(f"{where}: severity of `{rule}` must be one of {', '.join(SEVERITIES)}, not {level!r}")
         settings.severity[str(rule)] = level
-    for key in ("strict", "respect-gitignore", "force-exclude"):
+    for key in ("strict", "respect-gitignore", "force-exclude", "hub"):
         if not isinstance(table.get(key, False), bool):
             raise ConfigError(f"{where}: `{key}` must be true or false")
+    timeout = table.get("hub-timeout", 10.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 600:
+        raise ConfigError(f"{where}: `hub-timeout` must be a number of seconds between 0 and 600")
+    settings.hub, settings.hub_timeout = table.get("hub", False), float(timeout)
     settings.strict = table.get("strict", False)
     settings.respect_gitignore = table.get("respect-gitignore", True)
     settings.force_exclude = table.get("force-exclude", False)

@@ -118,6 +118,12 @@ def _versions(settings, near: str | None):
     return resolve(settings, near, use_installed=settings.installed_versions)
 
 
+def _hub(settings):
+    """Hub ids read from the Hub while the subjects are built, when the settings ask for it."""
+    from .checkpoint.hub_cache import reading_hub
+    return reading_hub(bool(getattr(settings, "hub", False)), getattr(settings, "hub_timeout", 10.0))
+
+
 def lint_paths(paths, select=None, ignore=None, stdin: bytes | None = None, settings=None,
                kind: str | None = None, settings_for=None) -> Result:
     """Check files, directories (recursively; `.` when `paths` is empty) and `-` (stdin bytes passed
@@ -176,6 +182,13 @@ def _read_entry(entry, stdin: bytes | None, kind: str | None, texts: dict):
 
 def _lint_entries(entries: list, policy, stdin: bytes | None, kind: str | None, named: list) -> Result:
     result, subjects, texts = Result(), [], {}
+    with _hub(policy.settings):
+        _read_entries(entries, policy, stdin, kind, result, subjects, texts)
+    return _finish(result, subjects, policy, texts, [entry.path for entry in named])
+
+
+def _read_entries(entries: list, policy, stdin: bytes | None, kind: str | None, result: Result, subjects: list,
+                  texts: dict):
     for entry in entries:
         near = None if entry.path == "<stdin>" else os.path.dirname(os.path.abspath(entry.path))
         with target(_versions(policy.settings, near)):    # each file is judged for the releases it runs with
@@ -188,7 +201,6 @@ def _lint_entries(entries: list, policy, stdin: bytes | None, kind: str | None, 
         result.read_from.update(entry.origins)
         subjects += found
         result.findings += problems
-    return _finish(result, subjects, policy, texts, [entry.path for entry in named])
 
 
 def lint_argv(argv, select=None, ignore=None, path: str = "<argv>", settings=None) -> Result:
@@ -207,7 +219,7 @@ def lint_argv(argv, select=None, ignore=None, path: str = "<argv>", settings=Non
         raise UsageError("no OpenRLHF entrypoint (such as openrlhf.cli.train_rm) in the arguments")
     found[0].launcher = found[0].launcher or "argv"
     policy = _policy(select, ignore, settings)
-    with target(_versions(policy.settings, None)):
+    with target(_versions(policy.settings, None)), _hub(policy.settings):
         built = subjects(found[0])
     return _finish(Result(files=1), built, policy)
 

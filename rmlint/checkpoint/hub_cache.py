@@ -4,8 +4,10 @@ local Hugging Face cache holds. Never the network."""
 import os
 import re
 import stat
+from contextlib import contextmanager
 
-HEADER_SUFFIX = ".rmlint-header.json"   # a weight file read from the Hub: its safetensors header and size only
+HEADER_SUFFIX = ".rmlint-header"   # a weight file read from the Hub: its size and safetensors header only
+_HUB = {"enabled": False, "timeout": 10.0}   # --hub / `hub = true`: set for one lint run by `reading_hub`
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
@@ -74,4 +76,33 @@ def resolve(path: str, base_dirs: list) -> tuple:
     snapshot = _snapshot(os.path.join(cache, "models--" + path.replace("/", "--")))
     if snapshot:
         return snapshot, "hf-cache"
+    if _HUB["enabled"]:
+        return _from_hub(path)
     return None, f"not a local path and not in the Hugging Face cache ({cache})"
+
+
+_HUB_READ = {}      # repo -> (folder or None, how): each id is asked once per run
+
+
+def _from_hub(repo: str) -> tuple:
+    if repo not in _HUB_READ:
+        from .hub_remote import HubError, fetch
+        try:
+            _HUB_READ[repo] = (fetch(repo, _HUB["timeout"]), "hub")
+        except HubError as err:
+            _HUB_READ[repo] = (None, f"not read from the Hub: {err}")
+    return _HUB_READ[repo]
+
+
+@contextmanager
+def reading_hub(enabled: bool, timeout: float = 10.0):
+    """Hub ids not in the local cache are read from the Hub inside this block (never by default)."""
+    saved = dict(_HUB)
+    _HUB.update(enabled=bool(enabled), timeout=timeout)
+    _HUB_READ.clear()
+    try:
+        yield
+    finally:
+        _HUB.clear()
+        _HUB.update(saved)
+        _HUB_READ.clear()

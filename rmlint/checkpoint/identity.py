@@ -5,8 +5,6 @@ where the checkpoint is readable, from its config.json. Shared by OpenRLHF, TRL 
 import copy
 import os
 
-from .family import chat_word, of_config, of_name
-
 DEFAULTS = {
     "path": "", "setting": "", "policy": "", "policy_setting": "", "same_as_policy": False,
     "feeds_ids": False, "family": "", "family_from": "", "policy_family": "", "policy_family_from": "",
@@ -47,6 +45,7 @@ def config_of(path: str, base_dirs: list):
 
 
 def _family(path: str, base_dirs: list) -> tuple:
+    from .family import of_config, of_name
     config = config_of(path, base_dirs)
     family = of_config(config) if config else ""
     if family:
@@ -73,5 +72,6 @@ def build(reward: str, setting: str, policies: list, base_dirs: list, feeds_ids:
     facts["policy_family"], facts["policy_family_from"] = _family(policies[0][0], base_dirs)
     facts["family_differs"] = feeds_ids and bool(facts["family"] and facts["policy_family"]) and \
         facts["family"] != facts["policy_family"]
+    from .family import chat_word
     facts["chat_word"] = "" if readable else chat_word(reward)
     return facts

@@ -37,11 +37,30 @@ class Checkpoint:
 MAX_INDEX = 64 * 1024 * 1024   # shard indexes of the largest public MoE checkpoints are ~10 MB
 
 
+def _sidecar(path: str) -> str:
+    """The header sidecar of a weight file read from the Hub (hub_remote), "" for a file on disk."""
+    from .hub_cache import HEADER_SUFFIX
+    return path + HEADER_SUFFIX if not os.path.lexists(path) and os.path.isfile(path + HEADER_SUFFIX) else ""
+
+
+def _size(path: str) -> int:
+    sidecar = _sidecar(path)
+    if not sidecar:
+        return os.stat(path).st_size
+    with open(sidecar, "rb") as handle:
+        return int.from_bytes(handle.read(8), "little")
+
+
+def _names(folder: str) -> set:
+    from .hub_cache import HEADER_SUFFIX
+    return {n[: -len(HEADER_SUFFIX)] if n.endswith(HEADER_SUFFIX) else n for n in os.listdir(folder)}
+
+
 def read_weights(path: str, within: str | None = None) -> tuple:
     """(metadata, [Tensor]) of one weight file, by its format."""
     if path.endswith(".safetensors"):
         from .safetensors_file import read_header
-        return read_header(path, within)
+        return read_header(path, within, _sidecar(path))
     from .torch_zip import read_index
     return {}, read_index(path, within)
 
@@ -71,7 +90,7 @@ def _add(checkpoint: Checkpoint, path: str, into: list | None = None):
         checkpoint.errors.append(err)
         return []
     checkpoint.files.append(path)
-    checkpoint.size += os.stat(path).st_size
+    checkpoint.size += _size(path)
     (checkpoint.tensors if into is None else into).extend(tensors)
     return tensors
 
@@ -81,7 +100,7 @@ def inspect_path(path: str, within: str | None = None) -> Checkpoint:
     if not os.path.isdir(path):
         return _single_file(path)
     checkpoint = Checkpoint(path, within=within or os.path.realpath(path))
-    names = set(os.listdir(path))
+    names = _names(path)
     if "config.json" in names:
         checkpoint.config, error = _json(os.path.join(path, "config.json"), checkpoint.within)
         checkpoint.errors += [error] if error else []
@@ -149,7 +168,7 @@ def _sharded(checkpoint: Checkpoint, index_path: str):
     holder = {}
     for shard in sorted(by_shard):
         shard_path = os.path.join(checkpoint.path, shard)
-        if os.sep in shard or "/" in shard or not os.path.lexists(shard_path):
+        if os.sep in shard or "/" in shard or not (os.path.lexists(shard_path) or _sidecar(shard_path)):
             checkpoint.missing_shards[shard] = by_shard[shard]
             continue
         for tensor in _add(checkpoint, shard_path):

@@ -18,13 +18,17 @@ def _pairs(pairs):
     return seen
 
 
-def read_header(path: str, within: str | None = None) -> tuple:
-    """(metadata, [Tensor]) of one .safetensors file; CheckpointError on anything safetensors refuses."""
+def read_header(path: str, within: str | None = None, sidecar: str = "") -> tuple:
+    """(metadata, [Tensor]) of one .safetensors file; CheckpointError on anything safetensors refuses.
+    `sidecar`: the file was read from the Hub, and the sidecar holds its size (8 bytes), then its first bytes."""
     from ..sources.files import open_input, read_at
     def fail(message):
         raise CheckpointError(message, path)
+    base = 8 if sidecar else 0
     try:
-        with open_input(path, within=within) as (handle, size):
+        with open_input(sidecar or path, within=within) as (handle, size):
+            if sidecar:
+                size = int.from_bytes(handle.read(8), "little")
             raw = handle.read(8)
             if len(raw) < 8:
                 fail(f"{size} bytes: too small for a safetensors header (8-byte length first)")
@@ -35,7 +39,7 @@ def read_header(path: str, within: str | None = None) -> tuple:
             if 8 + length > size:
                 fail(f"header length {length:,} bytes (at byte 0) runs past the end of the {size:,}-byte file: "
                      "truncated or not a safetensors file")
-            text = read_at(handle, 8, length)
+            text = read_at(handle, base + 8, length)
     except OSError as err:
         fail(f"cannot read: {err.strerror or err}")
     if len(text) != length:
