@@ -88,8 +88,8 @@ MEANINGS = {
     "ckpt.head": "The value or score head found in the weights: name, shape, dtype and what its values say "
                  "(zeros, placeholder, fresh initialisation).",
     "ckpt.lora": "The PEFT adapter: rank, task type, modules_to_save, whether the head is saved or targeted.",
-    "trainer": "A LLaMA-Factory, TRL or axolotl run (config file or command line), normalised.",
-    "trainer.framework": "`llamafactory`, `trl` or `axolotl`.",
+    "trainer": "A LLaMA-Factory, TRL, axolotl, verl or DeepSpeed-Chat run (config file or command line), normalised.",
+    "trainer.framework": "`llamafactory`, `trl`, `axolotl`, `verl` or `deepspeed_chat`.",
     "trainer.label": "The framework and stage as messages show them.",
     "trainer.stage": "What is trained: `sft`, `rm`, `prm`, `ppo`, `dpo`, ...",
     "trainer.finetuning": "Full, freeze or LoRA fine-tuning.",
@@ -134,6 +134,14 @@ MEANINGS = {
     "reward.combine_base": "The base model the combiner loads (`--model_path`).",
     "trainer.batch": "The run's batch arithmetic: micro batch, accumulation, mini batches, remainders.",
     "trainer.typos": "Keys the framework does not know, each with the closest known key.",
+    "trainer.refused": "Command-line keys the framework refuses (verl's Hydra in struct mode, DeepSpeed-Chat's argparse): "
+                       "each with the error it prints, the closest known key (`hint`, may be empty) and its place.",
+    "trainer.checks": "Checks the framework makes after the GPUs are allocated that this run fails (verl's batch "
+                      "validation, DeepSpeed-Chat's parse_args checks, version-dependent head freezes): each with "
+                      "`check` (its name), the key it is reported at, its numbers (`a`..`d`) and the smallest fix.",
+    "trainer.reward_retokenizes": "The trainer decodes the rollouts and tokenises them again for the reward model "
+                                  "(verl with reward_model.model.input_tokenizer set): a reward model of another "
+                                  "family is fine.",
 }
 
 

@@ -205,8 +205,12 @@ def _script_subjects(path: str, text: str, script) -> tuple:
     result = []
     for invocation in invocations(script.commands, path, index.position):
         result.extend(subjects(invocation))
+    from .frameworks import launches as framework_launches
+    more, trouble, claimed = framework_launches(script.commands, path, index.position)
+    result += more
+    findings += trouble
     from .trainers.trl import launches
-    more, trouble = launches(script.commands, path, index.position)
+    more, trouble = launches([c for i, c in enumerate(script.commands) if i not in claimed], path, index.position)
     result += more
     findings += trouble
     for config in _named_configs(script.commands, path):

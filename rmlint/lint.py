@@ -216,7 +216,12 @@ def lint_argv(argv, select=None, ignore=None, path: str = "<argv>", settings=Non
     with on_this_machine():   # an argv is launched here: what the launch leaves to the machine is this one's
         found = invocations([Command(words, 0)], path, lambda at: (1, at + 1))
     if not found:
-        raise UsageError("no OpenRLHF entrypoint (such as openrlhf.cli.train_rm) in the arguments")
+        from .frameworks import launches
+        others, problems, _ = launches([Command(words, 0)], path, lambda at: (1, at + 1))
+        if not others:
+            raise UsageError("no OpenRLHF entrypoint (such as openrlhf.cli.train_rm), verl trainer or DeepSpeed-Chat "
+                             "main.py in the arguments")
+        return _finish(Result(findings=problems, files=1), others, _policy(select, ignore, settings))
     found[0].launcher = found[0].launcher or "argv"
     policy = _policy(select, ignore, settings)
     with target(_versions(policy.settings, None)), _hub(policy.settings):

@@ -22,7 +22,7 @@ def commands():
     found = []
     for rule in builtin():
         for example in rule.examples.bad + rule.examples.good:
-            if "argv" in example:
+            if "argv" in example and "openrlhf.cli." in example["argv"]:    # (verl's and DeepSpeed-Chat's are not)
                 found.append(example["argv"])
     found += [
         "deepspeed --module openrlhf.cli.train_rm --pretrain m --zero 3",

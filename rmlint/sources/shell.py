@@ -65,6 +65,7 @@ class _Scanner:
         self.heredocs: list = []     # pending: (delimiter, quoted, strip_tabs, offset)
         self.bodies: list = []       # bodies read for the waiting command
         self.waiting = None          # (words, offset) of a command whose here-documents follow
+        self.branches: list = []     # open `if` statements: (variables before it, [(variables, is else) per branch])
 
     # ----- words -----------------------------------------------------------------
     def begin_word(self, offset: int):
@@ -101,6 +102,7 @@ class _Scanner:
     # ----- commands --------------------------------------------------------------
     def finish(self, words, bodies, offset):
         while words and words[0].text in _RESERVED_PREFIX and words[0].known:
+            self.branch(words[0].text)
             words = words[1:]
         assignments = []
         while words and hasattr(words[0], "assignment_chunks"):
@@ -123,6 +125,27 @@ class _Scanner:
         if name in _IGNORED_COMMANDS:
             return
         self.script.commands.append(Command(words, words[0].offset))
+
+    def branch(self, keyword: str):
+        """`if`/`elif`/`else`/`fi`: each branch starts from the variables before the `if`; after `fi` a
+        variable the branches leave with different values is unknown (which branch runs is not known)."""
+        if keyword == "if":
+            self.branches.append((dict(self.vars), []))
+        elif keyword in ("elif", "else", "fi") and self.branches:
+            saved, ended = self.branches[-1]
+            ended.append((dict(self.vars), keyword == "else"))
+            self.vars = dict(saved)
+            if keyword != "fi":
+                return
+            self.branches.pop()
+            outcomes = [state for state, _ in ended] + ([] if any(final for _, final in ended) else [saved])
+            for name in {n for state in outcomes for n in state}:
+                values = [[(c.text, c.known) for c in state[name]] if name in state else None for state in outcomes]
+                if all(v == values[0] for v in values):
+                    if values[0] is not None:
+                        self.vars[name] = outcomes[0][name]
+                else:
+                    self.vars[name] = [Chunk("", 0, known=False)]
 
     def assign(self, word: Word):
         # words after `export`/`declare` may have been read as plain words (e.g. `export A=$B C=1` after a
@@ -171,7 +194,10 @@ class _Scanner:
         if "$" in default or "`" in default:
             return [Chunk("", offset, known=False)]
         # `${GPUS:-8}`: the default is what runs unless the caller's environment says otherwise
-        return [Chunk(default, offset + 2 + len(name) + len(colon) + 1)]
+        start = offset + 2 + len(name) + len(colon) + 1
+        if len(default) >= 2 and default[0] == default[-1] and default[0] in "'\"":   # `${X:-"-m a.b"}`
+            return [Chunk(default[1:-1], start + 1)]
+        return [Chunk(default, start)]
 
     def lookup(self, name: str, offset: int) -> list:
         value = self.vars.get(name)

@@ -12,7 +12,9 @@ from pathlib import Path
 from ..finding import Location
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-LABELS = {"llamafactory": "LLaMA-Factory", "trl": "TRL", "axolotl": "axolotl", "peft": "PEFT"}
+LABELS = {"llamafactory": "LLaMA-Factory", "trl": "TRL", "axolotl": "axolotl", "peft": "PEFT", "verl": "verl",
+          "deepspeed_chat": "DeepSpeed-Chat"}
+OWN_HEADS = {"llamafactory", "verl", "deepspeed_chat"}     # their own code builds and saves the head, not PEFT
 # the head module a framework's reward model trains (PEFT matches modules_to_save by name suffix)
 HEADS = {"llamafactory": ["v_head.summary"], "trl": ["score", "classifier"], "axolotl": ["score", "classifier"],
          "peft": ["score", "classifier", "value_head", "v_head.summary", "reward_head"]}   # any framework's
@@ -29,7 +31,7 @@ TRAINER_DEFAULTS = {
     "use_reentrant": "", "rl": False, "packing": False, "neat_packing": False, "num_labels": 0,
     "batch": {"micro": 0, "grad_accum": 0, "mini_batches": 0, "local": 0, "remainder": 0, "fix": "",
               "local_mini": 0, "whiten": False, "fields": [], "fields_text": "", "conflict": False},
-    "typos": [], "typo_effect": "",
+    "typos": [], "typo_effect": "", "refused": [], "checks": [], "reward_retokenizes": False,
     "keys": {"quantization": "", "adapter": "", "modules_to_save": "", "targets": "", "task_type": "",
              "reentrant": "gradient_checkpointing_kwargs", "packing": "", "reward_model": "reward_model"},
 }
@@ -124,7 +126,7 @@ def head_facts(trainer: dict, at: Location) -> None:
                                    "column": at.column}
                                   for name in saved if is_head_like(name) and not any(h.endswith(name) for h in heads)]
     covered = any(head.endswith(name) for name in saved for head in heads)
-    trainer["head_saved"] = trainer["framework"] == "llamafactory" or trainer["task_type"] == "SEQ_CLS" or covered
+    trainer["head_saved"] = trainer["framework"] in OWN_HEADS or trainer["task_type"] == "SEQ_CLS" or covered
 
 
 def find_file(name: str, referrer: str, walk_up: bool) -> str | None:
@@ -252,7 +254,7 @@ def reward_facts(settings: Settings, trainer: dict, model_key: str) -> dict:
     else:
         policies = [(settings.values.get(k), k) for k in POLICY_KEYS.get(trainer["framework"], (model_key,))]
         base = [os.path.dirname(settings.locate(key).path) or ".", "."]
-        facts = build(path, key, policies, base, True, trainer["reward_head"] != "")
+        facts = build(path, key, policies, base, not trainer["reward_retokenizes"], trainer["reward_head"] != "")
     if trainer["framework"] == "llamafactory" and isinstance(path, str) and path:
         from ..checkpoint.holdings import holds
         facts["path"], facts["setting"] = path, key

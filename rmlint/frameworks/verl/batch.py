@@ -1,0 +1,85 @@
+"""The batch checks verl makes after the GPUs are allocated, as `trainer.checks` items (one per failed
+check: which check, the key it is reported at, the numbers, the smallest fix as `key=value`).
+
+- validate_config (verl/utils/config.py): GPUs = trainer.n_gpus_per_node × trainer.nnodes;
+  data.train_batch_size × rollout.n divisible by the GPUs (FSDP; Megatron: by dp × micro-batch);
+  micro-batch options: at least one of `*micro_batch_size` / `*_per_gpu`, not both (actor, critic, ref,
+  rollout log-prob, reward model).
+- ActorConfig/CriticConfig.validate: data.train_batch_size >= ppo_mini_batch_size.
+- fsdp_workers.py: ppo_mini_batch_size × rollout.n // (GPUs / ulysses_sequence_parallel_size) must be
+  > 0 and a multiple of ppo_micro_batch_size_per_gpu.
+"""
+
+import math
+
+ACTOR = "actor_rollout_ref.actor"
+CRITIC = "critic"
+
+
+def _item(check: str, key: str, places: dict, anchor, fix: str = "", **numbers) -> dict:
+    at = places.get(key, anchor)
+    return {"check": check, "key": key, "fix": fix, "file": at.path, "line": at.line, "column": at.column,
+            **{k: numbers.get(k, 0) for k in ("a", "b", "c", "d")}, **{k: v for k, v in numbers.items() if k not in "abcd"}}
+
+
+def _ints(*values) -> bool:
+    return all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+
+
+def _exclusive(get, places, anchor, section: str, name: str, found: list) -> None:
+    total, per_gpu = get(f"{section}.{name}"), get(f"{section}.{name}_per_gpu")
+    if total is None and per_gpu is None:
+        found.append(_item("micro-neither", f"{section}.{name}_per_gpu", places, anchor, section=section, name=name))
+    elif total is not None and per_gpu is not None:
+        found.append(_item("micro-both", f"{section}.{name}", places, anchor, section=section, name=name))
+
+
+def _role(get, places, anchor, section: str, gpus: int, train: int, n: int, found: list) -> None:
+    mini_key = f"{section}.ppo_mini_batch_size"
+    mini, micro = get(mini_key), get(f"{section}.ppo_micro_batch_size_per_gpu")
+    sp = get(f"{section}.ulysses_sequence_parallel_size")
+    if not _ints(mini, train):
+        return
+    inherited = section == CRITIC and mini_key not in places     # the actor's, through an interpolation
+    if train < mini and not inherited:
+        found.append(_item("train-below-mini", mini_key, places, anchor, f"{mini_key}={train}", a=train, b=mini))
+        return
+    if get(f"{section}.strategy") not in ("fsdp", "fsdp2") or not _ints(gpus, n, sp) or sp < 1 or gpus < sp:
+        return
+    dp = gpus // sp
+    per_gpu = mini * n // dp
+    if per_gpu == 0 and not inherited:
+        smallest = -(-dp // n)
+        found.append(_item("mini-below-dp", mini_key, places, anchor, f"{mini_key}={smallest}", a=mini, b=n, c=dp))
+    elif _ints(micro) and micro > 0 and per_gpu % micro:
+        step = micro * dp // math.gcd(micro * dp, n)   # the smallest mini-batch step keeping mini × n / dp a multiple of micro
+        better = -(-mini // step) * step
+        fix = f"{mini_key}={better}" if better <= train else f"{section}.ppo_micro_batch_size_per_gpu={math.gcd(per_gpu, micro)}"
+        found.append(_item("mini-not-multiple-of-micro", mini_key, places, anchor, fix, a=mini, b=n, c=dp, d=per_gpu,
+                           micro=micro))
+
+
+def checks(get, places: dict, anchor) -> list:
+    found = []
+    per_node, nodes = get("trainer.n_gpus_per_node"), get("trainer.nnodes")
+    gpus = per_node * nodes if _ints(per_node, nodes) else None
+    train, n = get("data.train_batch_size"), get("actor_rollout_ref.rollout.n")
+    actor_dynamic = get(f"{ACTOR}.use_dynamic_bsz")
+    if actor_dynamic is False:
+        _exclusive(get, places, anchor, ACTOR, "ppo_micro_batch_size", found)
+        if get(f"{ACTOR}.strategy") in ("fsdp", "fsdp2") and _ints(gpus, train, n) and gpus > 0 and (train * n) % gpus:
+            step = gpus // math.gcd(gpus, n)
+            found.append(_item("real-batch-not-divisible", "data.train_batch_size", places, anchor,
+                               f"data.train_batch_size={-(-train // step) * step}", a=train, b=n, c=gpus))
+        _role(get, places, anchor, ACTOR, gpus, train, n, found)
+        if get("algorithm.use_kl_in_reward") is True or get(f"{ACTOR}.use_kl_loss") is True:
+            _exclusive(get, places, anchor, "actor_rollout_ref.ref", "log_prob_micro_batch_size", found)
+        _exclusive(get, places, anchor, "actor_rollout_ref.rollout", "log_prob_micro_batch_size", found)
+    if get("reward_model.enable") is True and get("reward_model.use_dynamic_bsz") is False \
+            and get("reward_model.use_reward_loop") is not True:
+        _exclusive(get, places, anchor, "reward_model", "micro_batch_size", found)
+    critic = get("critic.enable")
+    if (critic is True or critic is None and get("algorithm.adv_estimator") == "gae") and get(f"{CRITIC}.use_dynamic_bsz") is False:
+        _exclusive(get, places, anchor, CRITIC, "ppo_micro_batch_size", found)
+        _role(get, places, anchor, CRITIC, gpus, train, n, found)
+    return found

@@ -1,0 +1,155 @@
+"""A verl launch (`python3 -m verl.trainer.main_ppo key=value ...`) as a `trainer` subject: each override
+as Hydra decides it against the composed config, and the batch checks verl makes once the GPUs are
+allocated (verl/utils/config.py validate_config, verl/workers/config/actor.py and critic.py, the
+normalisation in verl/workers/fsdp_workers.py), each with the smallest change that passes them."""
+
+import os
+
+from ...finding import Location
+from .. import hydra
+from . import batch
+from .config import flatten, keys, resolve, tree as make_tree
+
+ENTRYPOINTS = {"main_ppo": "ppo_trainer", "main_generation": "generation", "fsdp_sft_trainer": "sft_trainer",
+               "main_generation_server": "ppo_trainer", "main_eval": "evaluation", "sft_trainer": "sft_trainer_engine",
+               "sft_trainer_ray": "sft_trainer_engine"}
+ERRORS = {"not-in-struct": "Key '{leaf}' is not in struct", "exists": "Could not append to config. An item is already at '{key}'",
+          "missing": "Could not delete from config. '{key}' does not exist"}
+
+
+def _user_config(name: str, folder: str | None, script: str):
+    """(flat keys with defaults and places, base config name) of a config of the user's own (`--config-path
+    dir --config-name x`, or the `config/` folder beside a script): its `defaults` name verl's config."""
+    from ...finding import SourceError
+    from ...sources.document import load_yaml
+    from ...sources.text import read_text
+    from ...trainers.common import find_file
+    if not folder:
+        return None
+    path = find_file(os.path.join(folder, name + ".yaml"), script, walk_up=False)
+    if path is None:
+        return None
+    try:
+        document = load_yaml(read_text(path), path)
+    except SourceError:
+        return None
+    data = document.data if isinstance(document.data, dict) else {}
+    parents = [d for d in data.get("defaults") or [] if d != "_self_"]
+    if len(parents) != 1 or not isinstance(parents[0], str) or keys(parents[0]) is None:
+        return None
+    flat = {}
+    flatten({k: v for k, v in data.items() if k not in ("defaults", "hydra")}, "", flat)
+    return flat, parents[0], path
+
+
+def configuration(entry: str, line, script: str) -> tuple:
+    """(Tree or None when the config is not known, config name, defaults, settings files) for a launch."""
+    name, where = line.options.get("config_name", (ENTRYPOINTS.get(entry, ""), None))
+    name = (name or "").removesuffix(".yaml")
+    folder = (line.options.get("config_path") or (None, None))[0]
+    own = keys(name)
+    user = None if own is not None and (folder or "config").strip("./") in ("config", "") else \
+        _user_config(name, folder, script)
+    if user is not None:
+        flat, base, path = user
+        tree = make_tree(base)
+        tree.add(flat)
+        return tree, base, [path]
+    if own is None:
+        return None, name, []
+    return make_tree(name), name, []
+
+
+def refused(line, tree) -> list:
+    """The overrides Hydra refuses, as `trainer.refused` items."""
+    found = []
+    fit = tree.fit([o.key for o in line.overrides if not o.prefix and not o.group])
+    for override in line.overrides:
+        if override.group or override.key.startswith("hydra.") or override.key.split(".")[0] in ("hydra",):
+            continue
+        verdict = tree.decide(override.prefix, override.key, override.value, fit)
+        if not verdict:
+            continue
+        parts = override.key.split(".")          # Hydra names the first key on the path that is not there
+        leaf = next((parts[i] for i in range(len(parts)) if not tree.has(".".join(parts[:i + 1]))), parts[-1])
+        found.append({"kind": verdict, "key": override.prefix + override.key,
+                      "error": ERRORS[verdict].format(leaf=leaf, key=override.key),
+                      "hint": tree.hint(override.key) if verdict == "not-in-struct" else "",
+                      "file": override.at.path, "line": override.at.line, "column": override.at.column})
+    return found
+
+
+def values_of(line, tree) -> tuple:
+    """(values by key, places by key, keys whose value cannot be known)."""
+    values, places, unknown = dict(tree.leaves), {}, set()
+    for override in line.overrides:
+        if override.group:
+            continue
+        if override.prefix == "~":
+            values.pop(override.key, None)
+            continue
+        places[override.key] = override.at
+        if override.known:
+            values[override.key] = override.value
+            unknown.discard(override.key)
+        else:
+            unknown.add(override.key)
+    if line.opaque:   # `$@`: what is not written may be anything
+        unknown |= {key for key in values if key not in places}
+    return values, places, unknown
+
+
+def subjects(entry: str, args: list, script: str, anchor: Location) -> tuple:
+    """(subjects, findings) of one verl launch; `args` are the words after the module (.text, .at,
+    .known, .opaque)."""
+    from ...trainers.common import Settings, defaults, subject
+    line = hydra.parse(args)
+    tree, config, files = configuration(entry, line, script)
+    trainer = defaults()
+    trainer.update(framework="verl", stage="rl", finetuning="full")
+    unknown = set()
+    if tree is None:
+        unknown |= {"trainer.refused", "trainer.checks"}
+        values, places, blind = {}, {}, set()
+    else:
+        trainer["refused"] = refused(line, tree)
+        values, places, blind = values_of(line, tree)
+        get = lambda key: resolve(values, key, blind=blind)   # noqa: E731
+        if config in ("ppo_trainer", "ppo_megatron_trainer"):
+            _ppo(trainer, get, places, anchor, unknown)
+    settings = Settings({k: v for k, v in ((k, get(k)) for k in _MODEL_KEYS) if v is not None} if tree else {},
+                        places, anchor)
+    if tree is not None and trainer["stage"] != "ppo":
+        settings.values.pop("reward_model.model.path", None)
+    made = subject(settings, trainer, {"reward_model": "reward_model.model.path", "lora_rank": _LORA},
+                   unknown, "verl", "actor_rollout_ref.model.path")
+    made.settings_files += files
+    return [made], []
+
+
+_LORA = "actor_rollout_ref.model.lora_rank"
+_MODEL_KEYS = ("actor_rollout_ref.model.path", "reward_model.model.path")
+
+
+def _ppo(trainer: dict, get, places: dict, anchor: Location, unknown: set) -> None:
+    enabled = get("reward_model.enable") is True
+    policy, reward = get("actor_rollout_ref.model.path"), get("reward_model.model.path")
+    trainer["keys"].update(reward_model="reward_model.model.path", adapter=_LORA, targets="actor_rollout_ref.model.target_modules")
+    if enabled:
+        trainer["stage"] = "ppo"
+        trainer["reward_model"] = reward if isinstance(reward, str) else ""
+        if not isinstance(reward, str):
+            unknown.add("trainer.reward_model")
+        trainer["reward_fallback"] = "verl scores with the reward function only when reward_model.enable is false"
+    rank = get(_LORA)
+    if isinstance(rank, int) and rank > 0:
+        trainer.update(finetuning="lora", lora_rank=rank)
+    # verl decodes the rollouts and re-tokenises them for the reward model through input_tokenizer (the
+    # policy's path by default; null feeds the policy's token ids as they are)
+    trainer["reward_retokenizes"] = get("reward_model.use_reward_loop") is True or \
+        get("reward_model.model.input_tokenizer") is not None
+    if not trainer["refused"]:   # a refused override stops the launch before verl's checks (and its value is unknown)
+        trainer["checks"] = batch.checks(get, places, anchor)
+    gpus = get("trainer.n_gpus_per_node"), get("trainer.nnodes")
+    if all(isinstance(g, int) for g in gpus):
+        trainer["gpus"] = gpus[0] * gpus[1]
