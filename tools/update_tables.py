@@ -10,7 +10,10 @@ Usage:
 - deepspeed_releases.json: tools/snapshot_deepspeed_releases.py (every release >= 0.10 on the registry),
   deepspeed_schema.json: tools/snapshot_deepspeed_schema.py with the newest of them;
 - llamafactory/trl/axolotl_args.json: tools/extract_trainer_args.py over a clone of each default branch
-  (TrainingArguments from the installed transformers: upgrade it first to bring those keys current).
+  (TrainingArguments from the installed transformers: upgrade it first to bring those keys current);
+- verl_config.json: tools/snapshot_verl_config.py over a clone of verl (its releases and HEAD, composed with
+  Hydra); deepspeed_chat_flags.json: tools/extract_deepspeed_chat_flags.py over a clone of DeepSpeedExamples
+  (every version of each step's parse_args).
 Clones are kept under --repos (default ~/.cache/rmlint-tools/repos) and fetched again on the next run.
 A table is replaced (atomically) only when its tool succeeded.
 """
@@ -29,8 +32,12 @@ TOOLS = ROOT / "tools"
 REPOSITORIES = {"openrlhf": "https://github.com/OpenRLHF/OpenRLHF",
                 "llamafactory": "https://github.com/hiyouga/LLaMA-Factory",
                 "trl": "https://github.com/huggingface/trl",
-                "axolotl": "https://github.com/axolotl-ai-cloud/axolotl"}
-TABLES = ("openrlhf", "deepspeed", "llamafactory", "trl", "axolotl")
+                "axolotl": "https://github.com/axolotl-ai-cloud/axolotl",
+                "verl": "https://github.com/volcengine/verl",
+                "deepspeed_chat": "https://github.com/deepspeedai/DeepSpeedExamples"}
+TABLES = ("openrlhf", "deepspeed", "llamafactory", "trl", "axolotl", "verl", "deepspeed_chat")
+SNAPSHOTS = {"verl": ("snapshot_verl_config.py", "verl_config.json"),          # a clone in, a table out
+             "deepspeed_chat": ("extract_deepspeed_chat_flags.py", "deepspeed_chat_flags.json")}
 
 
 def clone(name: str, repos: Path, dry: bool) -> Path:
@@ -72,6 +79,9 @@ def update(name: str, repos: Path, dry: bool):
             newest = json.loads((DATA / "deepspeed_releases.json").read_text())["releases"][-1]
             env = dict(os.environ, PYTHONPATH=str(unpacked(newest)), DS_ACCELERATOR="cpu")
             step([python, str(TOOLS / "snapshot_deepspeed_schema.py")], dry, DATA / "deepspeed_schema.json", env)
+    elif name in SNAPSHOTS:
+        tool, table = SNAPSHOTS[name]
+        step([python, str(TOOLS / tool), str(clone(name, repos, dry))], dry, DATA / table)
     else:
         repo = clone(name, repos, dry)
         head = "HEAD" if dry else subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
@@ -92,6 +102,11 @@ def coverage() -> dict:
                                     "skipped": ds.get("skipped", [])},
         "deepspeed_schema.json": {"releases": [schema["deepspeed_version"].strip()] * 2, "count": 1},
     }
+    verl = [r["name"] for r in load("verl_config.json")["releases"]]
+    found["verl_config.json"] = {"releases": [verl[0], verl[-1]], "count": len(verl)}
+    chat = max((v for step in load("deepspeed_chat_flags.json")["steps"].values() for v in step["versions"]),
+               key=lambda v: v["date"])
+    found["deepspeed_chat_flags.json"] = {"commit": chat["commit"], "date": chat["date"]}
     for name in ("llamafactory", "trl", "axolotl"):
         table = load(f"{name}_args.json")
         entry = {"commit": table[f"{name}_commit"]}
