@@ -314,8 +314,11 @@ def inspect(paths, **options):
 @click.option("--dry-run", is_flag=True, help="Check and print the command, but do not run it.")
 @click.option("--config", type=click.Path(dir_okay=False), help="Settings file to use instead of discovery.")
 @click.option("--strict", is_flag=True, help="Refuse to run on warnings too.")
+@click.option("--ignore", multiple=True, metavar="RULES", help="Rule ids, prefixes or names to skip.")
+@click.option("--extend-select", multiple=True, metavar="RULES", help="Rules to add to the selection.")
+@click.option("--select", multiple=True, metavar="RULES", help="Only these rule ids, prefixes (RM2) or names.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def run(command, dry_run, config, strict):
+def run(command, dry_run, config, strict, select, extend_select, ignore):
     """Check a launch, then run it: rmlint run -- deepspeed --module openrlhf.cli.train_rm ...
 
     With no error the command replaces rmlint (exec), so its signals and exit code are its own;
@@ -324,7 +327,9 @@ def run(command, dry_run, config, strict):
     from .report import render
     if not command[0] or "\0" in "".join(command):
         raise click.UsageError("the command to run is empty (or holds a NUL byte)")
-    settings = _settings({"config": config, "strict": strict, "versions": "installed"})
+    settings = _settings({"config": config, "strict": strict, "versions": "installed", "select": select,
+                          "extend_select": extend_select, "ignore": ignore})
+    _policy(settings)       # a bad rule selection is a usage error before anything runs
     from .finding import UsageError
     try:
         result = check_command(list(command), settings)

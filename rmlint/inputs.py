@@ -14,6 +14,15 @@ DEEPSPEED_KEYS = {"zero_optimization", "train_micro_batch_size_per_gpu", "train_
                   "gradient_accumulation_steps", "fp16", "bf16", "bfloat16", "zero_allow_untested_optimizer",
                   "gradient_clipping", "steps_per_print", "wall_clock_breakdown"}
 READER_RULES = {"RM001": ("unreadable-input", "error", "Fix the file so that it parses."),
+                "RM006": ("launch-not-understood", "info",
+                          "Run the launch through a launcher and program rmlint reads, or check it by hand."),
+                "RM007": ("crlf-line-endings", "error", "Convert the script to Unix line endings (dos2unix)."),
+                "RM008": ("backslash-space-at-line-end", "error", "Remove the spaces after the backslash."),
+                "RM009": ("launch-cut-short", "error",
+                          "End every continued line of the command with `\\`; move comments and blank lines out of it."),
+                "RM010": ("pasted-dash-or-space", "error", "Retype the dashes and spaces as plain ASCII."),
+                "RM011": ("launch-file-missing", "warning",
+                          "Fix the path: it is opened relative to where you launch (or beside the script)."),
                 "RM002": ("unrecognised-input", "info", "Pass a DeepSpeed config, OpenRLHF arguments or a launch script."),
                 "RM004": ("suppression-without-reason", "warning", "Write why the finding is accepted after the brackets."),
                 "RM005": ("unused-suppression", "warning", "Remove the suppression, or fix the rule id in it."),
@@ -67,17 +76,18 @@ def kind_of(path: str, text: str) -> str:
 
 
 def subjects_of_text(path: str, text: str, explicit: bool = True, texts: dict | None = None,
-                     forced: str | None = None, skip_unread: bool = False) -> tuple | None:
+                     forced: str | None = None, skip_unread: bool = False, launches: list | None = None) -> tuple | None:
     """(subjects, findings) for one file's text; shell and YAML texts are kept in `texts` for
-    inline suppressions. `forced` (--kind) skips recognition. With `skip_unread`, a data file that
-    is no config rmlint reads (or does not parse and names none of their keys) gives None."""
+    inline suppressions, and a script's launches are recorded in `launches`. `forced` (--kind) skips
+    recognition. With `skip_unread`, a data file that is no config rmlint reads (or does not parse and
+    names none of their keys) gives None."""
     kind = "shell" if forced == "shell" else kind_of(path, text) if not forced or kind_of(path, text) != "shell" \
         else ("json" if text.lstrip().startswith("{") else "yaml")
     if texts is not None and kind in ("shell", "yaml"):
         texts[path] = text
     try:
         if kind == "shell":
-            return _shell_subjects(path, text)
+            return _shell_subjects(path, text, launches)
         document = load_json(text, path) if kind == "json" else load_yaml(text, path)
     except SourceError as err:
         if skip_unread and not forced and not names_config_keys(text[:PEEK]):
@@ -113,7 +123,7 @@ def names_config_keys(head: str) -> bool:
 
 
 def read_file(path: str, explicit: bool = True, texts: dict | None = None, forced: str | None = None,
-              within: str | None = None) -> tuple | None:
+              within: str | None = None, launches: list | None = None) -> tuple | None:
     """(subjects, findings) of a file a run was given or found, or None when it is no file rmlint reads
     (skipped silently and counted, whatever its size): size and parse limits apply only to files
     that name a config's keys, or that --kind forces. A FIFO, device or socket, or (found in the
@@ -123,13 +133,13 @@ def read_file(path: str, explicit: bool = True, texts: dict | None = None, force
     if refused:   # no line: nothing of it is shown
         return [], [reader_finding("RM001", refused, Location(path, 0, 0))]
     if forced:
-        return subjects_of_file(path, texts=texts, forced=forced)
+        return subjects_of_file(path, texts=texts, forced=forced, launches=launches)
     name = os.path.basename(path).lower()
     if name in NOT_CONFIGS:
         return None
     if not name.endswith(SHELL_SUFFIXES + DATA_SUFFIXES):     # read when given by name and it looks like one
         if explicit and _looks_like_script(path):
-            return subjects_of_file(path, texts=texts, within=within)
+            return subjects_of_file(path, texts=texts, within=within, launches=launches)
         if not explicit or not _head_names_keys(path):
             return None
     if not name.endswith(SHELL_SUFFIXES):
@@ -142,9 +152,9 @@ def read_file(path: str, explicit: bool = True, texts: dict | None = None, force
                 return None
             return [], [reader_finding("RM001", err.message, err.location)]
         except OSError:
-            return subjects_of_file(path, texts=texts, within=within)
-        return subjects_of_text(path, text, texts=texts, skip_unread=True)
-    return subjects_of_file(path, texts=texts, within=within)
+            return subjects_of_file(path, texts=texts, within=within, launches=launches)
+        return subjects_of_text(path, text, texts=texts, skip_unread=True, launches=launches)
+    return subjects_of_file(path, texts=texts, within=within, launches=launches)
 
 
 def _head(path: str) -> str:
@@ -168,16 +178,17 @@ def _looks_like_script(path: str) -> bool:
 
 
 def subjects_of_file(path: str, explicit: bool = True, texts: dict | None = None, forced: str | None = None,
-                     within: str | None = None) -> tuple:
+                     within: str | None = None, launches: list | None = None) -> tuple:
     """`within`: the folder being walked; a symlink to outside it is not read."""
     try:
         text = read_text(path, within)
     except SourceError as err:
         return [], [reader_finding("RM001", err.message, err.location)]
-    return subjects_of_text(path, text, explicit, texts, forced)
+    return subjects_of_text(path, text, explicit, texts, forced, launches=launches)
 
 
-def subjects_of_bytes(path: str, data: bytes, texts: dict | None = None, forced: str | None = None) -> tuple:
+def subjects_of_bytes(path: str, data: bytes, texts: dict | None = None, forced: str | None = None,
+                      launches: list | None = None) -> tuple:
     from .sources.text import MAX_BYTES
     try:
         if len(data) > MAX_BYTES:
@@ -186,58 +197,28 @@ def subjects_of_bytes(path: str, data: bytes, texts: dict | None = None, forced:
         text = decode(data, path)
     except SourceError as err:
         return [], [reader_finding("RM001", err.message, err.location)]
-    return subjects_of_text(path, text, texts=texts, forced=forced)
+    return subjects_of_text(path, text, texts=texts, forced=forced, launches=launches)
 
 
-def _shell_subjects(path: str, text: str) -> tuple:
+SHELL_FAILURES = {"crlf": "RM007", "backslash-space": "RM008", "cut-short": "RM009", "pasted": "RM010"}
+
+
+def _shell_subjects(path: str, text: str, launches: list | None = None) -> tuple:
     from .sources import shell
     from .versions import current, target
     with target(current().with_script(text, path)):
-        return _script_subjects(path, text, shell.parse(text))
+        return _script_subjects(path, text, shell.parse(text), launches)
 
 
-def _script_subjects(path: str, text: str, script) -> tuple:
-    from .openrlhf.extract import invocations
-    from .openrlhf.launch import subjects
+def _script_subjects(path: str, text: str, script, launches: list | None = None) -> tuple:
+    from .launches import read_commands
     index = _LineIndex(text)
     findings = [reader_finding("RM001", message, Location(path, *index.position(offset)))
                 for message, offset in script.problems]
-    result = []
-    for invocation in invocations(script.commands, path, index.position):
-        result.extend(subjects(invocation))
-    from .frameworks import launches as framework_launches
-    more, trouble, claimed = framework_launches(script.commands, path, index.position)
-    result += more
-    findings += trouble
-    from .trainers.trl import launches
-    more, trouble = launches([c for i, c in enumerate(script.commands) if i not in claimed], path, index.position)
-    result += more
-    findings += trouble
-    for config in _named_configs(script.commands, path):
-        more, trouble = subjects_of_file(config)
-        result += more
-        findings += trouble
-    return result, findings
-
-
-def _named_configs(commands: list, script: str) -> list:
-    """Config files a script launches with: `llamafactory-cli train x.yaml`, `accelerate launch
-    --config_file x.yaml ...`; found from here or beside the script, named as a folder walk names them."""
-    named = []
-    for command in commands:
-        words = [w.text if w.known else None for w in command.words]
-        program = os.path.basename(words[0] or "")
-        if program in ("llamafactory-cli", "lmf") and len(words) > 2 and words[1] == "train":
-            named.append(words[2])
-        if program == "accelerate" and len(words) > 1 and words[1] == "launch":
-            for i, word in enumerate(words[:-1]):
-                if word in ("--config_file", "--config-file"):
-                    named.append(words[i + 1])
-                elif word and word.startswith(("--config_file=", "--config-file=")):
-                    named.append(word.split("=", 1)[1])
-    from .trainers.common import find_file
-    found = [find_file(name, script, walk_up=False) for name in named if name and name.endswith(DATA_SUFFIXES)]
-    return list(dict.fromkeys(f for f in found if f))
+    findings += [reader_finding(SHELL_FAILURES[kind], message, Location(path, *index.position(offset)))
+                 for kind, message, offset in script.failures]
+    result, trouble = read_commands(script.commands, path, index.position, launches)
+    return result, findings + trouble
 
 
 KINDS = ("shell", "deepspeed", "openrlhf", "llamafactory", "trl", "axolotl", "accelerate")   # what --kind can force

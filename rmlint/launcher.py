@@ -33,16 +33,18 @@ class RmlintWarning(UserWarning):
 
 
 def check_command(argv: list, settings=None) -> Result:
-    """A launch command line: its OpenRLHF invocation, and the config files it names."""
+    """A launch command line, read as the same line in a script is (sources/commands.py), and every other
+    config file it names that is on this machine."""
     try:
         result = lint_argv(argv, settings=settings)
-    except UsageError:   # not an OpenRLHF launch: its config files may still be checked
+    except UsageError:   # no launch rmlint recognises: its config files may still be checked
         result = Result()
     named = [word.split("=", 1)[-1] for word in argv[1:]]
-    files = [p for p in named if p.endswith(CONFIG_SUFFIXES) and os.path.isfile(p)]
+    files = [p for p in dict.fromkeys(named) if p.endswith(CONFIG_SUFFIXES) and os.path.isfile(p)]
     if files:
         more = lint_paths(files, settings=settings)
-        result.findings += [f for f in more.findings if f.rule != "RM002"]   # a dataset .json is not our business
+        seen = set(result.findings)
+        result.findings += [f for f in more.findings if f.rule != "RM002" and f not in seen]   # a dataset .json is not our business
         result.files += more.files
     return result
 

@@ -21,6 +21,7 @@ class Result:
     excluded: int = 0                                 # files and folders left out by exclude / .gitignore
     read_from: set = field(default_factory=set)       # the arguments that led to a file rmlint read
     versions: dict = field(default_factory=dict)      # package -> {version, source}: the target versions used
+    launches: list = field(default_factory=list)      # one record per launch line found (launches.record)
 
     @property
     def errors(self) -> int:
@@ -154,6 +155,7 @@ def lint_paths(paths, select=None, ignore=None, stdin: bytes | None = None, sett
         result.files += part.files
         result.versions = result.versions or part.versions
         result.unread += part.unread
+        result.launches += part.launches
         read_from |= part.read_from
     empty = [folder for folder in selection.folders if folder not in read_from]
     if empty:
@@ -169,15 +171,15 @@ def _count(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _read_entry(entry, stdin: bytes | None, kind: str | None, texts: dict):
+def _read_entry(entry, stdin: bytes | None, kind: str | None, texts: dict, launches: list):
     if entry.path == "<stdin>":
-        return inputs.subjects_of_bytes("<stdin>", stdin or b"", texts, kind)
+        return inputs.subjects_of_bytes("<stdin>", stdin or b"", texts, kind, launches)
     if entry.path.endswith(WEIGHT_SUFFIXES):   # a weight file: what `inspect` reads
         from .checkpoint.subjects import inspect_subject
         subject, _, problems = inspect_subject(entry.path)
         return [subject], problems
     return inputs.read_file(entry.path, entry.explicit, texts, kind if entry.explicit else None,
-                            None if entry.explicit else entry.origins[0])   # found by a walk: inside its folder
+                            None if entry.explicit else entry.origins[0], launches)   # found by a walk: inside its folder
 
 
 def _lint_entries(entries: list, policy, stdin: bytes | None, kind: str | None, named: list) -> Result:
@@ -192,7 +194,7 @@ def _read_entries(entries: list, policy, stdin: bytes | None, kind: str | None, 
     for entry in entries:
         near = None if entry.path == "<stdin>" else os.path.dirname(os.path.abspath(entry.path))
         with target(_versions(policy.settings, near)):    # each file is judged for the releases it runs with
-            read = _read_entry(entry, stdin, kind, texts)
+            read = _read_entry(entry, stdin, kind, texts, result.launches)
         if read is None:
             result.unread += 1
             continue
@@ -204,29 +206,27 @@ def _read_entries(entries: list, policy, stdin: bytes | None, kind: str | None, 
 
 
 def lint_argv(argv, select=None, ignore=None, path: str = "<argv>", settings=None) -> Result:
-    """Check a command line given as a list of words, e.g. sys.argv of a launcher."""
+    """Check a command line given as a list of words (e.g. sys.argv of a launcher): any launch a script
+    may hold, read as it would be there."""
+    from .launches import read_commands
     from .machine import on_this_machine
-    from .openrlhf.extract import invocations
-    from .openrlhf.launch import subjects
     from .sources.shell import Command, Word
     words, offset = [], 0
     for text in map(str, argv):  # a word's column is its place in the command line joined by spaces
         words.append(Word(text, offset))
         offset += len(text) + 1
-    with on_this_machine():   # an argv is launched here: what the launch leaves to the machine is this one's
-        found = invocations([Command(words, 0)], path, lambda at: (1, at + 1))
-    if not found:
-        from .frameworks import launches
-        others, problems, _ = launches([Command(words, 0)], path, lambda at: (1, at + 1))
-        if not others:
-            raise UsageError("no OpenRLHF entrypoint (such as openrlhf.cli.train_rm), verl trainer or DeepSpeed-Chat "
-                             "main.py in the arguments")
-        return _finish(Result(findings=problems, files=1), others, _policy(select, ignore, settings))
-    found[0].launcher = found[0].launcher or "argv"
+    result = Result(files=1)
     policy = _policy(select, ignore, settings)
-    with target(_versions(policy.settings, None)), _hub(policy.settings):
-        built = subjects(found[0])
-    return _finish(Result(files=1), built, policy)
+    # an argv is launched here: what the launch leaves to the machine is this one's
+    with on_this_machine(), target(_versions(policy.settings, None)), _hub(policy.settings):
+        found, problems = read_commands([Command(words, 0)] if words else [], path, lambda at: (1, at + 1),
+                                        result.launches)
+    if not result.launches:
+        raise UsageError("no launch in the arguments (rmlint reads deepspeed, torchrun, accelerate launch, python, "
+                         "ray job submit, srun, mpirun, llamafactory-cli, trl and axolotl command lines, verl trainers "
+                         "and DeepSpeed-Chat main.py)")
+    result.findings += problems
+    return _finish(result, found, policy)
 
 
 def lint_config(mapping: dict, kind: str = "deepspeed", select=None, ignore=None, path: str = "<config>",

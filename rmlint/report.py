@@ -16,6 +16,10 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def unread_launches(result) -> list:
+    return [entry for entry in getattr(result, "launches", []) if not entry["understood"]]
+
+
 def summary_line(result) -> str:
     infos = sum(1 for f in result.findings if f.severity == "info")
     checked = f"{_plural(result.files, 'file')} checked"
@@ -23,8 +27,10 @@ def summary_line(result) -> str:
         checked += f", {result.unread} skipped (not read by rmlint)"
     failed = len(getattr(result, "rule_errors", ()))
     unrun = f" {_plural(failed, 'rule evaluation')} failed (below)." if failed else ""
-    if not result.findings:
+    if not result.findings and not unread_launches(result):
         return f"All checks {'that ran ' if failed else ''}passed ({checked}).{unrun}"
+    if not result.findings:
+        return f"No findings in {checked}, but not every launch was read.{unrun}"
     parts = [_plural(result.errors, "error"), _plural(result.warnings, "warning")]
     if infos:
         parts.append(_plural(infos, "note"))
@@ -63,6 +69,8 @@ def render_text(result, colour: bool = False, source=None, fixable=frozenset()) 
         if f.fix and f.severity != "info":
             lines.append(f"  {_paint('fix:', 'dim', colour)} {printable(f.fix)}")
     lines.append(summary_line(result))
+    lines += [_paint(printable(f"note: launch not understood at {e['path']}:{e['line']} ({e['program'] or e['launcher']}): "
+                               f"{e['reason']}"), "dim", colour) for e in unread_launches(result)]
     lines += [_paint(printable(f"note: checkpoint checks skipped for `{model}` ({where.path}:{where.line}:"
                                f"{where.column}): {reason}"), "dim", colour) for model, where, reason in result.skipped]
     lines += rule_error_lines(result)
@@ -83,6 +91,7 @@ def render_json(result) -> str:
                      for f in result.findings],
         "summary": {"files": result.files, "errors": result.errors, "warnings": result.warnings,
                     "skipped_files": getattr(result, "unread", 0)},
+        "launches": list(getattr(result, "launches", [])),
         "skipped_checkpoints": [{"model": model, "path": where.path, "line": where.line, "column": where.column,
                                  "reason": reason} for model, where, reason in result.skipped],
         "versions": result.versions,   # package -> {version, source}: the target versions the files were judged for

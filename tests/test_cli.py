@@ -103,7 +103,10 @@ def test_check_args():
     assert result.exit_code == 1
     assert result.output.startswith("<argv>:1:75: error RM301 train batch 256 is not a multiple of micro batch 2 x 7 GPUs")
     result = cli("check-args", "--", "python", "train.py", "--lr", "1")
-    assert result.exit_code == 2 and "no OpenRLHF entrypoint" in result.output
+    assert result.exit_code == 0 and "info RM006 launch not understood (train.py): unknown script" in result.output
+    assert "note: launch not understood at <argv>:1" in result.output and "All checks passed" not in result.output
+    result = cli("check-args", "--", "ls", "-l")
+    assert result.exit_code == 2 and "no launch in the arguments" in result.output
 
 
 def test_rules_table_and_explain():

@@ -73,9 +73,9 @@ def test_step2_main_py_is_found_from_a_script_in_training_scripts(tmp_path, monk
 
 def test_main_py_of_another_project_is_not_deepspeed_chat(tmp_path):
     """The 22 false errors DeepSpeed-Chat's scripts had came from reading them as TRL; a main.py with no
-    evidence of DeepSpeed-Chat is read as before (a TRL/HF script)."""
+    evidence of DeepSpeed-Chat is no framework's: listed as not understood (RM006), never read as TRL's."""
     text = "deepspeed main.py --model_name_or_path m --per_device_train_batch_sise 8\n"
-    assert rules(tmp_path, text) == ["RM240"]
+    assert rules(tmp_path, text) == ["RM006"]
     assert rules(tmp_path, text, "training/step2_reward_model_finetuning/run.sh") == ["RM440"]
 
 

@@ -83,8 +83,11 @@ def test_statistics():
 
 def test_json_is_stable_and_documented():
     document = json.loads(cli("check", "--format", "json", SEED).output)
-    assert list(document) == ["version", "findings", "summary", "skipped_checkpoints", "versions", "rule_errors"]
+    assert list(document) == ["version", "findings", "summary", "launches", "skipped_checkpoints", "versions",
+                              "rule_errors"]
     assert document["rule_errors"] == []
+    assert list(document["launches"][0]) == ["path", "line", "launcher", "program", "framework", "releases",
+                                             "understood", "reason"]
     assert list(document["findings"][0]) == ["rule", "name", "severity", "message", "path", "line", "column", "fix"]
 
 

@@ -16,8 +16,13 @@ def test_lint_argv():
     result = rmlint.lint_argv(["deepspeed", "--module", "openrlhf.cli.train_rm", "--model.model_name_or_path", "m",
                                "--ds.zero_stage", "3", "--ds.load_in_4bit", "--ds.lora.rank", "16"])
     assert [f.rule for f in result.findings] == ["RM201", "RM601"]
+    unknown = rmlint.lint_argv(["python", "train.py"])      # a launch, but of no framework rmlint can tell
+    assert [(f.rule, f.severity) for f in unknown.findings] == [("RM006", "info")]
+    assert unknown.launches == [{"path": "<argv>", "line": 1, "launcher": "python", "program": "train.py", "framework": "",
+                                 "releases": "", "understood": False, "reason": "unknown script `train.py`: no framework's "
+                                 "module, path or import says what it is"}]
     with pytest.raises(rmlint.UsageError):
-        rmlint.lint_argv(["python", "train.py"])
+        rmlint.lint_argv(["ls", "-l"])
 
 
 def test_lint_config_deepspeed_and_openrlhf():

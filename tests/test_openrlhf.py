@@ -99,9 +99,9 @@ def test_launcher_gpu_counts():
 def test_opaque_arguments_silence_rules_that_need_defaults():
     # $EXTRA could carry --bf16, so "no --bf16" cannot be claimed; explicit flags still count
     assert rules_of_command("deepspeed --module openrlhf.cli.train_rm --pretrain m --flash_attn") == ["RM103"]
-    assert rules_of_command("deepspeed --module openrlhf.cli.train_rm --pretrain m --flash_attn $EXTRA") == []
+    assert rules_of_command("deepspeed --module openrlhf.cli.train_rm --pretrain m --flash_attn $EXTRA") == ["RM006"]
     assert rules_of_command("deepspeed --module openrlhf.cli.train_rm --pretrain m --bf16 --zero_stage 3 "
-                            "--load_in_4bit --lora_rank 8 --target_modules q_proj $EXTRA") == ["RM201"]
+                            "--load_in_4bit --lora_rank 8 --target_modules q_proj $EXTRA") == ["RM006", "RM201"]
 
 
 def test_unknown_value_keeps_rules_quiet():

@@ -1,5 +1,7 @@
 """The shell reader: words, their places, variables, here-documents, and what stays unknown."""
 
+import pytest
+
 from rmlint.sources import shell
 from rmlint.sources.document import _LineIndex
 
@@ -57,3 +59,40 @@ def test_unterminated_heredoc_and_quotes_are_problems():
         ("here-document at this line is not terminated (wanted `EOF`)", 4)]
     assert shell.parse("run 'open\n").problems == [("unterminated single quote", 4)]
     assert shell.parse('run "open\n').problems == [("unterminated double quote", 4)]
+
+
+def _doubling_script() -> str:
+    """288 bytes: each variable holds ten copies of the one before, seven levels deep (10**7 copies)."""
+    text = "V1=x\n" + "".join(
+        f"V{i}=" + f"$V{i - 1}" * 10 + "\n" for i in range(2, 9)) + "deepspeed --module openrlhf.cli.train_rm $V8\n"
+    return text
+
+
+@pytest.mark.parametrize("name,text", [("a#", "a#" * 1_500_000), ("A=1", "A=1 " * 20000),
+                                       ("doubling", _doubling_script()),
+                                       ("functions", "f() {\n g; g; g; g; g; g; g; g; g; g\n}\n" * 2 +
+                                        "".join(f"f{i}() {{\n f{i - 1}; f{i - 1}; f{i - 1}; f{i - 1}\n}}\n" for i in range(1, 12)) +
+                                        "f11\n")])
+def test_hostile_scripts_are_read_in_linear_time_and_bounded_memory(name, text):
+    import time
+    import tracemalloc
+    started = time.perf_counter()
+    script = shell.parse(text)
+    elapsed = time.perf_counter() - started
+    tracemalloc.start()
+    shell.parse(text)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert elapsed < 2.0, f"{name}: {elapsed:.2f} s"
+    assert peak < 256 * 2 ** 20, f"{name}: {peak / 2 ** 20:.0f} MB"
+    if name == "doubling":
+        assert len(text) == 288
+        assert [message for message, _ in script.problems] == [
+            "expansions in this script produce more text than rmlint follows (a variable built from copies of "
+            "itself?); the rest is not read"]
+
+
+def test_the_expansion_cap_is_an_rm001_finding():
+    from conftest import findings_of_text
+    found = findings_of_text("x.sh", _doubling_script())
+    assert found[0][0] == "RM001" and found[0][1] in (6, 7)      # where V7 or V8 outgrows the budget

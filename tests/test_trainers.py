@@ -63,7 +63,7 @@ def test_a_real_typo_in_an_axolotl_example():
 
 def test_flag_forms_of_hfargumentparser(tmp_path):
     """`--key value`, `--key=value`, lists, bare booleans and JSON values, as HfArgumentParser reads them."""
-    base = "python reward_modeling.py --model_name_or_path m --use_peft"
+    base = "python examples/scripts/reward_modeling.py --model_name_or_path m --use_peft"
     assert script_findings(tmp_path, base + " --lora_r=8\n") == [("RM624", 2)]
     assert script_findings(tmp_path, base + " --lora_task_type=SEQ_CLS\n") == []
     assert script_findings(tmp_path, base + " --lora_modules_to_save embed_tokens score\n") == []
@@ -74,7 +74,7 @@ def test_flag_forms_of_hfargumentparser(tmp_path):
 
 
 def test_zero_stage_from_every_place_a_launch_names_it(tmp_path):
-    qlora = " reward_modeling.py --model_name_or_path m --use_peft --lora_task_type SEQ_CLS --load_in_4bit\n"
+    qlora = " examples/scripts/reward_modeling.py --model_name_or_path m --use_peft --lora_task_type SEQ_CLS --load_in_4bit\n"
     accelerate = (SAMPLES / "trl-upstream" / "examples" / "accelerate_configs" / "deepspeed_zero3.yaml").read_text()
     assert script_findings(tmp_path, "accelerate launch --config_file z3.yaml" + qlora, {"z3.yaml": accelerate}) == [
         ("RM247", 2)]
@@ -96,18 +96,19 @@ def test_the_trainer_is_told_by_the_script_or_the_recipe_keys(tmp_path):
     assert stage_of_keys({"model_name_or_path": "m", "center_rewards_coefficient": 0.01}) == "rm"
     assert stage_of_keys({"model_name_or_path": "m", "num_ppo_epochs": 4, "push_to_hub": True}) == "ppo"
     assert stage_of_keys({"model_name_or_path": "m", "push_to_hub": True, "learning_rate": 1e-5}) == ""
-    # a recipe for an unknown trainer gets no reward-model findings
-    assert script_findings(tmp_path, "python train.py --model_name_or_path m --use_peft --output_dir o\n") == []
+    # an unknown script gets no framework's findings: it is listed as not understood
+    assert script_findings(tmp_path, "python train.py --model_name_or_path m --use_peft --output_dir o\n") == [
+        ("RM006", 2)]
 
 
 def test_words_rmlint_cannot_read_keep_their_facts_unknown(tmp_path):
     """`$EXTRA_ARGS` may hold --lora_task_type SEQ_CLS: no head finding is guessed from the defaults."""
-    launch = "python reward_modeling.py --model_name_or_path m --use_peft --lora_r 16"
+    launch = "python examples/scripts/reward_modeling.py --model_name_or_path m --use_peft --lora_r 16"
     assert script_findings(tmp_path, launch + "\n") == [("RM624", 2)]
-    assert script_findings(tmp_path, launch + " $EXTRA_ARGS\n") == []
-    assert script_findings(tmp_path, "python ppo.py --model_name_or_path m --reward_model_path rm "
+    assert script_findings(tmp_path, launch + " $EXTRA_ARGS\n") == [("RM006", 2)]     # not read, no guess
+    assert script_findings(tmp_path, "python examples/scripts/ppo/ppo.py --model_name_or_path m --reward_model_path rm "
                                      "--per_device_train_batch_size $BS --num_mini_batches 3\n") == []
-    assert script_findings(tmp_path, "python ppo.py --model_name_or_path m --reward_model_path rm "
+    assert script_findings(tmp_path, "python examples/scripts/ppo/ppo.py --model_name_or_path m --reward_model_path rm "
                                      "--per_device_train_batch_size 4 --num_mini_batches 3\n") == [("RM305", 2)]
 
 
@@ -214,10 +215,10 @@ def test_hfargumentparser_reads_flags_as_rmlint_does():
     model, training = HfArgumentParser((Model, TrainingArguments)).parse_args_into_dataclasses(argv)
     assert (model.use_peft, model.lora_modules_to_save, model.lora_task_type) == (True, ["embed_tokens", "score"], "SEQ_CLS")
     assert training.gradient_checkpointing_kwargs == {"use_reentrant": False}
-    from rmlint.trainers.trl import _flags
+    from rmlint.trainers.trl import flag_values
     from rmlint.sources import shell
     words = shell.parse("python x.py " + " ".join(f"'{a}'" if "{" in a else a for a in argv) + "\n").commands[0].words
-    values, _, opaque = _flags(words[2:], lambda offset: offset)
+    values, _, opaque = flag_values(words[2:], lambda offset: offset)
     assert not opaque
     assert values["use_peft"] is True and values["lora_modules_to_save"] == ["embed_tokens", "score"]
     assert values["lora_task_type"] == "SEQ_CLS" and values["gradient_checkpointing_kwargs"] == {"use_reentrant": False}

@@ -2,70 +2,66 @@
 
 It follows what matters for finding a training command and its arguments: quotes,
 backslash-newline continuations, comments, here-documents (the OpenRLHF examples keep
-their flags in `read -r -d '' cmd <<EOF ... EOF`), `VAR=value` assignments and their
-`$VAR` / `${VAR}` / `${VAR:-default}` expansions with word splitting, and command
-separators. Anything it cannot know (`$1`, `$(...)`, variables from the environment)
-becomes an *unknown* word, so rules that need it stay quiet instead of guessing.
-Every word keeps the source offset of its first character, so findings point at the
-flag inside the here-document, not at the line that expanded it.
+their flags in `read -r -d '' cmd <<EOF ... EOF`), `VAR=value` assignments, arrays
+(`args=(...)`, `"${args[@]}"`) and their expansions with word splitting, command separators,
+`bash -c "..."` / `eval` strings (read again as scripts) and shell functions (read again, with
+their arguments, where they are called). Anything it cannot know (`$1` outside a function,
+`$(...)`, variables from the environment) becomes an *unknown* word, so rules that need it stay
+quiet instead of guessing. Every word keeps the source offset of its first character, so findings
+point at the flag inside the here-document, not at the line that expanded it.
+
+Reading is linear: words are built from lists of pieces joined once, and everything that expands
+(variables, function bodies, `bash -c` strings) spends one budget per script.
 """
 
 import re
-from dataclasses import dataclass, field
+from bisect import bisect_right
+from collections import ChainMap
+
+from .shellwords import (UNKNOWN_MARK, Budget, Chunk, Command, Script, Word, elements, join, skip_backquote,
+                         skip_balanced, split)
+
+__all__ = ["Command", "Script", "Word", "parse"]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\+?=")
+_ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\+?)=")
+_ARRAY_REF = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\[([@*]|\d+)\]")
+_DEFAULT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*|\d+)(:?)([-=])(.*)", re.S)
 _OPERATOR_CHARS = ";&|()"
+_PLAIN = re.compile(r"[^ \t\r\n\\'\"$`<>;&|(){}]+")
 _RESERVED_PREFIX = {"if", "then", "elif", "else", "do", "while", "until", "!", "{", "}", "time",
                     "fi", "done", "esac", "exec", "nohup", "command", "builtin"}
 _IGNORED_COMMANDS = {"for", "case", "select", "function", "[[", "[", "test", "echo", "printf", "set",
                      "source", ".", "cd", "mkdir", "rm", "cp", "mv", "unset", "shift", "return", "exit"}
-
-
-@dataclass
-class Chunk:
-    text: str
-    offset: int          # source offset of text[0]; text is contiguous in the source
-    known: bool = True
-    split: bool = False   # came from an unquoted expansion: whitespace splits it
-    opaque: bool = False  # an unquoted unknown expansion
-
-
-@dataclass
-class Word:
-    text: str
-    offset: int
-    known: bool = True
-    opaque: bool = False  # an unquoted unknown expansion: may stand for any number of words
-
-
-@dataclass
-class Command:
-    words: list
-    offset: int
-
-
-@dataclass
-class Script:
-    commands: list = field(default_factory=list)
-    problems: list = field(default_factory=list)   # (message, offset)
+SHELLS = {"bash", "sh", "zsh", "dash", "ksh"}
+MAX_DEPTH = 6      # bash -c inside bash -c inside a function ...
+CALL_COST = 2000   # budget a function call or a re-read string costs besides its text (at most ~500 per script)
 
 
 class _Scanner:
-    def __init__(self, text: str):
-        self.text = text
-        self.n = len(text)
-        self.i = 0
-        self.vars: dict = {}
-        self.script = Script()
+    def __init__(self, text: str, start: int = 0, end: int | None = None, variables=None, budget=None,
+                 positional=None, depth: int = 0, functions=None, script=None, tag: str = ""):
+        self.text, self.i, self.n = text, start, len(text) if end is None else end
+        self.vars = {} if variables is None else variables
+        self.budget = budget or Budget()
+        self.positional = positional      # the words a function was called with; None outside functions
+        self.depth, self.tag = depth, tag
+        self.functions = {} if functions is None else functions   # name -> (body start, body end)
+        self.called: set = set()
+        self.script = script if script is not None else Script()
         self.words: list = []
         self.chunks: list = []
         self.word_started = False
-        self.word_start = 0          # source offset where the current word begins
-        self.heredocs: list = []     # pending: (delimiter, quoted, strip_tabs, offset)
-        self.bodies: list = []       # bodies read for the waiting command
-        self.waiting = None          # (words, offset) of a command whose here-documents follow
-        self.branches: list = []     # open `if` statements: (variables before it, [(variables, is else) per branch])
+        self.word_start = 0
+        self.assignments_only = True   # every word of the command so far is an assignment
+        self.heredocs: list = []       # pending: (delimiter, quoted, strip_tabs, offset)
+        self.bodies: list = []
+        self.waiting = None
+        self.array = None              # (name, append, offset) while `name=( ... )` is read
+        self.array_words: list = []
+        self.pending_function = ""     # `name()` read; its `{` comes next
+        self.braces = 0                # `{ ...; }` groups open inside a function body
+        self.branches: list = []       # open `if` statements: (variables before it, [(variables, is else) per branch])
 
     # ----- words -----------------------------------------------------------------
     def begin_word(self, offset: int):
@@ -75,42 +71,50 @@ class _Scanner:
     def add(self, text: str, offset: int, known=True, split=False):
         self.begin_word(offset)
         last = self.chunks[-1] if self.chunks else None
-        if (last and known and last.known and not split and not last.split
-                and last.offset + len(last.text) == offset):
-            last.text += text
+        if (last and known and last.known and not split and not last.split and not last.brk
+                and last.offset + last.size() == offset):
+            last.append(text)
         else:
             self.chunks.append(Chunk(text, offset, known, split))
 
     def end_word(self):
         if not self.word_started:
             return
-        chunks, self.chunks, self.word_started = self.chunks, [], False
-        # a word written here starts where it is written (its opening quote); one spread from an
-        # unquoted variable keeps the place its words were written (inside a here-document)
+        chunks, self.chunks, self.word_started = [c.settle() for c in self.chunks], [], False
         start = self.word_start if chunks and not chunks[0].split else None
         head = chunks[0].text if chunks else ""
-        in_assignment_position = all(_ASSIGNMENT.match(w.text) for w in self.words)
-        if in_assignment_position and _ASSIGNMENT.match(head) and not chunks[0].split:
-            self.words.append(_join(chunks))
-            self.words[-1].assignment_chunks = chunks
+        if self.assignments_only and _ASSIGNMENT.match(head) and not chunks[0].split and self.array is None:
+            word = join(chunks)
+            word.assignment_chunks = chunks
+            self.words.append(word)
             return
-        split = _split(chunks)
-        if split and start is not None:
-            split[0].offset = start
-        self.words.extend(split)
+        pieces = split(chunks)
+        if pieces and start is not None:
+            pieces[0].offset = start
+        if self.array is not None:
+            self.array_words.extend(pieces)
+            return
+        self.assignments_only = self.assignments_only and not pieces
+        self.words.extend(pieces)
 
     # ----- commands --------------------------------------------------------------
     def finish(self, words, bodies, offset):
-        while words and words[0].text in _RESERVED_PREFIX and words[0].known:
-            self.branch(words[0].text)
-            words = words[1:]
-        assignments = []
-        while words and hasattr(words[0], "assignment_chunks"):
-            assignments.append(words.pop(0))
+        start = 0
+        while start < len(words) and words[start].text in _RESERVED_PREFIX and words[start].known:
+            self.branch(words[start].text, words[start].offset)
+            start += 1
+        env, assignments = {}, []
+        while start < len(words) and hasattr(words[start], "assignment_chunks"):
+            assignments.append(words[start])
+            start += 1
+        words = words[start:]
         if not words:
             for word in assignments:
                 self.assign(word)
             return
+        for word in assignments:
+            name, _, value = word.text.partition("=")
+            env[name.rstrip("+")] = value if word.known else None
         name = words[0].text
         if name in ("export", "declare", "local", "readonly", "typeset"):
             for word in words[1:]:
@@ -124,7 +128,15 @@ class _Scanner:
             return
         if name in _IGNORED_COMMANDS:
             return
-        self.script.commands.append(Command(words, words[0].offset))
+        if words[0].known and name in self.functions and self.depth < MAX_DEPTH:
+            self.call(name, words[1:])
+            return
+        inner = _shell_string(words)
+        if inner is not None and self.depth < MAX_DEPTH:
+            k, pieces = inner
+            self.reread(pieces, words[:k], env)
+            return
+        self.script.commands.append(Command(words, words[0].offset, env=env, function=self.tag))
 
     def branch(self, keyword: str):
         """`if`/`elif`/`else`/`fi`: each branch starts from the variables before the `if`; after `fi` a
@@ -147,50 +159,154 @@ class _Scanner:
                 else:
                     self.vars[name] = [Chunk("", 0, known=False)]
 
+    def branch(self, keyword: str, offset: int):
+        """`if`/`elif`/`else`/`fi`: each branch starts from the variables before the `if`; after `fi` a
+        variable the branches leave with different values is unknown (which branch runs is not known).
+        Each copy of the variables spends budget, so a script of many `if`s stays linear."""
+        if keyword == "if":
+            if self.budget.spend(len(self.vars) * 16 + 16, offset):
+                self.branches.append((dict(self.vars), []))
+        elif keyword in ("elif", "else", "fi") and self.branches:
+            saved, ended = self.branches[-1]
+            if not self.budget.spend(len(self.vars) * 16 + 16, offset):
+                self.branches.clear()
+                return
+            ended.append((dict(self.vars), keyword == "else"))
+            self.replace_vars(dict(saved))
+            if keyword != "fi":
+                return
+            self.branches.pop()
+            outcomes = [state for state, _ in ended] + ([] if any(final for _, final in ended) else [saved])
+            for name in {n for state in outcomes for n in state}:
+                values = [[(c.text, c.known) for c in state[name]] if name in state else None for state in outcomes]
+                if all(v == values[0] for v in values):
+                    if values[0] is not None:
+                        self.vars[name] = outcomes[0][name]
+                else:
+                    self.vars[name] = [Chunk("", 0, known=False)]
+
+    def replace_vars(self, values: dict):
+        """Keep the same mapping object (a function's body shares it with its caller)."""
+        if isinstance(self.vars, ChainMap):
+            self.vars.maps[0].clear()
+            self.vars.maps[0].update(values)
+        else:
+            self.vars.clear()
+            self.vars.update(values)
+
     def assign(self, word: Word):
-        # words after `export`/`declare` may have been read as plain words (e.g. `export A=$B C=1` after a
-        # quote): the word itself then stands for its chunks
-        pieces = getattr(word, "assignment_chunks", None) or [word]
-        chunks = [Chunk(c.text, c.offset, c.known) for c in pieces]
+        pieces = getattr(word, "assignment_chunks", None) or [Chunk(word.text, word.offset, word.known)]
+        chunks = [c.copy() for c in pieces]
         match = _ASSIGNMENT.match(chunks[0].text)
         cut = match.end()
         chunks[0] = Chunk(chunks[0].text[cut:], chunks[0].offset + cut, chunks[0].known)
-        self.vars[match.group(1)] = [c for c in chunks if c.text or not c.known]
+        value = [c for c in chunks if c.text or not c.known or c.brk]
+        name = match.group(1)
+        if match.group(2) and name in self.vars:
+            value = self.vars[name] + value
+        self.vars[name] = value
+
+    def call(self, name: str, arguments: list):
+        """A function called here: its body read again with these arguments as $1, $2, ..."""
+        start, end = self.functions[name]
+        if not self.budget.spend(end - start + CALL_COST, start):
+            return
+        self.called.add(name)
+        child = _Scanner(self.text, start, end, self.vars, self.budget, arguments, self.depth + 1,
+                         self.functions, self.script, tag=self.tag)
+        child.run()
+        self.called |= child.called
+
+    def reread(self, pieces: list, outer: list, env: dict):
+        """`bash -c STRING` / `eval WORDS`: the string is a script of its own; its commands keep the
+        words that ran them (srun ... bash -c) and point back into this file."""
+        text_parts, marks, position = [], [], 0
+        for chunk in pieces:
+            text = chunk.text if chunk.known else UNKNOWN_MARK + chunk.text
+            marks.append((position, chunk.offset, len(text)))
+            text_parts.append(text)
+            position += len(text)
+        text = "".join(text_parts)
+        if not self.budget.spend(len(text) + CALL_COST, outer[0].offset if outer else 0):
+            return
+        child = _Scanner(text, variables=ChainMap({}, self.vars), budget=self.budget, depth=self.depth + 1)
+        script = child.run()
+        starts = [m[0] for m in marks]
+
+        def where(offset: int) -> int:
+            k = bisect_right(starts, offset) - 1
+            if k < 0:
+                return marks[0][1] if marks else 0
+            begin, source, length = marks[k]
+            return source + min(offset - begin, max(length - 1, 0))
+
+        for command in script.commands:
+            for word in command.words:
+                word.offset = where(word.offset)
+            command.offset = where(command.offset)
+            command.outer = outer + command.outer
+            command.env = {**env, **command.env}
+            command.function = command.function or self.tag
+            self.script.commands.append(command)
+        self.script.problems += [(message, where(at)) for message, at in script.problems]
+        self.script.failures += [(kind, message, where(at)) for kind, message, at in script.failures]
 
     # ----- expansions ------------------------------------------------------------
     def expansion(self, quoted: bool) -> list:
         """Read `$...` at self.i; return the chunks it stands for."""
-        start = self.i
-        text = self.text
+        start, text = self.i, self.text
         nxt = text[start + 1] if start + 1 < self.n else ""
         if nxt == "(":
-            self.i = _skip_balanced(text, start + 1, "(", ")")
+            self.i = skip_balanced(text, start + 1, "(", ")", self.n)
             return [Chunk("", start, known=False)]
         if nxt == "{":
-            end = _skip_balanced(text, start + 1, "{", "}")
+            end = skip_balanced(text, start + 1, "{", "}", self.n)
             self.i = end
-            return self.braced(text[start + 2:end - 1], start)
-        match = _NAME.match(text, start + 1)
+            return self.braced(text[start + 2:end - 1], start, quoted)
+        match = _NAME.match(text, start + 1, self.n)
         if match:
             self.i = match.end()
             return self.lookup(match.group(), start)
         if nxt and (nxt.isdigit() or nxt in "@*#?$!-"):
             self.i = start + 2
-            return [Chunk("", start, known=False)]
+            return self.special(nxt, start, quoted)
         self.i = start + 1
         return [Chunk("$", start)]
 
-    def braced(self, inner: str, offset: int) -> list:
+    def special(self, name: str, offset: int, quoted: bool) -> list:
+        """$1, $@, $*, $#: known inside a function called from the script, unknown elsewhere."""
+        if self.positional is None or name not in "0123456789@*#" or name == "0":
+            return [Chunk("", offset, known=False)]
+        if name == "#":
+            return [Chunk(str(len(self.positional)), offset)]
+        if name.isdigit():
+            k = int(name) - 1
+            return self.charged(_word_chunks(self.positional[k]) if k < len(self.positional) else [], offset)
+        chunks = []
+        for word in self.positional:
+            if chunks:
+                chunks.append(Chunk(" ", word.offset) if name == "*" and quoted else Chunk("", word.offset, brk=True))
+            chunks += _word_chunks(word)
+        return self.charged(chunks, offset)
+
+    def braced(self, inner: str, offset: int, quoted: bool = False) -> list:
         if _NAME.fullmatch(inner):
             return self.lookup(inner, offset)
-        match = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)(:?)([-=])(.*)", inner, re.S)
+        if inner.isdigit() or inner in ("@", "*", "#"):
+            return self.special(inner if not inner.isdigit() or len(inner) == 1 else "?", offset, quoted)
+        array = _ARRAY_REF.fullmatch(inner)
+        if array:
+            return self.element(array.group(1), array.group(2), offset, quoted)
+        match = _DEFAULT.fullmatch(inner)
         if not match:
-            return [Chunk("", offset, known=False)]  # ${#X}, ${X%y}, ${X/a/b}, ${1}: not followed
+            return [Chunk("", offset, known=False)]  # ${#X}, ${X%y}, ${X/a/b}: not followed
         name, colon, _, default = match.groups()
-        value = self.vars.get(name)
+        value = self.vars.get(name) if not name.isdigit() else (
+            None if self.positional is None or int(name) > len(self.positional) or name == "0"
+            else _word_chunks(self.positional[int(name) - 1]))
         empty = value is not None and all(c.known and not c.text for c in value)
         if value is not None and not (colon and empty):
-            return [Chunk(c.text, c.offset, c.known) for c in value]
+            return self.charged(value, offset)
         if "$" in default or "`" in default:
             return [Chunk("", offset, known=False)]
         # `${GPUS:-8}`: the default is what runs unless the caller's environment says otherwise
@@ -199,16 +315,41 @@ class _Scanner:
             return [Chunk(default[1:-1], start + 1)]
         return [Chunk(default, start)]
 
+    def element(self, name: str, index: str, offset: int, quoted: bool) -> list:
+        value = self.vars.get(name)
+        if value is None:
+            return [Chunk("", offset, known=False)]
+        items = elements(value)
+        if index.isdigit():
+            k = int(index)
+            return self.charged(items[k] if k < len(items) else [], offset)
+        chunks = []
+        for item in items:
+            if chunks:
+                chunks.append(Chunk(" ", offset) if index == "*" and quoted else Chunk("", offset, brk=True))
+            chunks += item
+        return self.charged(chunks, offset)
+
     def lookup(self, name: str, offset: int) -> list:
         value = self.vars.get(name)
         if value is None:
             return [Chunk("", offset, known=False)]
-        return [Chunk(c.text, c.offset, c.known) for c in value]
+        items = elements(value) if any(c.brk for c in value) else [value]   # $array is its first element
+        return self.charged(items[0] if items else [], offset)
+
+    def charged(self, value: list, offset: int) -> list:
+        if not self.budget.take(value, offset):
+            return [Chunk("", offset, known=False)]
+        return [c.copy() for c in value]
 
     def put_expansion(self, chunks: list, quoted: bool):
         if quoted:
             self.begin_word(self.i)
         for chunk in chunks:
+            if chunk.brk:
+                self.begin_word(chunk.offset)
+                self.chunks.append(chunk)
+                continue
             self.add(chunk.text, chunk.offset, chunk.known, split=not quoted)
             if not quoted and not chunk.known:
                 self.chunks[-1].opaque = True
@@ -234,9 +375,9 @@ class _Scanner:
         for delimiter, quoted, strip_tabs, where in self.heredocs:
             body_start = self.i
             while True:
-                end = self.text.find("\n", self.i)
+                end = self.text.find("\n", self.i, self.n)
                 line_end = self.n if end < 0 else end
-                line = self.text[self.i:line_end]
+                line = self.text[self.i:line_end].rstrip("\r")
                 if (line.lstrip("\t") if strip_tabs else line) == delimiter:
                     body_end, self.i = self.i, min(line_end + 1, self.n)
                     break
@@ -266,14 +407,14 @@ class _Scanner:
                 chunks.extend(self.expansion(quoted=True))
                 i = self.i
             elif c == "`":
-                i = _skip_backquote(text, i)
+                i = skip_backquote(text, i, end)
                 chunks.append(Chunk("", i, known=False))
             else:
                 j = i
                 while j < end and text[j] not in "\\$`":
                     j += 1
-                chunks.append(Chunk(text[i:j], i))
-                i = j
+                chunks.append(Chunk(text[i:j] if j > i else text[i], i))
+                i = max(j, i + 1)
         self.i = saved
         return chunks
 
@@ -283,7 +424,10 @@ class _Scanner:
         while self.i < self.n:
             c = text[self.i]
             if c == "\n":
-                self.end_command(self.i)
+                if self.array is not None or self.pending_function:
+                    self.end_word()
+                else:
+                    self.end_command(self.i)
                 self.i += 1
                 if self.heredocs:
                     self.read_heredocs_for_last()
@@ -293,16 +437,18 @@ class _Scanner:
             elif c == "\\":
                 if self.i + 1 < self.n and text[self.i + 1] == "\n":
                     self.i += 2
+                elif self.i + 2 < self.n and text[self.i + 1] == "\r" and text[self.i + 2] == "\n":
+                    self.i += 3     # read as a continuation; the CRLF itself is reported once
                 elif self.i + 1 < self.n:
                     self.add(text[self.i + 1], self.i + 1)
                     self.i += 2
                 else:
                     self.i += 1
             elif c == "#" and not self.word_started:
-                end = text.find("\n", self.i)
+                end = text.find("\n", self.i, self.n)
                 self.i = self.n if end < 0 else end
             elif c == "'":
-                end = text.find("'", self.i + 1)
+                end = text.find("'", self.i + 1, self.n)
                 if end < 0:
                     self.script.problems.append(("unterminated single quote", self.i))
                     end = self.n
@@ -315,7 +461,7 @@ class _Scanner:
             elif c == "$":
                 self.put_expansion(self.expansion(quoted=False), False)
             elif c == "`":
-                self.i = _skip_backquote(text, self.i)
+                self.i = skip_backquote(text, self.i, self.n)
                 self.add("", self.i, known=False)
                 self.chunks[-1].opaque = True
             elif c == "<" and text.startswith("<<", self.i) and not text.startswith("<<<", self.i):
@@ -323,21 +469,104 @@ class _Scanner:
                 self.heredoc_operator()
             elif c in "<>":
                 self.redirection()
+            elif c == "(" and self.open_paren():
+                pass
+            elif c == ")" and self.array is not None:
+                self.close_array()
             elif c in _OPERATOR_CHARS:
                 self.end_command(self.i)
                 self.i += 1
-            else:
-                j = self.i
-                while j < self.n and text[j] not in " \t\r\n\\#'\"$`<>;&|()":
-                    j += 1
-                if j == self.i:  # a '#' inside a word
-                    j += 1
+            elif c in "{}" and self.brace():
+                if c == "}" and self.braces < 0:
+                    return self.script
+            else:   # a '#' inside a word is part of it
+                match = _PLAIN.match(text, self.i, self.n)
+                j = match.end() if match else self.i + 1
                 self.add(text[self.i:j], self.i)
                 self.i = j
         self.end_command(self.n)
         if self.heredocs:
             self.read_heredocs_for_last()
+        if self.depth == 0:
+            self.finish_script()
         return self.script
+
+    def finish_script(self):
+        if self.called:     # a function's body counts where it is called, with its arguments
+            self.script.commands = [c for c in self.script.commands if c.function not in self.called]
+        if self.budget.spent_at is not None:
+            self.script.problems.append(("expansions in this script produce more text than rmlint follows "
+                                         "(a variable built from copies of itself?); the rest is not read",
+                                         self.budget.spent_at))
+
+    # ----- arrays, functions, groups -----------------------------------------------
+    def open_paren(self) -> bool:
+        """`name=(` opens an array; `name()` defines a function. Anything else is an operator."""
+        chunks = self.chunks
+        if self.word_started and len(chunks) == 1 and chunks[0].known and self.assignments_only and self.array is None:
+            head = chunks[0].settle().text
+            match = _ASSIGNMENT.fullmatch(head)
+            if match:
+                self.array, self.array_words = (match.group(1), bool(match.group(2)), chunks[0].offset), []
+                self.chunks, self.word_started = [], False
+                self.i += 1
+                return True
+            close = re.compile(r"\(\s*\)").match(self.text, self.i, self.n)
+            if _NAME.fullmatch(head) and not self.words and close:
+                self.pending_function = head
+                self.chunks, self.word_started = [], False
+                self.i = close.end()
+                return True
+        return False
+
+    def close_array(self):
+        self.end_word()
+        name, append, offset = self.array
+        value = []
+        for word in self.array_words:
+            value += _word_chunks(word) + [Chunk("", word.offset, brk=True)]
+        if append and name in self.vars:
+            value = self.vars[name] + value
+        if self.budget.take(value, offset):
+            self.vars[name] = value
+        self.array, self.array_words = None, []
+        self.i += 1
+
+    def brace(self) -> bool:
+        """`{` / `}` as words at the start of a command: a function body or a group."""
+        text, i = self.text, self.i
+        if self.word_started or (i + 1 < self.n and text[i + 1] not in " \t\r\n;"):
+            return False
+        if text[i] == "{":
+            named = [w.text for w in self.words]
+            name = self.pending_function or (named[1] if len(named) == 2 and named[0] == "function" else "")
+            if name and _NAME.fullmatch(name):
+                self.define(name, i + 1)
+                return True
+            if self.words:
+                return False
+            self.braces += 1
+            self.i += 1
+            return True
+        if self.words:
+            return False
+        self.braces -= 1
+        self.i += 1
+        if self.braces < 0 and self.tag:
+            self.end_command(i)
+        else:
+            self.braces = max(self.braces, 0)
+        return True
+
+    def define(self, name: str, body: int):
+        """`name() { ... }`: read the body once now (its commands count if it is never called) and
+        keep where it is, to read it again at each call."""
+        self.words, self.pending_function, self.assignments_only = [], "", True
+        child = _Scanner(self.text, body, self.n, ChainMap({}, self.vars), self.budget, None, self.depth + 1,
+                         self.functions, self.script, tag=name)
+        child.run()
+        self.functions[name] = (body, max(child.i - 1, body))
+        self.i = child.i
 
     def read_heredocs_for_last(self):
         """Bodies follow the line that opened them; attach them to that line's command."""
@@ -351,7 +580,7 @@ class _Scanner:
     def end_command(self, offset: int):
         """A command whose line opened here-documents waits for their bodies."""
         self.end_word()
-        words, self.words = self.words, []
+        words, self.words, self.assignments_only = self.words, [], True
         if not words:
             return
         if self.heredocs:
@@ -374,7 +603,7 @@ class _Scanner:
                 self.put_expansion(self.expansion(quoted=True), True)
                 i = self.i
             elif c == "`":
-                i = _skip_backquote(text, i)
+                i = skip_backquote(text, i, self.n)
                 self.add("", i, known=False)
             else:   # literal text; a backslash before anything else is itself literal
                 j = i + 1
@@ -387,86 +616,69 @@ class _Scanner:
         self.i = i + 1
 
     def redirection(self):
-        self.end_word_dropping_fd()
+        if len(self.chunks) == 1 and self.chunks[0].known and self.chunks[0].settle().text.isdigit():
+            self.chunks, self.word_started = [], False     # `2>&1`: the descriptor is no word
+        self.end_word()
         text = self.text
         while self.i < self.n and text[self.i] in "<>&|":
             self.i += 1
         while self.i < self.n and text[self.i] in " \t":
             self.i += 1
-        saved_words = self.words
-        self.words = []
         while self.i < self.n and text[self.i] not in " \t\n;&|()<>":  # the target word
             if text[self.i] in "'\"":
-                quote = text[self.i]
-                end = text.find(quote, self.i + 1)
+                end = text.find(text[self.i], self.i + 1, self.n)
                 self.i = self.n if end < 0 else end + 1
             else:
                 self.i += 1
-        self.words = saved_words
-
-    def end_word_dropping_fd(self):
-        if self.chunks and len(self.chunks) == 1 and self.chunks[0].text.isdigit():
-            self.chunks, self.word_started = [], False
-        self.end_word()
 
 
-def _join(chunks) -> Word:
-    text = "".join(c.text for c in chunks)
-    known = all(c.known for c in chunks)
-    return Word(text, chunks[0].offset if chunks else 0, known, any(c.opaque for c in chunks))
+def _word_chunks(word: Word) -> list:
+    return list(word.chunks) if word.chunks else [Chunk(word.text, word.offset, word.known)]
 
 
-def _split(chunks) -> list:
-    """Field splitting: whitespace inside chunks from unquoted expansions separates words."""
-    words, current = [], []
-
-    def flush():
-        if current:
-            words.append(_join(current))
-            current.clear()
-
-    for chunk in chunks:
-        if not chunk.split or not chunk.text:
-            if chunk.text or not chunk.known or not chunk.split:
-                current.append(chunk)
+def _shell_string(words: list):
+    """(index of the shell word, the chunks to read as a script) for `... bash [-l] -c STRING` and
+    `eval WORDS`; None for anything else."""
+    first = words[0]
+    if first.known and first.text == "eval" and len(words) > 1:
+        chunks = []
+        for word in words[1:]:
+            chunks += _word_chunks(word) + [Chunk(" ", word.offset)]
+        return 0, chunks
+    for k, word in enumerate(words[:40]):
+        if word.known and word.text.rsplit("/", 1)[-1] == "sbatch":
+            return _wrapped(words, k)
+        if not word.known or word.text.rsplit("/", 1)[-1] not in SHELLS:
             continue
-        for match in re.finditer(r"\s+|\S+", chunk.text):
-            piece = match.group()
-            if piece.isspace():
-                flush()
-            else:
-                current.append(Chunk(piece, chunk.offset + match.start(), chunk.known, opaque=chunk.opaque))
-    flush()
-    return words
+        j = k + 1
+        while j < len(words) and words[j].known and words[j].text.startswith("-") and len(words[j].text) > 1:
+            option = words[j].text
+            if not option.startswith("--") and "c" in option[1:]:
+                return (k, _word_chunks(words[j + 1])) if j + 1 < len(words) else None
+            j += 1
+        return None
+    return None
 
 
-def _skip_balanced(text: str, i: int, opening: str, closing: str) -> int:
-    depth, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == "'" and opening == "(":
-            end = text.find("'", i + 1)
-            i = n if end < 0 else end + 1
-            continue
-        if c == opening:
-            depth += 1
-        elif c == closing:
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return n
-
-
-def _skip_backquote(text: str, i: int) -> int:
-    j = i + 1
-    while j < len(text) and text[j] != "`":
-        j += 2 if text[j] == "\\" else 1
-    return min(j + 1, len(text))
+def _wrapped(words: list, k: int):
+    """`sbatch ... --wrap "cmd"` / `--wrap=cmd`: slurm runs the string with sh."""
+    for j in range(k + 1, len(words)):
+        text = words[j].text
+        if text == "--wrap" and j + 1 < len(words):
+            return k, _word_chunks(words[j + 1])
+        if text.startswith("--wrap="):
+            chunks, cut = [], len("--wrap=")
+            for chunk in _word_chunks(words[j]):
+                taken = min(cut, len(chunk.text))
+                cut -= taken
+                if taken < len(chunk.text) or not chunk.known:
+                    chunks.append(Chunk(chunk.text[taken:], chunk.offset + taken, chunk.known))
+            return k, chunks
+    return None
 
 
 def parse(text: str) -> Script:
-    return _Scanner(text).run()
+    script = _Scanner(text).run()
+    from .shellfail import failures
+    script.failures = failures(text, script) + script.failures
+    return script

@@ -23,7 +23,11 @@ def is_llamafactory(data) -> bool:
 
 def subjects(document) -> tuple:
     """(subjects, reader findings): the trainer subject and the DeepSpeed file's subject."""
-    settings = Settings.of(document)
+    return settings_subjects(Settings.of(document))
+
+
+def settings_subjects(settings: Settings) -> tuple:
+    """The same from settings of any origin (a YAML file, or `python src/train_bash.py --flags`)."""
     get = settings.get
     quantization = as_int(get("quantization_bit"))
     trainer = defaults()

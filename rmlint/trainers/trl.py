@@ -187,7 +187,7 @@ def _value(text: str):
     return text
 
 
-def _flags(words: list, locate) -> tuple:
+def flag_values(words: list, locate) -> tuple:
     """HfArgumentParser-style `--key value`, `--key=value`, `--key v1 v2` (lists), bare `--flag` (True):
     values by key, and where each key is written."""
     values, where, i = {}, {}, 0
@@ -216,69 +216,60 @@ def _flags(words: list, locate) -> tuple:
     return values, where, opaque
 
 
-def launches(commands: list, path: str, position) -> tuple:
-    """(subjects, findings) of TRL/HF-Trainer launches in a script. A command counts when it runs a
-    Python script (directly, with accelerate/torchrun/deepspeed) or `trl <command>`, with
-    `--model_name_or_path` or `--config` (OpenRLHF launches use --pretrain)."""
+def launch_subjects(launch, path: str, here) -> tuple:
+    """(subjects, findings) of one TRL launch (sources/commands.py recognised it): `trl <command>`, or a TRL
+    script run directly or with accelerate/torchrun/deepspeed, with `--model_name_or_path` or `--config`."""
     from ..finding import SourceError
     from ..inputs import reader_finding
     from ..sources.document import load_yaml
     from ..sources.text import read_text
-    result, findings = [], []
-    here = lambda offset: Location(path, *position(offset))   # noqa: E731
-    for command in commands:
-        words = command.words
-        texts = [w.text if w.known else "" for w in words]
-        program = os.path.basename(texts[0]) if texts else ""
-        launch = {"script": path, "where": here(command.offset)}
-        if program == "trl" and len(texts) > 1 and texts[1] in COMMANDS:
-            stage, args = stage_of_script(texts[1]), words[2:]
+    findings = []
+    command = launch.command
+    launch_facts = {"script": path, "where": here(command.offset)}
+    stage, args = stage_of_script(launch.entrypoint), launch.args
+    if launch.kind != "cli":
+        use_deepspeed = launch.option("--use_deepspeed", "--use-deepspeed")
+        launch_facts.update(accelerate_config=launch.option("--config_file", "--config-file"),
+                            num_processes=as_int(launch.option("--num_processes", "--num-processes")),
+                            zero_stage=as_int(launch.option("--zero_stage", "--zero-stage")) if use_deepspeed else 0)
+        config_word = next((w for w in launch.launcher_words() if w.known and w.text.split("=", 1)[0] in
+                            ("--config_file", "--config-file")), None)
+        if config_word is not None:
+            launch_facts["where"] = here(config_word.offset)
+    values, where, opaque = flag_values(args, here)
+    if "model_name_or_path" not in values and "config" not in values:
+        return [], []
+    if values.get("accelerate_config"):
+        launch_facts["accelerate_config"] = values.pop("accelerate_config")
+    document, config = None, values.pop("config", None)
+    where.pop("config", None)
+    merged, placed = {}, {}
+    if isinstance(config, str) and config:
+        found = find_file(config, path, walk_up=False)
+        if found is None:
+            findings.append(reader_finding("RM233", f"`--config` file {config} is not found from here or beside "
+                                                    "the script; its settings were not checked", here(command.offset)))
         else:
-            start = next((i for i, t in enumerate(texts) if t.endswith(".py")), None)
-            if start is None or program not in ("accelerate", "python", "python3", "torchrun", "deepspeed") \
-                    and not texts[0].endswith(".py"):
-                continue
-            stage, args = stage_of_script(texts[start]), words[start + 1:]
-            options, option_at, _ = _flags(words[1:start], here)
-            launch.update(accelerate_config=options.get("config_file"), num_processes=as_int(options.get("num_processes")),
-                          zero_stage=as_int(options.get("zero_stage")) if options.get("use_deepspeed") else 0)
-            if "config_file" in option_at:
-                launch["where"] = option_at["config_file"]
-        values, where, opaque = _flags(args, here)
-        if "model_name_or_path" not in values and "config" not in values:
-            continue
-        if values.get("accelerate_config"):
-            launch["accelerate_config"] = values.pop("accelerate_config")
-        document, config = None, values.pop("config", None)
-        where.pop("config", None)
-        merged, placed = {}, {}
-        if isinstance(config, str) and config:
-            found = find_file(config, path, walk_up=False)
-            if found is None:
-                findings.append(reader_finding("RM233", f"`--config` file {config} is not found from here or beside "
-                                                        "the script; its settings were not checked", here(command.offset)))
-            else:
-                try:
-                    document = load_yaml(read_text(found), found)
-                except SourceError as err:
-                    findings.append(reader_finding("RM001", err.message, err.location))
-                if document is not None and isinstance(document.data, dict):
-                    recipe = Settings.of(document)
-                    merged.update(recipe.values)
-                    placed.update(recipe.where)
-                    stage = stage or stage_of_keys(recipe.values)
-        merged.update(values)
-        placed.update(where)
-        settings = Settings(merged, placed, here(command.offset), document)
-        more, problems = trainer_subjects(settings, stage, launch)
-        if opaque:      # only what is written in readable words is known; defaults may be overridden
-            trainer = more[0]
-            given = {key for key, value in merged.items() if value is not None}
-            trainer.unknown |= {f"trainer.{fact}" for fact, key in PROVENANCE.items() if key not in given}
-            trainer.unknown |= {f"trainer.{fact}" for fact, keys in DERIVED.items() if not set(keys) <= given}
-            trainer.unknown.add("trainer.batch")
-        if document is not None:
-            more[0].settings_files.append(document.path)
-        result += more
-        findings += problems
-    return result, findings
+            try:
+                document = load_yaml(read_text(found), found)
+            except SourceError as err:
+                findings.append(reader_finding("RM001", err.message, err.location))
+            if document is not None and isinstance(document.data, dict):
+                recipe = Settings.of(document)
+                merged.update(recipe.values)
+                placed.update(recipe.where)
+                stage = stage or stage_of_keys(recipe.values)
+    merged.update(values)
+    placed.update(where)
+    settings = Settings(merged, placed, here(command.offset), document)
+    more, problems = trainer_subjects(settings, stage, launch_facts)
+    if opaque:      # only what is written in readable words is known; defaults may be overridden
+        trainer = more[0]
+        given = {key for key, value in merged.items() if value is not None}
+        trainer.unknown |= {f"trainer.{fact}" for fact, key in PROVENANCE.items() if key not in given}
+        trainer.unknown |= {f"trainer.{fact}" for fact, keys in DERIVED.items() if not set(keys) <= given}
+        trainer.unknown.add("trainer.batch")
+    if document is not None:
+        more[0].settings_files.append(document.path)
+    return more, findings + problems
+

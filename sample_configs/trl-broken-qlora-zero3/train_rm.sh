@@ -3,7 +3,7 @@
 # accelerate config): the head is named wrong, the 4-bit storage dtype is left at uint8, and
 # non-reentrant checkpointing is asked for where TRL overrides it.
 accelerate launch --config_file deepspeed_zero3.yaml \
-    reward_modeling.py \
+    examples/scripts/reward_modeling.py \
     --config reward_qlora.yaml \
     --lora_modules_to_save scores \
     --gradient_checkpointing_kwargs '{"use_reentrant": false}'

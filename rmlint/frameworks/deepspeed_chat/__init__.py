@@ -42,7 +42,8 @@ def launches(commands: list, path: str, position) -> tuple:
     """(subjects, findings, claimed command indexes) of the DeepSpeed-Chat launches among a script's commands."""
     from ...finding import Location
     from ...openrlhf.argv import Arg
-    from ...openrlhf.extract import launcher_of
+    from ...launches import world_size
+    from ...sources.commands import recognise
     from .launch import subjects
     result, findings, claimed = [], [], set()
     for index, command in enumerate(commands):
@@ -57,8 +58,7 @@ def launches(commands: list, path: str, position) -> tuple:
         step = step or _step_of_path(path) or _step_of_source(main_py)
         if not step:
             continue
-        _, gpus = launcher_of(words[:k])
-        world = gpus.count
+        world = world_size(recognise(command)).count     # the launcher's own options (sources/commands.py)
         here = lambda offset: Location(path, *position(offset))   # noqa: E731
         args = [Arg(w.text, here(w.offset), w.known, w.opaque) for w in words[k + 1:]]
         more, problems = subjects(step, args, here(words[k].offset), world, main_py)

@@ -1,0 +1,154 @@
+"""Read each recognised launch with its framework's reader, and say which launches were understood.
+
+A launch is recognised once (sources/commands.py), its framework decided on evidence
+(sources/frameworks.py); here it becomes subjects (OpenRLHF invocations, TRL/LLaMA-Factory trainer
+facts, the config files it names), reader findings, and one record for the `launches` list of the
+output. A launch that is not understood is an RM006 note, never a silent pass.
+"""
+
+import os
+
+from .finding import Location
+
+CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def record(launch, where: Location) -> dict:
+    return {"path": where.path, "line": where.line, "launcher": launch.launcher, "program": launch.program,
+            "framework": launch.framework, "releases": "", "understood": launch.understood, "reason": launch.reason}
+
+
+def folders_of(path: str):
+    """Where a launch in `path` finds relative script paths: from here, or the script's own folder."""
+    here = [os.getcwd()]
+    if not path.startswith("<"):
+        here.append(os.path.dirname(os.path.abspath(path)))
+    return lambda launch: list(dict.fromkeys(here))
+
+
+def read_commands(commands: list, path: str, position, records: list | None = None) -> tuple:
+    """(subjects, findings) of every launch in `commands`; each launch's record appended to `records`.
+    verl and DeepSpeed-Chat read the launches they claim (rmlint/frameworks); the others are read here."""
+    from .frameworks import deepspeed_chat, verl
+    from .sources.commands import is_launch, recognise
+    from .sources.frameworks import decide
+    subjects, findings, claimed = [], [], {}
+    for name, framework in (("verl", verl), ("deepspeed-chat", deepspeed_chat)):
+        more, trouble, taken = framework.launches(commands, path, position)
+        subjects += more
+        findings += trouble
+        for index in taken:
+            claimed.setdefault(index, name)
+    here = lambda offset: Location(path, *position(offset))     # noqa: E731
+    folders = folders_of(path)
+    for index, command in enumerate(commands):
+        launch = recognise(command)
+        if not is_launch(launch) and index not in claimed:
+            continue
+        entry = record(launch, here(command.offset))
+        if index in claimed:
+            entry.update(framework=claimed[index], understood=True, reason="")
+        else:
+            decide(launch, folders)
+            entry.update(framework=launch.framework, understood=launch.understood, reason=launch.reason)
+            more, trouble = read(launch, path, here, entry)
+            subjects += more
+            findings += trouble
+            if not entry["understood"]:
+                from .inputs import reader_finding
+                anchor = here(launch.program_word.offset if launch.program_word is not None else command.offset)
+                findings.append(reader_finding("RM006", f"launch not understood ({launch.program or launch.launcher}): "
+                                                        f"{entry['reason']}", anchor))
+        if records is not None:
+            records.append(entry)
+    return subjects, findings
+
+
+def read(launch, path: str, here, entry: dict) -> tuple:
+    subjects, findings = [], []
+    if launch.framework == "openrlhf" and launch.readable:
+        subjects = _openrlhf(launch, path, here, entry)
+    elif launch.framework == "trl" and launch.readable:
+        from .trainers.trl import launch_subjects
+        subjects, findings = launch_subjects(launch, path, here)
+    elif launch.framework == "llamafactory" and launch.readable:
+        subjects, findings = _llamafactory(launch, path, here)
+    elif launch.framework == "axolotl" and launch.readable:
+        subjects, findings = _named_files(_positional_configs(launch), path, here(launch.command.offset))
+    if launch.launcher == "accelerate" or any(name == "accelerate" for name, _ in launch.stack):
+        name = launch.option("--config_file", "--config-file")
+        if name and launch.framework != "trl":       # TRL's reader reads it with the trainer's settings
+            more, trouble = _named_files([name], path, here(launch.command.offset))
+            subjects += more
+            findings += trouble
+    return subjects, findings
+
+
+def _openrlhf(launch, path: str, here, entry: dict) -> list:
+    from .openrlhf.argv import Arg
+    from .openrlhf.launch import Invocation, subjects
+    args = [Arg(w.text, here(w.offset), w.known, w.opaque) for w in launch.args]
+    world = world_size(launch)
+    invocation = Invocation(launch.entrypoint, args, here(launch.program_word.offset), launch.launcher or "argv",
+                            world.count, world.source)
+    found = subjects(invocation)
+    if found:
+        facts = found[0].facts["launch"]
+        entry["releases"] = facts["releases"]
+        if facts["opaque"] and entry["understood"]:
+            entry["understood"] = False
+            entry["reason"] = "an argument comes from a variable rmlint cannot see, where any flags may stand"
+    return found
+
+
+WORLD_OPTIONS = {"--num_gpus", "--num-gpus", "--num_nodes", "--num-nodes", "--include", "-i", "--exclude", "-e",
+                 "--hostfile", "-H", "--nproc_per_node", "--nproc-per-node", "--nnodes", "--num_processes",
+                 "--num-processes"}
+
+
+def world_size(launch):
+    """machine.Gpus the launcher starts, from its own options (and the machine, when the launch leaves the
+    count to it and runs here); unknown when an option that sets it is a word rmlint cannot read."""
+    from .machine import Gpus, current, world_size as count
+    names = [name for name, _ in launch.stack]
+    launcher = next((name for name in ("deepspeed", "torchrun", "accelerate") if name in names), "")
+    if not launcher:
+        return Gpus()
+    words = launch.launcher_words()
+    if any(option in WORLD_OPTIONS and value is None for _, options in launch.stack for option, value in options.items()):
+        return Gpus()
+    return count(launcher, [w.text for w in words], current())
+
+
+def _positional_configs(launch) -> list:
+    """`axolotl train x.yml`, `llamafactory-cli train x.yaml key=value`: the config file argument."""
+    first = next((w for w in launch.args if w.known and not w.text.startswith("-") and "=" not in w.text), None)
+    return [first.text] if first is not None and first.text.endswith(CONFIG_SUFFIXES) else []
+
+
+def _llamafactory(launch, path: str, here) -> tuple:
+    named = _positional_configs(launch)
+    if named or launch.kind == "cli":
+        return _named_files(named, path, here(launch.command.offset))
+    from .trainers.common import Settings
+    from .trainers.llamafactory import settings_subjects
+    from .trainers.trl import flag_values
+    values, where, _ = flag_values(launch.args, here)
+    return settings_subjects(Settings(values, where, here(launch.command.offset)))
+
+
+def _named_files(names: list, path: str, where: Location) -> tuple:
+    """Config files a launch names, found from here or beside the script; missing ones reported."""
+    from .inputs import reader_finding, subjects_of_file
+    from .trainers.common import find_file
+    subjects, findings = [], []
+    for name in names:
+        found = find_file(name, path, walk_up=False)
+        if found is None:
+            findings.append(reader_finding("RM011", f"{name}, which the launch names, is not found from here or "
+                                                    "beside the script; its settings were not checked", where))
+            continue
+        more, trouble = subjects_of_file(found)
+        subjects += more
+        findings += trouble
+    return subjects, findings

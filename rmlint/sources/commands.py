@@ -1,0 +1,294 @@
+"""The one place where a shell command is recognised as a launch: through which launchers and
+wrappers (srun, nohup, env A=B, timeout, deepspeed, torchrun, accelerate launch, ray job submit --,
+mpirun, ...) it runs which program (a module, a script path or a framework's CLI), with which
+arguments, and which framework that program is, on evidence only (see `frameworks.py`).
+
+Launchers' own options and how many words each takes come from their parsers
+(rmlint/data/launcher_options.json, tools/extract_launcher_options.py), so an option's value is never
+taken for the program; each launcher's options are kept (`Launch.stack`) for whoever needs them
+(world size, hosts).
+"""
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "launcher_options.json"
+
+# option -> words it takes, for launchers without a parser rmlint can read (man pages of slurm and Open MPI)
+SRUN = {"-N": 1, "-n": 1, "-c": 1, "-w": 1, "-p": 1, "-A": 1, "-t": 1, "-J": 1, "-o": 1, "-e": 1, "-G": 1,
+        "-x": 1, "-D": 1, "-C": 1, "-q": 1, "--nodes": 1, "--ntasks": 1, "--ntasks-per-node": 1, "--gres": 1,
+        "--gpus": 1, "--gpus-per-node": 1, "--cpus-per-task": 1, "--partition": 1, "--account": 1, "--time": 1,
+        "--job-name": 1, "--output": 1, "--error": 1, "--nodelist": 1, "--exclude": 1, "--chdir": 1,
+        "--container-image": 1, "--container-mounts": 1, "--container-workdir": 1, "--container-name": 1,
+        "--mpi": 1, "--mem": 1, "--qos": 1, "--constraint": 1, "--export": 1, "--kill-on-bad-exit": 1,
+        "--cpu-bind": 1, "--distribution": 1, "--jobid": 1}
+MPIRUN = {"-np": 1, "-n": 1, "-N": 1, "-H": 1, "--host": 1, "-host": 1, "-hostfile": 1, "--hostfile": 1,
+          "-machinefile": 1, "--machinefile": 1, "-x": 1, "--bind-to": 1, "-bind-to": 1, "--map-by": 1,
+          "-map-by": 1, "-mca": 2, "--mca": 2, "-wdir": 1, "--wdir": 1, "-ppn": 1, "--npernode": 1,
+          "-npernode": 1, "--rankfile": 1, "-genv": 2, "-env": 2, "-f": 1}
+PYTHON = {"-m": 1, "-W": 1, "-X": 1, "-c": 1, "-Q": 1}
+RAY = {"--address": 1, "--runtime-env": 1, "--runtime-env-json": 1, "--working-dir": 1, "--submission-id": 1,
+       "--job-id": 1, "--entrypoint-num-cpus": 1, "--entrypoint-num-gpus": 1, "--entrypoint-memory": 1,
+       "--entrypoint-resources": 1, "--metadata-json": 1, "--log-style": 1, "--log-color": 1, "--headers": 1,
+       "--verify": 1}
+WRAPPERS = {"nohup": {}, "exec": {}, "time": {"-p": 0}, "command": {}, "builtin": {}, "setsid": {},
+            "stdbuf": {"-i": 1, "-o": 1, "-e": 1}, "nice": {"-n": 1}, "sudo": {"-u": 1, "-g": 1},
+            "numactl": {}, "taskset": {}, "xvfb-run": {}, "unbuffer": {}, "singularity": {}, "apptainer": {}}
+CLIS = {"llamafactory-cli": "llamafactory", "lmf": "llamafactory", "trl": "trl", "axolotl": "axolotl"}
+_PYTHON = re.compile(r"(python|pypy)[0-9.]*")
+_OPENRLHF_MODULE = re.compile(r"openrlhf\.cli\.[a-z_]+")
+
+
+@dataclass(eq=False)
+class Launch:
+    command: object                 # shell.Command (words, offset, outer, env)
+    launcher: str = ""              # the launcher that starts the program: deepspeed | torchrun | accelerate |
+    #                                 ray | python | llamafactory-cli | trl | axolotl | srun | mpirun | "" (run directly)
+    stack: list = field(default_factory=list)   # [(launcher, {option: value text or None})], outermost first
+    program: str = ""               # module, script path, or CLI with its subcommand ("llamafactory-cli train")
+    kind: str = ""                  # module | script | cli | "" (no program found)
+    program_word: object = None
+    args: list = field(default_factory=list)    # the program's words
+    framework: str = ""             # openrlhf | trl | llamafactory | axolotl | "" (not known)
+    entrypoint: str = ""            # openrlhf: train_rm ...; trl: reward ...; llamafactory: train
+    readable: bool = False          # its framework's reader can take it
+    understood: bool = False        # ... and every word that may be a flag is known
+    reason: str = ""
+    env: dict = field(default_factory=dict)
+
+    @property
+    def options(self) -> dict:
+        """The options of the launcher that starts the program (deepspeed --num_gpus 8 -> {"--num_gpus": "8"})."""
+        return self.stack[-1][1] if self.stack else {}
+
+    def launcher_words(self) -> list:
+        """The words before the program: wrappers, launchers and their options."""
+        words = list(self.command.outer) + list(self.command.words)
+        k = next((i for i, w in enumerate(words) if w is self.program_word), len(words))
+        return words[:k]
+
+    def option(self, *names):
+        """The value of the first of `names` any launcher in the stack was given (innermost first)."""
+        for _, options in reversed(self.stack):
+            for name in names:
+                if name in options:
+                    return options[name]
+        return None
+
+
+@lru_cache(maxsize=1)
+def _parsed_tables() -> dict:
+    data = json.loads(DATA.read_text())
+    data["torchrun"].update({"--use_env": 0, "--use-env": 0})   # torch.distributed.launch
+    return data
+
+
+def _table(name: str) -> dict:
+    if name in ("deepspeed", "torchrun", "accelerate"):
+        return _parsed_tables()[name]
+    return {"srun": SRUN, "mpirun": MPIRUN, "python": PYTHON, "ray": RAY}.get(name) or WRAPPERS.get(name, {})
+
+
+def _name(word) -> str:
+    return os.path.basename(word.text) if word.known else ""
+
+
+def _read_options(words: list, i: int, table: dict, options: dict, stop_at_unknown: bool = False,
+                  last: tuple = ()) -> int:
+    """Options from words[i] on, into `options`; returns the index of the first word after them.
+    An option the table does not know takes no value (`--x=y` keeps its own); an option in `last`
+    (python's -m and -c) ends them."""
+    while i < len(words):
+        word = words[i]
+        if not word.known and word.opaque:
+            options.setdefault("$", None)   # an unknown word where options are: any option may be set
+            i += 1
+            continue
+        if not word.known and not word.text.startswith("-"):
+            return i
+        text = word.text
+        if text == "--" or not text.startswith("-") or len(text) == 1:
+            return i
+        name, eq, inline = text.partition("=")
+        if eq and name.startswith("--"):
+            options[name] = inline if word.known else None
+            i += 1
+            continue
+        takes = table.get(text)
+        if takes is None and len(text) > 2 and text[1] != "-" and text[:2] in table:   # -N2, -np4
+            options[text[:2]] = text[2:]
+            i += 1
+            continue
+        if takes is None and stop_at_unknown:
+            return i
+        takes = takes or 0
+        values = words[i + 1:i + 1 + takes]
+        options[text] = " ".join(v.text for v in values) if values and all(v.known for v in values) else (
+            None if takes else True)
+        if not word.known:
+            options[name] = None
+        i += 1 + takes
+        if text in last:
+            return i
+    return i
+
+
+def recognise(command) -> Launch:
+    """The launch a command runs (launcher, program, arguments); framework and understanding are
+    decided by frameworks.decide."""
+    words = list(command.outer) + list(command.words)
+    launch = Launch(command, env=dict(command.env))
+    i = 0
+    while i < len(words):
+        word = words[i]
+        name = _name(word)
+        if not word.known:
+            launch.reason = "the program is a word rmlint cannot read (a variable it does not know)"
+            return launch
+        if "=" in word.text and not word.text.startswith("-") and launch.launcher in ("", "env"):
+            key, _, value = word.text.partition("=")     # `env A=B cmd`, `srun ... A=B cmd`
+            launch.env[key] = value
+            i += 1
+            continue
+        if name == "env":
+            i = _read_options(words, i + 1, {"-u": 1, "-C": 1, "--chdir": 1, "-S": 1}, {})
+            continue
+        if name == "timeout":
+            i = _read_options(words, i + 1, {"-s": 1, "-k": 1, "--signal": 1, "--kill-after": 1}, {}) + 1
+            continue
+        if name in WRAPPERS:
+            i = _read_options(words, i + 1, WRAPPERS[name], {}, stop_at_unknown=name not in ("numactl", "taskset"))
+            if name == "taskset" and i < len(words) and not words[i].text.startswith("-"):
+                i += 1   # the CPU mask
+            continue
+        if name in ("srun", "mpirun", "mpiexec"):
+            i = _launcher(launch, "srun" if name == "srun" else "mpirun", words, i + 1)
+            continue
+        if name == "deepspeed" or name == "torchrun" or (name == "accelerate" and _next(words, i) == "launch"):
+            table = "accelerate" if name == "accelerate" else name
+            return _program(launch, table, words, _launcher(launch, table, words, i + 1 + (name == "accelerate")))
+        if name == "ray" and _next(words, i) == "job" and _next(words, i + 1) == "submit":
+            i = _launcher(launch, "ray", words, i + 3)
+            if i < len(words) and words[i].text == "--":
+                i += 1
+            continue
+        if name in CLIS:
+            return _cli(launch, name, words, i)
+        if _is_python(name):
+            return _python(launch, words, i)
+        if name.endswith(".py"):
+            launch.program, launch.kind, launch.program_word = word.text, "script", word
+            launch.args = words[i + 1:]
+            return launch
+        # an argv that starts at the entrypoint, as a launcher may hand it over
+        kind = "module" if _OPENRLHF_MODULE.fullmatch(word.text) and i == 0 else "command"
+        launch.program, launch.kind, launch.program_word, launch.args = word.text, kind, word, words[i + 1:]
+        return launch
+    return launch
+
+
+def _is_python(name: str) -> bool:
+    return bool(_PYTHON.fullmatch(name))
+
+
+def _next(words: list, i: int) -> str:
+    return words[i + 1].text if i + 1 < len(words) and words[i + 1].known else ""
+
+
+def _launcher(launch: Launch, name: str, words: list, i: int) -> int:
+    options = {}
+    i = _read_options(words, i, _table(name), options)
+    launch.stack.append((name, options))
+    launch.launcher = name
+    return i
+
+
+def _program(launch: Launch, table: str, words: list, i: int) -> Launch:
+    """After deepspeed/torchrun/accelerate options: `-m`/`--module` makes the next word a module; a
+    python interpreter (`--no_python python x.py`) is read as python."""
+    options = launch.options
+    if i < len(words) and _is_python(_name(words[i])):
+        return _python(launch, words, i)
+    if i >= len(words):
+        launch.reason = (f"{launch.launcher}'s program comes from a variable rmlint cannot see" if "$" in options
+                         else f"{launch.launcher} is given no program")
+        return launch
+    word = words[i]
+    if not word.known:
+        launch.reason = "the program is a word rmlint cannot read (a variable it does not know)"
+        return launch
+    module = any(options.get(flag) for flag in ("--module", "-m"))
+    launch.program, launch.kind, launch.program_word = word.text, "module" if module else "script", word
+    launch.args = words[i + 1:]
+    return launch
+
+
+def _python(launch: Launch, words: list, i: int) -> Launch:
+    options = {}
+    k = _read_options(words, i + 1, PYTHON, options, last=("-m", "-c"))
+    launch.stack.append(("python", options))
+    launch.launcher = launch.launcher or "python"
+    module = options.get("-m")
+    if options.get("-c") is not None or "-c" in options:
+        launch.reason = "python -c runs code given inline"
+        return launch
+    if module in ("torch.distributed.run", "torch.distributed.launch"):
+        launch.stack[-1] = ("torchrun", {})
+        launch.launcher = "torchrun"
+        return _program(launch, "torchrun", words, _read_options(words, k, _table("torchrun"), launch.stack[-1][1]))
+    if module == "accelerate.commands.launch":
+        return _program(launch, "accelerate", words, _launcher(launch, "accelerate", words, k))
+    if module == "deepspeed.launcher.runner":
+        return _program(launch, "deepspeed", words, _launcher(launch, "deepspeed", words, k))
+    if isinstance(module, str):
+        where = next(w for w in words[i + 1:k] if w.known and w.text == module)
+        launch.program, launch.kind, launch.program_word, launch.args = module, "module", where, words[k:]
+        return launch
+    if "-m" in options:
+        launch.reason = "python -m with a module rmlint cannot read"
+        return launch
+    if k >= len(words):
+        launch.reason = "python is given no script"
+        return launch
+    word = words[k]
+    if not word.known:
+        launch.reason = "the script is a word rmlint cannot read (a variable it does not know)"
+        return launch
+    launch.program, launch.kind, launch.program_word, launch.args = word.text, "script", word, words[k + 1:]
+    return launch
+
+
+def _cli(launch: Launch, name: str, words: list, i: int) -> Launch:
+    """`llamafactory-cli train ...`, `trl reward ...`, `axolotl train ...`: the subcommand is the entrypoint."""
+    launch.stack.append((name, {}))
+    launch.launcher = name
+    sub = _next(words, i)
+    launch.program, launch.kind = f"{name} {sub}".strip(), "cli"
+    launch.program_word = words[i]
+    launch.entrypoint = sub
+    launch.args = words[i + 2:] if sub else []
+    launch.framework = CLIS[name]
+    return launch
+
+
+def is_launch(launch: Launch) -> bool:
+    """A command that runs a program through a launcher or a python interpreter (not tee, pip, sleep, or
+    srun ./build.sh)."""
+    return launch.kind != "command" and bool(launch.stack or launch.kind)
+
+
+def launches(commands: list, where) -> list:
+    """Every launch among a script's commands, recognised and its framework decided;
+    `where(launch)` -> the folders the script's relative paths are seen from."""
+    from .frameworks import decide
+    found = []
+    for command in commands:
+        launch = recognise(command)
+        if is_launch(launch):
+            decide(launch, where)
+            found.append(launch)
+    return found

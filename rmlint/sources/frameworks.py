@@ -1,0 +1,154 @@
+"""Which framework a recognised launch runs, on evidence only: the framework's own module or CLI,
+its own script paths, or the script's source on disk importing it (read with `ast`, never run).
+A file name that many projects reuse (`train.py`, `main.py`, `reward_modeling.py`) is no evidence,
+and a launch whose framework is not known gets no framework's rules: it is listed as not understood.
+"""
+
+import ast
+import os
+import re
+from functools import lru_cache
+
+OPENRLHF_MODULE = re.compile(r"openrlhf\.cli\.([A-Za-z_]+)$")
+OPENRLHF_PATH = re.compile(r"(?:^|/)openrlhf/cli/([A-Za-z_]+)\.py$")
+# the examples/train_*.py era (v0.1.0 - v0.3.5): the scripts' names, with --pretrain in the arguments
+OPENRLHF_EXAMPLES = {"train_rm", "train_sft", "train_ppo", "train_ppo_ray", "train_dpo", "train_kto", "train_kd",
+                     "train_pt", "train_prm", "batch_inference", "interactive_chat", "train_knowledge_distillation"}
+TRL_PATH = re.compile(r"(?:^|/)(?:examples/scripts|trl/scripts)/(?:[A-Za-z0-9_]+/)*([A-Za-z0-9_]+)\.py$")
+TRL_MODULE = re.compile(r"trl\.scripts\.([A-Za-z_]+)$")
+LLAMAFACTORY_PATH = re.compile(r"(?:^|/)src/(train_bash|train|train_web|cli_demo|api_demo|export_model)\.py$")
+AXOLOTL_MODULE = re.compile(r"axolotl\.cli\.([A-Za-z_]+)$")
+AXOLOTL_PATH = re.compile(r"(?:^|/)scripts/finetune\.py$")
+PACKAGES = {"openrlhf": "openrlhf", "trl": "trl", "llmtuner": "llamafactory", "llamafactory": "llamafactory",
+            "axolotl": "axolotl"}
+MAX_SOURCE = 2_000_000
+
+
+def decide(launch, where) -> None:
+    """Set launch.framework, .entrypoint, .understood and .reason."""
+    if launch.framework:          # a framework's own CLI
+        return _cli(launch)
+    if launch.reason:             # the program could not be read
+        return
+    program = launch.program
+    if launch.kind == "module":
+        found = _by_module(program)
+    elif launch.kind == "script":
+        found = _by_path(program, launch.args)
+        if found is None:
+            found = _by_source(program, where(launch))
+    else:
+        launch.reason = f"`{program}` is no program rmlint knows how to read"
+        return
+    if found is None:
+        what = "module" if launch.kind == "module" else "script"
+        launch.reason = f"unknown {what} `{program}`: no framework's module, path or import says what it is"
+        return
+    launch.framework, launch.entrypoint = found
+    _readable(launch)
+
+
+def _by_module(module: str):
+    for pattern, framework in ((OPENRLHF_MODULE, "openrlhf"), (TRL_MODULE, "trl"), (AXOLOTL_MODULE, "axolotl")):
+        match = pattern.match(module)
+        if match:
+            return framework, match.group(1)
+    if module.startswith(("llamafactory", "llmtuner")):
+        return "llamafactory", "train"
+    return None
+
+
+def _by_path(path: str, args: list):
+    clean = path.replace("\\", "/")
+    match = OPENRLHF_PATH.search(clean)
+    if match:
+        return "openrlhf", match.group(1)
+    stem = os.path.basename(clean)[:-3] if clean.endswith(".py") else ""
+    if stem in OPENRLHF_EXAMPLES and any(w.known and w.text.split("=", 1)[0] == "--pretrain" for w in args):
+        return "openrlhf", stem
+    match = TRL_PATH.search(clean)
+    if match:
+        return "trl", match.group(1)
+    match = LLAMAFACTORY_PATH.search(clean)
+    if match and (match.group(1) != "train" or _has_flag(args, "--stage")):
+        return "llamafactory", "train"
+    if AXOLOTL_PATH.search(clean):
+        return "axolotl", "train"
+    return None
+
+
+def _has_flag(args: list, flag: str) -> bool:
+    return any(w.known and w.text.split("=", 1)[0] == flag for w in args)
+
+
+def _by_source(path: str, folders: list):
+    """The script's source beside the launch (from where it runs, or the script's folder) importing a
+    framework; a source importing none of them, or several, is no evidence."""
+    for folder in folders:
+        candidate = path if os.path.isabs(path) else os.path.join(folder, path)
+        if os.path.isfile(candidate):
+            frameworks = {PACKAGES[name] for name in imports(os.path.realpath(candidate)) if name in PACKAGES}
+            if len(frameworks) == 1:
+                framework = frameworks.pop()
+                stem = os.path.basename(path)[:-3]
+                return framework, stem if framework in ("openrlhf", "trl") else "train"
+            return None
+    return None
+
+
+@lru_cache(maxsize=64)
+def imports(path: str) -> frozenset:
+    """Top-level packages a Python file imports, read with ast (never run); empty when unreadable."""
+    try:
+        with open(path, "rb") as handle:
+            source = handle.read(MAX_SOURCE + 1)
+        if len(source) > MAX_SOURCE:
+            return frozenset()
+        tree = ast.parse(source)
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return frozenset()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return frozenset(names)
+
+
+def _cli(launch) -> None:
+    sub = launch.entrypoint
+    known = {"llamafactory": {"train", "export", "chat", "eval", "webchat", "webui", "api"},
+             "trl": {"sft", "dpo", "reward", "grpo", "rloo", "kto", "env", "vllm-serve"},
+             "axolotl": {"train", "preprocess", "inference", "merge-lora", "merge-sharded-fsdp-weights", "evaluate",
+                         "quantize", "fetch", "lm-eval", "delinearize-llama4"}}[launch.framework]
+    if sub not in known:
+        launch.reason = f"`{launch.program}`: not a command of {launch.program.split()[0]} rmlint knows"
+        return
+    _readable(launch)
+
+
+def _readable(launch) -> None:
+    """Readable: the framework's reader can take the launch (what it cannot see stays unknown there);
+    understood: besides, no unknown word stands where flags may be."""
+    if launch.framework == "openrlhf":
+        from ..openrlhf.flags import table
+        if launch.entrypoint not in table().entrypoints:
+            launch.reason = f"OpenRLHF `{launch.entrypoint}`: no release in rmlint's flag table has this entrypoint"
+            return
+    elif launch.framework == "trl" and launch.kind == "cli" and launch.entrypoint not in ("sft", "dpo", "reward",
+                                                                                          "grpo", "rloo", "kto"):
+        launch.reason = f"`{launch.program}` trains nothing rmlint checks"
+        return
+    launch.readable = True
+    loose = next((w for k, w in enumerate(launch.args) if w.opaque and not _after_flag(launch.args, k)), None)
+    if loose is not None:
+        launch.reason = "an argument comes from a variable rmlint cannot see, where any flags may stand"
+        return
+    launch.understood, launch.reason = True, ""
+
+
+def _after_flag(args: list, k: int) -> bool:
+    """An unknown word right after `--flag` is most likely that flag's value."""
+    before = args[k - 1] if k else None
+    return bool(before is not None and before.known and before.text.startswith("-") and "=" not in before.text)
