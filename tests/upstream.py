@@ -147,3 +147,20 @@ def deepspeed_verdicts(version: str, configs: list) -> list:
     if done.returncode:
         raise RuntimeError(done.stderr[-2000:])
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@lru_cache(maxsize=None)
+def peft_tree(version: str) -> Path:
+    """PEFT release `version`'s wheel from the registry, unpacked once under the test cache (pure Python:
+    put first on PYTHONPATH it is that release)."""
+    folder = CACHE / "peft"
+    tree = folder / f"peft-{version}"
+    if not (tree / "peft" / "__init__.py").is_file():
+        found = list(folder.glob(f"peft-{version}-*.whl"))
+        if not found:
+            folder.mkdir(parents=True, exist_ok=True)
+            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(folder),
+                            f"peft=={version}"], check=True)
+            found = list(folder.glob(f"peft-{version}-*.whl"))
+        zipfile.ZipFile(found[0]).extractall(tree)
+    return tree
