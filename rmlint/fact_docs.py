@@ -181,8 +181,9 @@ def _collect(value, path: str, defaults: dict, seen: dict):
 
 
 def _show(value) -> str:
-    from .lint import fixtures_dir   # examples name fixtures by absolute path: the page is the same on every machine
-    text = json.dumps(value, default=str).replace("`", "'").replace(fixtures_dir(), "{fixtures}")
+    from .lint import _checkout, fixtures_dir   # examples name files by absolute path: the page is the same everywhere
+    text = json.dumps(value, default=str).replace("`", "'").replace(fixtures_dir(), "{fixtures}").replace(
+        _checkout(), "{root}")
     return f"`{text if len(text) <= 60 else text[:57] + '...'}`".replace("|", "\\|")
 
 
