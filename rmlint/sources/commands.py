@@ -245,7 +245,7 @@ def _python(launch: Launch, words: list, i: int) -> Launch:
     if module == "deepspeed.launcher.runner":
         return _program(launch, "deepspeed", words, _launcher(launch, "deepspeed", words, k))
     if isinstance(module, str):
-        where = next(w for w in words[i + 1:k] if w.known and w.text == module)
+        where = next((w for w in words[i + 1:k] if w.known and w.text == module), words[k - 1])
         launch.program, launch.kind, launch.program_word, launch.args = module, "module", where, words[k:]
         return launch
     if "-m" in options:
