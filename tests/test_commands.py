@@ -39,6 +39,8 @@ CASES = [
     ("llamafactory-cli train examples/qwen_rm.yaml", ("llamafactory-cli", "llamafactory-cli train", "llamafactory", "train", True)),
     ("python src/train_bash.py --stage rm --model_name_or_path m", ("python", "src/train_bash.py", "llamafactory", "train", True)),
     ("axolotl train rm.yml", ("axolotl", "axolotl train", "axolotl", "train", True)),
+    ("torchrun --nproc_per_node 4 src/train.py examples/lora_multi_gpu/llama3_lora_sft_ds.yaml",
+     ("torchrun", "src/train.py", "llamafactory", "train", True)),
     ("accelerate launch -m axolotl.cli.train rm.yml", ("accelerate", "axolotl.cli.train", "axolotl", "train", True)),
     ("srun -N 2 --gres=gpu:8 python -m openrlhf.cli.train_rm" + RM, ("srun", "openrlhf.cli.train_rm", "openrlhf", "train_rm", True)),
     ("mpirun -np 8 -x NCCL_DEBUG python train_rm.py" + RM, ("mpirun", "train_rm.py", "openrlhf", "train_rm", True)),

@@ -16,7 +16,7 @@ OPENRLHF_EXAMPLES = {"train_rm", "train_sft", "train_ppo", "train_ppo_ray", "tra
                      "train_pt", "train_prm", "batch_inference", "interactive_chat", "train_knowledge_distillation"}
 TRL_PATH = re.compile(r"(?:^|/)(?:examples/scripts|trl/scripts)/(?:[A-Za-z0-9_]+/)*([A-Za-z0-9_]+)\.py$")
 TRL_MODULE = re.compile(r"trl\.scripts\.([A-Za-z_]+)$")
-LLAMAFACTORY_PATH = re.compile(r"(?:^|/)src/(train_bash|train|train_web|cli_demo|api_demo|export_model)\.py$")
+LLAMAFACTORY_PATH = re.compile(r"(?:^|/)src/(train_bash|train|train_web|cli_demo|api_demo|web_demo|export_model|evaluate)\.py$")
 AXOLOTL_MODULE = re.compile(r"axolotl\.cli\.([A-Za-z_]+)$")
 AXOLOTL_PATH = re.compile(r"(?:^|/)scripts/finetune\.py$")
 PACKAGES = {"openrlhf": "openrlhf", "trl": "trl", "llmtuner": "llamafactory", "llamafactory": "llamafactory",
@@ -70,11 +70,16 @@ def _by_path(path: str, args: list):
     if match:
         return "trl", match.group(1)
     match = LLAMAFACTORY_PATH.search(clean)
-    if match and (match.group(1) != "train" or _has_flag(args, "--stage")):
+    if match and (match.group(1) != "train" or _has_flag(args, "--stage") or _yaml_first(args)):
         return "llamafactory", "train"
     if AXOLOTL_PATH.search(clean):
         return "axolotl", "train"
     return None
+
+
+def _yaml_first(args: list) -> bool:
+    """LLaMA-Factory >= 0.7 reads its arguments from a YAML given as the only argument (`src/train.py x.yaml`)."""
+    return len(args) == 1 and args[0].known and args[0].text.endswith((".yaml", ".yml"))
 
 
 def _has_flag(args: list, flag: str) -> bool:
