@@ -184,27 +184,61 @@ def load_dir(directory: Path, validate: bool = False) -> list:
     return rules
 
 
-_LINE = r"^{key}:[ \t]*{value}[ \t]*$"
-_EXACT = {"id": r"(RM\d{3})", "name": r"([a-z0-9]+(?:-[a-z0-9]+)*)", "severity": r"(error|warning|info)",
-          "scope": r"\[([a-z]+(?:, [a-z]+)*)\]", "emitted_by": r"(condition|reader)", "at": r"\[([A-Za-z0-9_.]+)\]"}
-_DEFAULTS = {"emitted_by": "condition", "at": ()}
+_TOP = re.compile(r"^(id|name|severity|scope|emitted_by|at|for_each):(.*)$", re.M)
+_EXACT = {"id": re.compile(r"RM\d{3}"), "name": re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*"),
+          "severity": re.compile(r"error|warning|info"), "scope": re.compile(r"\[([a-z]+(?:, [a-z]+)*)\]"),
+          "emitted_by": re.compile(r"condition|reader|guard"), "at": re.compile(r"\[([A-Za-z0-9_.]+)\]"),
+          "for_each": re.compile(r".+")}
+_DEFAULTS = {"emitted_by": "condition", "at": (), "for_each": None}
 
 
 def _fields(text: str, path: Path) -> dict | None:
     """The fields every run needs of a rule, read from its file without a YAML parser where the
-    file writes them in the one plain form that can mean nothing else (else None: parse it)."""
-    found = {}
-    for key, value in _EXACT.items():
-        written = re.findall(_LINE.format(key=key, value=".*"), text, re.M)
-        exact = re.findall(_LINE.format(key=key, value=value), text, re.M)
-        if not written and key in _DEFAULTS:
-            found[key] = _DEFAULTS[key]
-        elif len(written) == len(exact) == 1:
-            found[key] = tuple(exact[0].split(", ")) if key in ("scope", "at") else exact[0]
-        else:
+    file writes them (once, at the top level) in the one plain form that can mean nothing else;
+    else None: parse it."""
+    found = dict(_DEFAULTS)
+    seen = set()
+    for match in _TOP.finditer(text):
+        key, value = match.group(1), match.group(2).strip()
+        exact = _EXACT[key].fullmatch(value)
+        if key in seen or exact is None:
             return None
-    found["for_each"] = True if re.search(r"^for_each:", text, re.M) else None
-    return found if path.stem == f"{found['id']}-{found['name']}" else None
+        seen.add(key)
+        found[key] = tuple(exact.group(1).split(", ")) if key in ("scope", "at") else \
+            True if key == "for_each" else value
+    if not {"id", "name", "severity", "scope"} <= seen or path.stem != f"{found['id']}-{found['name']}":
+        return None
+    for key in ("message", "fix"):   # what a finding shows: read too when written in a form read exactly
+        value = _text(text, key)
+        if value is not None:
+            found[key] = value
+    return found
+
+
+_BLOCK = re.compile(r"^(message|fix):(.*)\n((?:[ \t].*\n?)*)", re.M)
+
+
+def _text(text: str, key: str) -> str | None:
+    """A top-level string written one of three plain ways (a double-quoted line without escapes, a
+    `>-` folded block of evenly indented lines, a plain sentence on one line), as YAML reads it;
+    None for any other form (the file is parsed when the field is used)."""
+    blocks = [m for m in _BLOCK.finditer(text + "\n") if m.group(1) == key]
+    if len(blocks) != 1:
+        return None
+    head, body = blocks[0].group(2).strip(), blocks[0].group(3)
+    lines = body.splitlines()
+    if head.startswith('"'):
+        inner = head[1:-1]
+        ok = not lines and len(head) > 1 and head.endswith('"') and not any(c in inner for c in '"\\')
+        return inner if ok else None
+    if head == ">-":
+        indent = len(lines[0]) - len(lines[0].lstrip(" ")) if lines else 0
+        even = lines and indent and all(len(l) - len(l.lstrip(" ")) == indent and l.strip() and l == l.rstrip()
+                                        and "\t" not in l for l in lines)
+        return " ".join(l.strip() for l in lines) if even else None
+    plain = (not lines and head[:1].isalpha() and " " in head and ": " not in head and " #" not in head
+             and not head.endswith(":"))
+    return head if plain else None
 
 
 @lru_cache(maxsize=1)
