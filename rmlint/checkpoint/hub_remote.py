@@ -128,9 +128,9 @@ def _reason(err: Exception) -> str:
 
 
 def _cached(base: str, ref: str):
-    try:
-        with open(ref, encoding="ascii") as handle:
-            commit = handle.read(100).strip()
+    from ..sources.files import read_input
+    try:   # the safe open: a FIFO or an oversized ref is no commit
+        commit = read_input(ref, 100).decode("ascii").strip()
     except (OSError, UnicodeDecodeError):
         return None
     folder = os.path.join(base, "snapshots", commit)

@@ -47,7 +47,8 @@ def _size(path: str) -> int:
     sidecar = _sidecar(path)
     if not sidecar:
         return os.stat(path).st_size
-    with open(sidecar, "rb") as handle:
+    from ..sources.files import open_input
+    with open_input(sidecar) as (handle, _):
         return int.from_bytes(handle.read(8), "little")
 
 
