@@ -104,12 +104,9 @@ def _by_source(path: str, folders: list):
 @lru_cache(maxsize=64)
 def imports(path: str) -> frozenset:
     """Top-level packages a Python file imports, read with ast (never run); empty when unreadable."""
-    try:
-        with open(path, "rb") as handle:
-            source = handle.read(MAX_SOURCE + 1)
-        if len(source) > MAX_SOURCE:
-            return frozenset()
-        tree = ast.parse(source)
+    from .files import read_input
+    try:   # the safe open: a script path that is a FIFO must not block the launch check
+        tree = ast.parse(read_input(path, MAX_SOURCE))
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return frozenset()
     names = set()

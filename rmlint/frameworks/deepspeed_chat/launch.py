@@ -43,7 +43,8 @@ def _llama2(path) -> bool:
     if os.path.isfile(config) and os.path.getsize(config) < 1_000_000:
         import json
         try:
-            data = json.loads(open(config, encoding="utf-8").read())
+            from ...sources.files import read_input
+            data = json.loads(read_input(config, 1_000_000))
         except (OSError, ValueError):
             return False
         return isinstance(data, dict) and data.get("model_type") == "llama" and data.get("vocab_size") == 32000
