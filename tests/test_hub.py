@@ -14,7 +14,8 @@ from hub_server import Hub, running
 
 SERVED = {"org/sft-no-head": "base_sft", "org/rm-score": "openrlhf_rm_prefix_mismatch",
           "org/rm-sharded": "sharded", "org/rm-adapter": "peft_lora_no_head", "org/refused": "base_sft",
-          "org/slow": "base_sft", "org/cut": "base_sft"}
+          "org/slow": "base_sft", "org/cut": "base_sft", "org/rm-4bit": "qlora_4bit",
+          "org/rm-2labels": "hf_seqcls_2labels"}
 
 PPO = """#!/bin/bash
 ray job submit --address="http://127.0.0.1:8265" \\
@@ -165,3 +166,13 @@ def test_hub_setting_must_be_a_boolean(tmp_path):
     (tmp_path / ".rmlint.yaml").write_text("hub: yes please\n")
     result = cli("check", "--config", str(tmp_path / ".rmlint.yaml"), str(script(tmp_path)))
     assert result.exit_code == 2 and "`hub` must be true or false" in result.output
+
+
+@pytest.mark.parametrize("reward,prefix,rule", [("org/rm-4bit", "value_head", "RM614"),
+                                                ("org/rm-2labels", "score", "RM613")])
+def test_quantized_and_two_output_heads_read_from_the_hub(hub, tmp_path, reward, prefix, rule):
+    text = PPO.format(reward=reward, critic="org/rm-score").replace("value_head_prefix value_head",
+                                                                    f"value_head_prefix {prefix}")
+    (tmp_path / "train_ppo.sh").write_text(text)
+    findings, _ = report(cli("check", "--hub", "--format", "json", str(tmp_path / "train_ppo.sh")))
+    assert (rule, 5) in findings
