@@ -117,3 +117,14 @@ def test_walks_leave_out_excluded_and_git_ignored_files(tmp_path, monkeypatch):
     assert [f["rule"] for f in findings("--force-exclude", "saves/ds.json")] == ["RM101"]   # exclude, not .gitignore
     assert [f["rule"] for f in findings("--force-exclude", "configs/accelerate.yaml")] == []
     assert [f["rule"] for f in findings("--force-exclude", "node_modules/pkg/ds.json")] == []
+
+
+def test_fix_edits_a_file_named_twice_once(tmp_path, monkeypatch):
+    (tmp_path / "configs").mkdir()
+    config = tmp_path / "configs" / "ds.json"
+    config.write_text('{\n  "train_batch_size": 8,\n  "zero_optimization": {"stage": 2, "overlap_com": true}\n}\n')
+    monkeypatch.chdir(tmp_path)
+    result = cli("check", "--fix", "./configs/ds.json", "configs/ds.json")
+    assert "Fixed 1 finding in 1 file:" in result.output
+    assert result.output.count("RM207") == 1 and "configs/ds.json: RM207" in result.output
+    assert '"overlap_comm": true' in config.read_text()
