@@ -77,10 +77,14 @@ def _one_name_per_file(findings: list, texts: dict, spelt=()) -> tuple:
     first: a config reached from a walk and from the launch that names it is reported once."""
     from dataclasses import replace
     from .files import display, identity
-    names = {identity(path): path for path in spelt}
+    names, memo = {identity(path): path for path in spelt}, {}
 
     def name(path: str) -> str:
-        return path if path.startswith("<") else names.setdefault(identity(path), display(path))
+        if path.startswith("<"):
+            return path
+        if path not in memo:
+            memo[path] = names.setdefault(identity(path), display(path))
+        return memo[path]
     texts = {name(path): text for path, text in texts.items()}
     return [f if name(f.path) == f.path else replace(f, path=name(f.path)) for f in findings], texts
 
