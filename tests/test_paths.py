@@ -128,3 +128,17 @@ def test_fix_edits_a_file_named_twice_once(tmp_path, monkeypatch):
     assert "Fixed 1 finding in 1 file:" in result.output
     assert result.output.count("RM207") == 1 and "configs/ds.json: RM207" in result.output
     assert '"overlap_comm": true' in config.read_text()
+
+
+def test_a_model_named_relative_to_the_repository_is_inspected_from_any_folder(tmp_path, monkeypatch):
+    from conftest import FIXTURES
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "ckpt").symlink_to(FIXTURES / "zero_head")
+    script = repo / "scripts" / "serve.sh"
+    script.write_text("deepspeed --module openrlhf.cli.serve_rm --reward_pretrain ./ckpt --bf16\n")
+    for folder in (repo, repo / "scripts", "/"):
+        monkeypatch.chdir(folder)
+        found = findings(str(script))
+        assert [(f["rule"], f["line"], f["column"]) for f in found] == [("RM615", 1, 42)], folder

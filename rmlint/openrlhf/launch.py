@@ -116,9 +116,11 @@ def _reward_facts(subject: Subject, role, settings, invocation: Invocation):
 
 
 def _base_dirs(invocation: Invocation) -> list:
-    """Relative model paths: as run from here, or from the script's own folder."""
-    script = os.path.dirname(invocation.anchor.path) if not invocation.anchor.path.startswith("<") else ""
-    return list(dict.fromkeys([os.getcwd()] + ([os.path.abspath(script)] if script else [])))
+    """Relative model paths: as run from here, or from the script's folder and those above it."""
+    if invocation.anchor.path.startswith("<"):
+        return [os.getcwd()]
+    from ..files import project_folders     # the script's folder and those above it, up to its repository's root
+    return list(dict.fromkeys([os.getcwd()] + [os.path.abspath(f) for f in project_folders(invocation.anchor.path)]))
 
 
 def _role_facts(subject: Subject, role, settings, flag_at: dict, invocation: Invocation):
