@@ -260,3 +260,22 @@ def test_explain_says_who_reports_a_guard_rule():
     page = cli("explain", "RM670").output
     assert "rmlint.guard(model, checkpoint='redrawn', role='reward')" in page
     assert page.rstrip().endswith("Applies to: live. Reported by rmlint.guard on the live model (rmlint/live/checks.py).")
+
+
+@pytest.mark.parametrize("path", ["/nonexistent/ckpt", "./no-such-rm", "../no-such-rm", "runs/2026/no-such-rm",
+                                  "~/no-such-rm-here"])
+def test_a_local_checkpoint_path_that_does_not_exist_is_an_error_naming_it(path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = findings(seqcls(), path, role="reward")
+    assert [(f.rule, f.severity, f.path) for f in result.findings] == [("RM050", "error", path)]
+    assert result.findings[0].message.startswith(f"checkpoint `{path}` does not exist on this machine")
+    assert result.skipped == []
+    with pytest.raises(rmlint.LintError, match="RM050"):
+        rmlint.guard(seqcls(), checkpoint=path, role="reward")
+
+
+def test_a_bare_name_not_found_is_skipped_with_a_reason_that_fits_the_guard(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = findings(seqcls(), "no-such-rm", role="reward")
+    assert result.findings == []
+    assert [reason for _, _, reason in result.skipped] == ["no such file or folder in the working directory"]

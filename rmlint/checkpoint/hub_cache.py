@@ -63,15 +63,23 @@ def _snapshot(repo_dir: str) -> str | None:
     return max(found.values(), key=lambda pair: pair[1])[0]
 
 
-def resolve(path: str, base_dirs: list) -> tuple:
-    """(local path or None, "local" | "hf-cache", or the reason the checks are skipped)."""
+def is_local_path(path: str) -> bool:
+    """A path no hub id looks like: absolute, ~, ./ or ../, or folders deeper than org/name."""
+    expanded = os.path.expanduser(path)
+    return os.path.isabs(expanded) or path in (".", "..") or path.startswith(("./", "../", "~")) \
+        or (os.sep in path and not _HUB_ID.match(path))
+
+
+def resolve(path: str, base_dirs: list, searched: str = "from here or beside the script") -> tuple:
+    """(local path or None, "local" | "hf-cache", or the reason the checks are skipped); `searched`
+    says where a relative path was looked for."""
     expanded = os.path.expanduser(path)
     places = [expanded] if os.path.isabs(expanded) else [os.path.join(b, expanded) for b in base_dirs]
     for place in places:
         if os.path.exists(place):
             return place, "local"
     if os.path.isabs(expanded) or expanded.startswith((".", "~")) or not _HUB_ID.match(path) or "/" not in path:
-        return None, "no such file or folder from here or beside the script"
+        return None, f"no such file or folder {searched}"
     cache = cache_dir()
     snapshot = _snapshot(os.path.join(cache, "models--" + path.replace("/", "--")))
     if snapshot:

@@ -25,8 +25,13 @@ def _checkpoint(path: str, role: str | None, prefix: str, policy) -> tuple:
     from ..checkpoint.subjects import inspect_subject
     from ..checkpoint.tensors import read_bytes
     from ..checkpoint.values import MAX_HEAD_BYTES, decode
-    from ..checkpoint.hub_cache import resolve
-    local, how = resolve(path, [os.getcwd()])
+    from ..checkpoint.hub_cache import is_local_path, resolve
+    local, how = resolve(path, [os.getcwd()], "in the working directory")
+    if local is None and is_local_path(path):   # the process was told to load from a path that is not there
+        rule = policy.by_key["RM050"]
+        found = Finding(rule.id, rule.name, rule.severity, render(rule.message, {"ckpt": {"path": path}}),
+                        path, 0, 0, rule.fix)
+        return None, None, [found], []
     if local is None:   # a Hub id not downloaded here: nothing to compare with (listed in Result.skipped)
         return None, None, [], [(path, Location(path, 0, 0), how)]
     path = local

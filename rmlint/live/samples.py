@@ -39,7 +39,7 @@ def build(spec: dict):
 
 def run(spec: dict, select=None, ignore=None):
     """The guard's findings (a Result) for one example; `checkpoint` loaded | redrawn saves the model
-    first, and for redrawn draws a new head after the save."""
+    first, and for redrawn draws a new head after the save; missing names a folder that is not there."""
     import torch
     from . import findings
     model = build(spec)
@@ -49,7 +49,7 @@ def run(spec: dict, select=None, ignore=None):
             with torch.no_grad():
                 model.score.weight.normal_(0.0, 0.3)   # a trained head: far outside every initialisation
             model.save_pretrained(folder)
-            checkpoint = folder
+            checkpoint = folder if spec["checkpoint"] != "missing" else folder + "/not-saved-here"
             if spec["checkpoint"] == "redrawn":
                 torch.nn.init.kaiming_uniform_(model.score.weight)
         return findings(model, checkpoint, spec.get("role"), spec.get("training"), select=select, ignore=ignore)
