@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from .ignore import Patterns, ignored, read_gitignore
+from .sources.files import inside
 
 CANDIDATE_SUFFIXES = (".sh", ".bash", ".zsh", ".slurm", ".sbatch", ".json", ".yaml", ".yml")
 
@@ -111,7 +112,9 @@ def walk(root: str, settings) -> tuple:
             if layers and ignored(full, is_dir, layers):
                 excluded += 1
                 continue
-            if is_dir:
+            if is_dir and os.path.islink(full) and not inside(full, absolute_root):
+                found.append(display_name)     # a shared folder linked in from elsewhere: noted, not walked
+            elif is_dir:
                 below.append((full, display_name, layers))
             else:
                 found.append(display_name)

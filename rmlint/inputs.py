@@ -13,31 +13,6 @@ DATA_SUFFIXES = (".json", ".yaml", ".yml")
 DEEPSPEED_KEYS = {"zero_optimization", "train_micro_batch_size_per_gpu", "train_batch_size",
                   "gradient_accumulation_steps", "fp16", "bf16", "bfloat16", "zero_allow_untested_optimizer",
                   "gradient_clipping", "steps_per_print", "wall_clock_breakdown"}
-READER_RULES = {"RM001": ("unreadable-input", "error", "Fix the file so that it parses."),
-                "RM006": ("launch-not-understood", "info",
-                          "Run the launch through a launcher and program rmlint reads, or check it by hand."),
-                "RM007": ("crlf-line-endings", "error", "Convert the script to Unix line endings (dos2unix)."),
-                "RM008": ("backslash-space-at-line-end", "error", "Remove the spaces after the backslash."),
-                "RM009": ("launch-cut-short", "error",
-                          "End every continued line of the command with `\\`; move comments and blank lines out of it."),
-                "RM010": ("pasted-dash-or-space", "error", "Retype the dashes and spaces as plain ASCII."),
-                "RM011": ("launch-file-missing", "warning",
-                          "Fix the path: it is opened relative to where you launch (or beside the script)."),
-                "RM002": ("unrecognised-input", "info", "Pass a DeepSpeed config, OpenRLHF arguments or a launch script."),
-                "RM004": ("suppression-without-reason", "warning", "Write why the finding is accepted after the brackets."),
-                "RM005": ("unused-suppression", "warning", "Remove the suppression, or fix the rule id in it."),
-                "RM030": ("fix-not-written", "warning",
-                          "Apply the fix by hand, or run --fix where the file is inside the folder checked and writable."),
-                "RM224": ("deepspeed-rejects-config", "error", "Change the config so that DeepSpeed accepts it."),
-                "RM230": ("accelerate-unknown-key", "error", "Remove the key, or correct its name."),
-                "RM231": ("accelerate-ignored-deepspeed-key", "warning",
-                          "Correct the key name, or move the setting into a DeepSpeed config file."),
-                "RM232": ("accelerate-file-and-plugin-keys", "error",
-                          "Keep the settings in the DeepSpeed file and remove them (and mixed_precision) from the accelerate config."),
-                "RM431": ("namespace-attribute-not-a-flag", "warning",
-                          "Check the attribute yourself, or pass the OpenRLHF release the Namespace comes from (version=)."),
-                "RM233": ("deepspeed-file-missing", "warning",
-                          "Fix the path: it is opened relative to where you launch (or beside the file that names it).")}
 
 
 def is_deepspeed_config(data) -> bool:
@@ -54,8 +29,15 @@ def is_deepspeed_config(data) -> bool:
     return sum(1 for key in data if key in known) * 2 >= len(data)
 
 
+@lru_cache(maxsize=None)
+def _reader_rule(rule: str) -> tuple:
+    from .rules import builtin
+    found = next(r for r in builtin() if r.id == rule)
+    return found.name, found.severity, found.fix
+
+
 def reader_finding(rule: str, message: str, where: Location) -> Finding:
-    name, severity, fix = READER_RULES[rule]
+    name, severity, fix = _reader_rule(rule)
     return Finding(rule, name, severity, message, where.path, where.line, where.column, fix)
 
 
@@ -126,12 +108,13 @@ def read_file(path: str, explicit: bool = True, texts: dict | None = None, force
               within: str | None = None, launches: list | None = None) -> tuple | None:
     """(subjects, findings) of a file a run was given or found, or None when it is no file rmlint reads
     (skipped silently and counted, whatever its size): size and parse limits apply only to files
-    that name a config's keys, or that --kind forces. A FIFO, device or socket, or (found in the
-    folder `within`) a symlink to outside it, is an RM001 finding and never opened."""
-    from .sources.files import refusal
+    that name a config's keys, or that --kind forces. A FIFO, device or socket is RM052; (found in
+    the folder `within`) a symlink to outside it is an RM051 note; neither is opened."""
+    from .sources.files import inside, refusal
     refused = refusal(path, within)
     if refused:   # no line: nothing of it is shown
-        return [], [reader_finding("RM001", refused, Location(path, 0, 0))]
+        rule = "RM051" if within is not None and not inside(path, within) else "RM052"
+        return [], [reader_finding(rule, refused, Location(path, 0, 0))]
     if forced:
         return subjects_of_file(path, texts=texts, forced=forced, launches=launches)
     name = os.path.basename(path).lower()

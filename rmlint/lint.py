@@ -203,7 +203,10 @@ def _read_entries(entries: list, policy, stdin: bytes | None, kind: str | None, 
             result.unread += 1
             continue
         found, problems = read
-        result.files += 1
+        if not found and [p.rule for p in problems] == ["RM051"]:
+            result.unread += 1     # a symlink out of the folder walked: a note, and not a file checked
+        else:
+            result.files += 1
         result.read_from.update(entry.origins)
         subjects += found
         result.findings += problems
@@ -294,7 +297,7 @@ def example_subjects(example: dict) -> tuple:
 
 def _example_subjects(example: dict) -> tuple:
     texts = {}
-    if "namespace" in example or "guard" in example:   # rmlint.check(args) / a live model: no static subject
+    if "namespace" in example or "guard" in example or "walk" in example:   # no static subject of its own
         return [], [], texts
     if "checkpoint" in example:
         from .checkpoint.subjects import inspect_subject
@@ -324,6 +327,8 @@ def lint_example(example: dict, select=None, ignore=None) -> Result:
     if "guard" in example:
         from .live.samples import run
         return run(example["guard"], select, ignore)
+    if "walk" in example:
+        return _walk_example(example["walk"], select, ignore)
     if "namespace" in example:
         import argparse
         from .launcher import check_namespace
@@ -340,6 +345,25 @@ def lint_example(example: dict, select=None, ignore=None) -> Result:
         from dataclasses import replace
         policy.settings = replace(policy.settings, deepspeed_schema="installed")
     return _finish(Result(findings=problems, files=1), found, policy, texts)
+
+
+def _walk_example(spec: dict, select=None, ignore=None) -> Result:
+    """A `walk:` example: a folder `repo` holding `files` ({name: text}), `links` (symlinks to a folder
+    `shared` beside it, holding `outside` {name: text}) and `fifos`, checked as `rmlint check repo`."""
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="rmlint-example-") as folder:
+        tree, shared = os.path.join(folder, "repo"), os.path.join(folder, "shared")
+        os.makedirs(tree)
+        os.makedirs(shared)
+        for base, files in ((tree, spec.get("files", {})), (shared, spec.get("outside", {}))):
+            for name, text in files.items():
+                with open(os.path.join(base, name), "w", encoding="utf-8") as handle:
+                    handle.write(text)
+        for name in spec.get("links", []):
+            os.symlink(shared, os.path.join(tree, name))
+        for name in spec.get("fifos", []):
+            os.mkfifo(os.path.join(tree, name))
+        return lint_paths([tree], select, ignore)
 
 
 def _fix_example(example: dict, select=None, ignore=None) -> Result:

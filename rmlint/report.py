@@ -171,6 +171,12 @@ def _example_text(example: dict) -> str:
         args = "".join(f", {key}={spec.pop(key)!r}" for key in ("checkpoint", "role", "training") if key in spec)
         shape = ", ".join(f"{k}: {v}" for k, v in spec.items()) or "as loaded"
         return f"```python\n# model: a tiny Llama reward model ({shape})\nrmlint.guard(model{args})\n```"
+    if "walk" in example:   # a folder checked with `rmlint check` (lint.py _walk_example)
+        spec = example["walk"]
+        lines = [f"{name}  (a regular file)" for name in spec.get("files", {})]
+        lines += [f"{name} -> ../shared  (a symlink to a folder outside)" for name in spec.get("links", [])]
+        lines += [f"{name}  (a FIFO)" for name in spec.get("fifos", [])]
+        return "```bash\n# repo/\n" + "\n".join(f"#   {line}" for line in lines) + "\nrmlint check repo\n```"
     if "deepspeed" in example:
         return f"```json\n{json.dumps(example['deepspeed'], indent=2)}\n```"
     language = "bash" if example["file"]["name"].endswith(".sh") else "yaml" if example["file"]["name"].endswith(

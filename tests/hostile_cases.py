@@ -153,12 +153,12 @@ def _patch_zip(path: Path, patch):
 def fifo_in_walk(folder):
     (folder / "d").mkdir()
     os.mkfifo(folder / "d" / "x.json")
-    return Setup(["check", "d"], str(folder), seconds=2, expect=_has("RM001", "not a regular file"))
+    return Setup(["check", "d"], str(folder), seconds=2, expect=_has("RM052", "not a regular file"))
 
 
 def fifo_named(folder):
     os.mkfifo(folder / "x.json")
-    return Setup(["check", "x.json"], str(folder), seconds=2, expect=_has("RM001", "not a regular file"))
+    return Setup(["check", "x.json"], str(folder), seconds=2, expect=_has("RM052", "not a regular file"))
 
 
 def _model_with_fifo(name):

@@ -13,13 +13,15 @@ from conftest import cli
 from hostile_cases import RULE_PACK, _config, _safetensors, torch_zip
 
 
-def test_a_fifo_in_a_folder_is_an_rm001_not_a_hang(tmp_path, monkeypatch):
+def test_a_fifo_in_a_folder_is_an_rm052_not_a_hang(tmp_path, monkeypatch):
     (tmp_path / "d").mkdir()
     os.mkfifo(tmp_path / "d" / "x.json")
     monkeypatch.chdir(tmp_path)
     result = cli("check", "d")
     assert result.exit_code == 1
-    assert result.output.splitlines()[0] == "d/x.json: error RM001 not a regular file (a FIFO); not read  [unreadable-input]"
+    assert result.output.splitlines()[:2] == [
+        "d/x.json: error RM052 not a regular file (a FIFO); not read  [not-a-regular-file]",
+        "  fix: Replace it with a regular file holding the config, or leave it out with extend-exclude."]
 
 
 def test_a_symlink_out_of_the_folder_walked_is_not_read(tmp_path, monkeypatch):
@@ -27,11 +29,32 @@ def test_a_symlink_out_of_the_folder_walked_is_not_read(tmp_path, monkeypatch):
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "ds.json").symlink_to(tmp_path / "outside.json")
     monkeypatch.chdir(tmp_path)
-    lines = cli("check", "d").output.splitlines()
-    assert lines[0] == f"d/ds.json: error RM001 a symlink to {tmp_path}/outside.json, outside d; not followed  [unreadable-input]"
-    assert lines[1].startswith("  fix:")      # and no line of the file outside
-    assert "RM101" not in "\n".join(lines)
+    result = cli("check", "d")
+    assert result.exit_code == 0
+    assert result.output.splitlines() == [
+        f"d/ds.json: info RM051 a symlink to {tmp_path}/outside.json, outside d; not followed  "
+        "[symlink-outside-not-followed]",
+        "Found 0 errors, 0 warnings, 1 note in 0 files checked, 1 skipped (not read by rmlint)."]
     assert "RM101" in cli("check", "d/ds.json").output     # named on the command line: read
+
+
+def test_a_shared_config_folder_linked_into_the_repository_is_a_note_not_an_error(tmp_path, monkeypatch):
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "zero3.json").write_text('{"zero_optimization": {"stage": 3}, "fp16": {"enabled": true}, '
+                                                    '"bf16": {"enabled": true}}')
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "ds.json").write_text('{"train_micro_batch_size_per_gpu": 1}')
+    (tmp_path / "repo" / "configs").symlink_to(tmp_path / "shared", target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    result = cli("check", "repo")
+    assert result.exit_code == 0
+    assert result.output.splitlines() == [
+        f"repo/configs: info RM051 a symlink to {tmp_path}/shared, outside repo; not followed  "
+        "[symlink-outside-not-followed]",
+        "Found 0 errors, 0 warnings, 1 note in 1 file checked, 1 skipped (not read by rmlint)."]
+    assert "RM101" in cli("check", "shared").output       # the shared folder checked on its own
+    payload = json.loads(cli("check", "repo", "--output-format", "json").output)
+    assert [(f["rule"], f["severity"]) for f in payload["findings"]] == [("RM051", "info")]
 
 
 def test_a_weight_file_linked_out_of_its_model_folder_is_refused(tmp_path):
