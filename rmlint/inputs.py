@@ -142,9 +142,10 @@ def read_file(path: str, explicit: bool = True, texts: dict | None = None, force
 
 def _head(path: str) -> str:
     from .sources.files import open_input
+    from .sources.text import peek_text
     try:
         with open_input(path) as (handle, _):
-            return handle.read(PEEK).decode("utf-8", "replace")
+            return peek_text(handle.read(PEEK))
     except OSError:
         return ""
 

@@ -131,3 +131,24 @@ def test_schema_snapshot_is_current():
     committed = (ROOT / "rmlint" / "data" / "deepspeed_schema.json").read_text()
     assert json.loads(fresh)["deepspeed_version"] == json.loads(committed)["deepspeed_version"] == deepspeed.__version__
     assert fresh == committed
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-32"])
+def test_a_config_saved_with_a_utf16_or_utf32_byte_order_mark_fails_in_deepspeed_and_is_rm001(codec, tmp_path,
+                                                                                              monkeypatch):
+    from conftest import cli
+    config = {"train_micro_batch_size_per_gpu": 1, "zero_optimization": {"stage": 2}}
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "ds.json").write_bytes(json.dumps(config).encode(codec))
+    (tmp_path / "d" / "data.json").write_bytes(json.dumps([{"prompt": "hi"}]).encode(codec))   # no config: skipped
+    with pytest.raises(UnicodeDecodeError):
+        ds_parse(str(tmp_path / "d" / "ds.json"))        # DeepSpeed opens the path and json.load()s it
+    monkeypatch.chdir(tmp_path)
+    result = cli("check", "d")
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"d/ds.json: error RM001 {codec.upper()} text (byte order mark); DeepSpeed and the launchers read configs as "
+        "UTF-8 and fail on it: save it as UTF-8  [unreadable-input]",
+        "  fix: Fix the file so that it parses as UTF-8 JSON, YAML or shell; the reported line and column say where "
+        "it fails.",
+        "Found 1 error, 0 warnings in 1 file checked, 1 skipped (not read by rmlint)."]

@@ -5,7 +5,31 @@ from ..finding import Location, SourceError
 MAX_BYTES = 4 * 1024 * 1024  # the largest real launch script or DeepSpeed config is a few KB
 
 
+import codecs
+
+# UTF-32 first: its little-endian mark begins with UTF-16's
+_MARKS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def wide_encoding(data: bytes) -> str | None:
+    """"utf-16" / "utf-32" when the bytes begin with that byte order mark."""
+    return next((name for mark, name in _MARKS if data.startswith(mark)), None)
+
+
+def peek_text(data: bytes) -> str:
+    """The text of a file's first bytes, for recognising it: by its byte order mark, else UTF-8."""
+    wide = wide_encoding(data)
+    if wide:
+        return data[:len(data) - len(data) % 4].decode(wide, "replace")
+    return data.decode("utf-8", "replace")
+
+
 def decode(data: bytes, path: str) -> str:
+    wide = wide_encoding(data)
+    if wide:   # json.load(open(path)) in DeepSpeed, yaml.safe_load in accelerate: UTF-8 only
+        raise SourceError(f"{wide.upper()} text (byte order mark); DeepSpeed and the launchers read configs as "
+                          "UTF-8 and fail on it: save it as UTF-8", Location(path, 0, 0))   # no line: nothing of it is shown
     if b"\x00" in data[:8192]:
         raise SourceError("binary file (NUL bytes); expected a text config or launch script", Location(path))
     try:
