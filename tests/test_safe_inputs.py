@@ -203,6 +203,17 @@ def test_control_characters_in_names_and_keys_are_escaped(tmp_path, monkeypatch)
     assert first.startswith("evil\\x1b]0;pwned\\x07.json:1:59: error RM207 unknown key `zero_optimization.\\x1b[2Jkey`")
 
 
+@pytest.mark.parametrize("fmt", ["text", "full", "concise"])
+def test_a_newline_in_a_walked_file_name_keeps_one_finding_on_one_line(tmp_path, monkeypatch, fmt):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a\nb.json").write_text('{"zero_optimization": {"stage": 3,}}')
+    monkeypatch.chdir(tmp_path)
+    result = cli("check", "--output-format", fmt, "d")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == ("d/a\\x0ab.json:1:35: error RM001 invalid JSON: Expecting property name "
+                                             "enclosed in double quotes  [unreadable-input]")
+
+
 
 
 @pytest.mark.parametrize("when,error", [
