@@ -1,0 +1,28 @@
+"""The README's snippets, pasted as a user pastes them: they run and say what the README says."""
+
+import re
+from pathlib import Path
+
+from conftest import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+CLEAN_DS = '{"train_micro_batch_size_per_gpu": 2, "gradient_accumulation_steps": 4, "zero_optimization": {"stage": 2}}'
+
+
+def _block(after: str, language: str) -> str:
+    found = re.search(re.escape(after) + r".*?```" + language + r"\n(.*?)```", README, re.S)
+    assert found, f"no {language} block after {after!r} in README.md"
+    return found.group(1)
+
+
+def test_the_settings_example_pasted_into_pyproject_toml_works(tmp_path, monkeypatch):
+    block = _block("### Settings", "toml")
+    assert block.startswith("[tool.rmlint]\n") and "[tool.rmlint.severity]" in block
+    (tmp_path / "pyproject.toml").write_text(block)
+    (tmp_path / "ds.json").write_text(CLEAN_DS)
+    monkeypatch.chdir(tmp_path)
+    result = cli("check", "ds.json")
+    assert (result.exit_code, result.output) == (0, "All checks passed (1 file checked).\n")
+    bad = cli("check", "--show-settings", ".")
+    assert bad.exit_code == 0, bad.output
