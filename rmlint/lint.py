@@ -258,10 +258,20 @@ def lint_config(mapping: dict, kind: str = "deepspeed", select=None, ignore=None
     return _finish(Result(files=1), found, policy)
 
 
-def inspect_checkpoints(paths, select=None, ignore=None, settings=None) -> tuple:
-    """([ckpt facts per path], Result): what each checkpoint holds and the findings about it."""
+@dataclass(eq=False)
+class CheckpointsResult(Result):
+    """A Result with `checkpoints`: what each checkpoint holds (the facts `rmlint inspect` shows), one
+    dict per path. `entries, result = inspect_checkpoints(...)` (the earlier return) still unpacks."""
+    checkpoints: list = field(default_factory=list)
+
+    def __iter__(self):
+        return iter((self.checkpoints, self))
+
+
+def inspect_checkpoints(paths, select=None, ignore=None, settings=None) -> CheckpointsResult:
+    """What each checkpoint holds (`.checkpoints`) and the findings about it, as a Result."""
     from .checkpoint.subjects import inspect_subject
-    result, subjects = Result(), []
+    result, subjects = CheckpointsResult(), []
     for path in map(str, paths):
         if not os.path.exists(path):
             raise UsageError(f"{path}: no such file or directory")
@@ -269,12 +279,13 @@ def inspect_checkpoints(paths, select=None, ignore=None, settings=None) -> tuple
         subjects.append(subject)
         result.findings += problems
         result.files += 1
-    return [s.facts["ckpt"] for s in subjects], _finish(result, subjects, _policy(select, ignore, settings))
+    result.checkpoints = [s.facts["ckpt"] for s in subjects]
+    return _finish(result, subjects, _policy(select, ignore, settings))
 
 
 def lint_checkpoint(path: str, select=None, ignore=None, settings=None) -> Result:
     """Inspect one checkpoint (file or folder): the findings `rmlint inspect` reports for it."""
-    return inspect_checkpoints([path], select, ignore, settings)[1]
+    return inspect_checkpoints([path], select, ignore, settings)
 
 
 def _checkout() -> str:

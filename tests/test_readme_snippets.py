@@ -26,3 +26,15 @@ def test_the_settings_example_pasted_into_pyproject_toml_works(tmp_path, monkeyp
     assert (result.exit_code, result.output) == (0, "All checks passed (1 file checked).\n")
     bad = cli("check", "--show-settings", ".")
     assert bad.exit_code == 0, bad.output
+
+
+def test_inspect_checkpoints_returns_a_result_like_the_functions_beside_it():
+    import rmlint
+    assert "inspect_checkpoints([...])" in _block("### Library", "python")
+    fixtures = ROOT / "tests" / "fixtures" / "checkpoints"
+    result = rmlint.inspect_checkpoints([str(fixtures / "openrlhf_rm_missing_head"), str(fixtures / "hf_seqcls")])
+    assert isinstance(result, rmlint.Result)
+    assert ([f.rule for f in result.findings], result.errors, result.files) == (["RM606"], 1, 2)
+    assert [(c["head"]["found"], c["head"]["name"]) for c in result.checkpoints] == [(False, ""), (True, "score.weight")]
+    entries, same = result          # the earlier (entries, result) unpacking keeps working
+    assert (entries, same) == (result.checkpoints, result)
