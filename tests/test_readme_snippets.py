@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 from conftest import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,3 +40,27 @@ def test_inspect_checkpoints_returns_a_result_like_the_functions_beside_it():
     assert [(c["head"]["found"], c["head"]["name"]) for c in result.checkpoints] == [(False, ""), (True, "score.weight")]
     entries, same = result          # the earlier (entries, result) unpacking keeps working
     assert (entries, same) == (result.checkpoints, result)
+
+
+def test_the_library_snippet_runs_in_a_launcher_that_is_not_openrlhfs_own_cli(monkeypatch):
+    """The README's Library block, run where sys.argv[0] is the user's launcher: with entrypoint= as
+    shown it checks; without it rmlint.check cannot tell the entrypoint (the reason the README shows it)."""
+    import sys
+
+    import rmlint
+    import upstream
+    flags = "--pretrain m --bf16 --zero_stage 2".split()
+    real = upstream.parser("0.9.1", "train_rm")
+
+    class Parser:
+        def parse_args(self):
+            return real.parse_args(flags)
+
+    monkeypatch.setattr(sys, "argv", ["deepspeed", "--module", "openrlhf.cli.train_rm", *flags])
+    monkeypatch.setattr(sys.modules["__main__"], "__spec__", None, raising=False)
+    snippet = _block("### Library", "python")
+    scope = {"parser": Parser(), "sys": sys}
+    exec(compile(snippet, "README.md", "exec"), scope)
+    assert scope["result"].errors == 0 and scope["result"].files == 1
+    with pytest.raises(rmlint.UsageError, match="cannot tell which OpenRLHF entrypoint"):
+        rmlint.check(scope["args"])
