@@ -55,11 +55,52 @@ def test_other_unpickling_tricks_are_refused(tmp_path):
             assert "is not allowed" in err.message
 
 
-def test_legacy_torch_pickles_are_refused(tmp_path):
+def _legacy(path, state_pickle: bytes, keys=()):
+    """A legacy-format file (torch/serialization.py _legacy_save) around a given object pickle."""
+    info = {"protocol_version": 1001, "little_endian": True, "type_sizes": {"short": 2, "int": 4, "long": 4}}
+    path.write_bytes(b"".join(pickle.dumps(x, protocol=2) for x in (0x1950A86A20F9469CFC6C, 1001, info))
+                     + state_pickle + pickle.dumps(list(keys), protocol=2))
+
+
+def test_a_legacy_torch_file_is_read_like_torch_loads_it(tmp_path):
+    import torch
+    torch.manual_seed(0)
+    state = {"model.embed.weight": torch.randn(4, 3), "score.weight": torch.randn(1, 3).to(torch.bfloat16),
+             "model.norm.weight": torch.ones(3), "steps": torch.tensor(7)}
+    path = tmp_path / "pytorch_model.bin"
+    torch.save(state, path, _use_new_zipfile_serialization=False)
+    assert not zipfile.is_zipfile(path)
+    loaded = torch.load(path, weights_only=True)
+    tensors = read_index(str(path))
+    assert [(t.name, t.dtype, list(t.shape)) for t in tensors] == [
+        ("model.embed.weight", "F32", [4, 3]), ("score.weight", "BF16", [1, 3]), ("model.norm.weight", "F32", [3]),
+        ("steps", "I64", [])]
+    raw = path.read_bytes()
+    for tensor in tensors:    # the bytes at each offset are the tensor torch.load gives
+        expected = loaded[tensor.name].reshape(-1).contiguous().view(torch.uint8).numpy().tobytes()
+        assert raw[tensor.offset:tensor.offset + tensor.nbytes] == expected, tensor.name
+    (tmp_path / "config.json").write_text(json.dumps({"architectures": ["LlamaForSequenceClassification"],
+                                                      "hidden_size": 3, "num_labels": 1}))
+    output = cli("inspect", str(tmp_path)).output
+    assert "format        pytorch_model.bin (torch.save), 4 tensors" in output
+    assert "head          score.weight [1, 3] BF16 in pytorch_model.bin" in output
+
+
+def test_a_legacy_torch_pickle_that_would_write_a_file_is_refused_and_never_run(tmp_path):
+    marker = tmp_path / "was-executed"
+    _legacy(tmp_path / "pytorch_model.bin", pickle.dumps({"value_head.weight": _Touch(str(marker))}, protocol=2))
+    result = cli("inspect", str(tmp_path))
+    assert result.exit_code == 1
+    assert (f"{tmp_path}/pytorch_model.bin: error RM001 state dict pickle refused, nothing was run: global io.open "
+            "is not allowed") in result.output
+    assert not marker.exists()
+
+
+def test_a_cut_legacy_torch_file_is_refused(tmp_path):
     path = tmp_path / "pytorch_model.bin"
     path.write_bytes(b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19" + b"\x00" * 64)
     result = cli("inspect", str(path))
-    assert result.exit_code == 1 and "legacy torch.save format (before torch 1.6)" in result.output
+    assert result.exit_code == 1 and "error RM001 magic number pickle refused, nothing was run" in result.output
 
 
 def test_a_zip_bomb_sized_pickle_is_refused_before_reading(tmp_path):

@@ -228,7 +228,7 @@ def _shards_and_empties(checkpoint, facts: dict, prefix: str):
 
 def _format_text(checkpoint, facts: dict) -> str:
     shards = len(checkpoint.files)
-    text = {"safetensors": "safetensors", "pytorch-bin": "pytorch_model.bin (torch zip)",
+    text = {"safetensors": "safetensors", "pytorch-bin": "pytorch_model.bin (torch.save)",
             "safetensors-sharded": f"sharded safetensors ({shards} of {shards + len(checkpoint.missing_shards)} shards present)",
             "pytorch-bin-sharded": f"sharded pytorch_model.bin ({shards} shards)",
             "peft-adapter": f"PEFT adapter (LoRA r={facts['lora']['r']})",

@@ -1,4 +1,4 @@
-"""`pytorch_model.bin` (torch >= 1.6 zip format) listed without torch and without running pickle.
+"""`pytorch_model.bin` (torch >= 1.6 zip format; the legacy format in torch_legacy.py) listed without torch and without running pickle.
 
 The state dict's pickle is read by an Unpickler whose find_class returns local stand-ins for the
 handful of globals a plain state dict uses (OrderedDict, torch._utils._rebuild_tensor_v2,
@@ -105,9 +105,9 @@ def read_index(path: str, within: str | None = None) -> list:
     from ..sources.files import open_input, read_at
     try:
         with open_input(path, within=within) as (handle, size):
-            if handle.read(len(LEGACY_MAGIC)) == LEGACY_MAGIC:
-                raise CheckpointError("legacy torch.save format (before torch 1.6): it cannot be listed without "
-                                      "running its pickle; refused", path)
+            if handle.read(len(LEGACY_MAGIC)) == LEGACY_MAGIC:   # torch.save before 1.6, or zipfile off
+                from .torch_legacy import read_legacy
+                return read_legacy(handle, size, path)
             archive = zipfile.ZipFile(handle)
             infos = archive.infolist()
             if len(infos) > MAX_MEMBERS:
