@@ -66,8 +66,8 @@ def _key_span(text: str, start: int) -> tuple:
 def _rename(text: str, index, document, item: dict, new: str, rule: str) -> Edit | None:
     path = tuple(item["path"].split("."))
     where = document.positions.get(path)
-    if where is None:
-        return None
+    if where is None or any(twice == path for twice, _ in document.duplicates):
+        return None     # set twice (RM003) with values that may differ: which one is meant is the user's call
     start, end = _key_span(text, _offset(index, *where))
     quoted = text[start] in "\"'"
     return Edit(start, end, json.dumps(new) if quoted else new, rule, True, f"`{item['path']}` -> `{new}`")

@@ -172,3 +172,18 @@ def test_sample_with_fixes_is_accepted_by_deepspeed_after_fixing(tmp_path):
 
 def test_fix_refuses_stdin():
     assert cli("check", "--fix", "-", input="{}").exit_code == 2
+
+
+def test_a_misspelled_key_set_twice_is_not_renamed(tmp_path):
+    """`"overlap_com": true, "overlap_com": false`: renaming one copy (or both) would pick a value for
+    the user; the rename is not offered, RM003 says the key is set twice."""
+    text = '{\n  "train_micro_batch_size_per_gpu": 1,\n  "zero_optimization": {"stage": 2, "overlap_com": true, ' \
+           '"overlap_com": false}\n}\n'
+    path = tmp_path / "ds.json"
+    path.write_text(text)
+    result = fix(path)
+    assert result.exit_code == 1
+    assert path.read_text() == text
+    assert "[*]" not in result.output and "fixable" not in result.output
+    assert rules_left(path) == ["RM003", "RM207"]
+    assert nothing_fixable(path)
