@@ -71,8 +71,8 @@ def subjects_of_text(path: str, text: str, explicit: bool = True, texts: dict | 
         if kind == "shell":
             return _shell_subjects(path, text, launches)
         document = load_json(text, path) if kind == "json" else load_yaml(text, path)
-    except SourceError as err:
-        if skip_unread and not forced and not names_config_keys(text[:PEEK]):
+    except SourceError as err:   # a template's placeholders (FP16_ENABLE) are filled by a script before launch
+        if skip_unread and not forced and (not names_config_keys(text[:PEEK]) or _TEMPLATE.search(path)):
             return None
         return [], [reader_finding("RM001", err.message, err.location)]
     found = _document_subjects(document, explicit and not skip_unread, forced)
@@ -98,6 +98,9 @@ _CONFIG_KEYS = re.compile(
     r"""gradient_accumulation_steps|fp16|bf16|bfloat16|entrypoint|deepspeed|deepspeed_config|distributed_type|"""
     r"""compute_environment|base_model|model_name_or_path|finetuning_type|stage|pretrain|zero_stage|"""
     r"""per_device_train_batch_size|load_in_4bit|lora_r|lora_rank|peft_type|target_modules)["']?\s*:""", re.M)
+
+
+_TEMPLATE = re.compile(r"(?:^|[._-])template(?:[._-][^/]*)?$", re.I)   # ds_config_TEMPLATE.json, x.template.yaml
 
 
 def names_config_keys(head: str) -> bool:

@@ -93,3 +93,22 @@ def test_a_folder_given_explicitly_with_nothing_to_read_is_an_error(tmp_path):
     assert result.exit_code == 2
     assert (f"{tmp_path / 'saves'}: no file rmlint reads here (launch scripts; DeepSpeed, accelerate, OpenRLHF, "
             "LLaMA-Factory, TRL or axolotl configs; checkpoints); 2 files skipped") in result.output
+
+
+def test_a_deepspeedexamples_template_with_placeholders_is_skipped_not_an_error(tmp_path, monkeypatch):
+    """DeepSpeedExamples' compression/bert/config/ds_config_structural_pruning_TEMPLATE.json (MANIFEST.tsv):
+    `"enabled": FP16_ENABLE` placeholders its run scripts fill with sed before launch; as it stands it is
+    no config anything launches. The same broken text under a config's own name is still RM001."""
+    from conftest import ROOT
+    template = (ROOT / "tests/fixtures/upstream/deepspeedexamples/ds_config_structural_pruning_TEMPLATE.json").read_text()
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "ds_config_structural_pruning_TEMPLATE.json").write_text(template)
+    (tmp_path / "config" / "ds_config.json").write_text('{"train_micro_batch_size_per_gpu": 2}')
+    monkeypatch.chdir(tmp_path)
+    result = cli("check", "config")
+    assert (result.exit_code, result.output) == (0, "All checks passed (1 file checked, 1 skipped (not read by rmlint)).\n")
+    (tmp_path / "config" / "ds_config_structural_pruning.json").write_text(template)
+    result = cli("check", "config")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == ("config/ds_config_structural_pruning.json:3:39: error RM001 invalid JSON: "
+                                             "Expecting value  [unreadable-input]")
