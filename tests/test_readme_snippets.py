@@ -64,3 +64,10 @@ def test_the_library_snippet_runs_in_a_launcher_that_is_not_openrlhfs_own_cli(mo
     assert scope["result"].errors == 0 and scope["result"].files == 1
     with pytest.raises(rmlint.UsageError, match="cannot tell which OpenRLHF entrypoint"):
         rmlint.check(scope["args"])
+
+
+def test_the_readme_states_no_rule_count_that_can_drift_from_the_catalog():
+    """Rules are added in parallel: a count written in prose is stale after the next one (it said 115 at 117)."""
+    from rmlint.rules import builtin
+    counts = [int(n) for n in re.findall(r"\b(\d+) rules\b", README)]
+    assert all(count == len(builtin()) for count in counts), (counts, len(builtin()))
