@@ -152,3 +152,18 @@ def test_a_config_saved_with_a_utf16_or_utf32_byte_order_mark_fails_in_deepspeed
         "  fix: Fix the file so that it parses as UTF-8 JSON, YAML or shell; the reported line and column say where "
         "it fails.",
         "Found 1 error, 0 warnings in 1 file checked, 1 skipped (not read by rmlint)."]
+
+
+def test_a_config_in_latin_1_fails_in_deepspeed_and_is_rm001_where_the_byte_is(tmp_path, monkeypatch):
+    from conftest import cli
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "ds.json").write_bytes(b'{"train_micro_batch_size_per_gpu": 1, "comment": "caf\xe9"}')
+    (tmp_path / "d" / "data.json").write_bytes(b'[{"text": "caf\xe9"}]')      # names no config key: skipped
+    with pytest.raises(UnicodeDecodeError):
+        ds_parse(str(tmp_path / "d" / "ds.json"))
+    monkeypatch.chdir(tmp_path)
+    result = cli("check", "d")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == "d/ds.json:1:54: error RM001 not UTF-8: byte 0xe9 cannot be decoded  " \
+                                            "[unreadable-input]"
+    assert result.output.splitlines()[-1] == "Found 1 error, 0 warnings in 1 file checked, 1 skipped (not read by rmlint)."
