@@ -13,6 +13,8 @@ folder upwards (the nearest wins, as with ruff), merged with the command line.
     RM620 = "error"
     [tool.rmlint.versions]             # the releases the training runs with (else: installed, pinned)
     deepspeed = "0.16.4"
+    [tool.rmlint.openrlhf]
+    extra-flags = ["--my_fork_flag"]   # flags a fork of OpenRLHF adds: accepted, not checked
 """
 
 import difflib
@@ -21,7 +23,8 @@ from dataclasses import dataclass, field
 
 SETTINGS = ("select", "extend-select", "ignore", "per-file-ignores", "severity", "strict", "rule-packs",
             "deepspeed-schema", "exclude", "extend-exclude", "respect-gitignore", "force-exclude",
-            "versions", "hub", "hub-timeout")
+            "versions", "hub", "hub-timeout", "openrlhf")
+OPENRLHF_SETTINGS = ("extra-flags",)
 # folders and files a walk never reads (gitignore patterns); `exclude` replaces them, `extend-exclude` adds
 DEFAULT_EXCLUDE = (".*", "node_modules", "__pycache__", "site-packages", "venv", "*.egg-info")
 SCHEMAS = ("snapshot", "installed")   # DeepSpeed's keys from rmlint's snapshot, or from the installed DeepSpeed
@@ -51,6 +54,7 @@ class Settings:
     installed_versions: bool = True                        # read the installed distributions' versions
     hub: bool = False                                      # read hub ids not in the local cache from the Hub
     hub_timeout: float = 10.0                              # seconds per Hub request
+    openrlhf_extra_flags: list = field(default_factory=list)   # a fork's own flags (`--x`), accepted as given
     source: str = ""                                       # the settings file, "" for none
     root: str = field(default_factory=os.getcwd)           # paths in per-file-ignores are relative to it
 
@@ -61,7 +65,8 @@ class Settings:
                 "rule-packs": self.rule_packs, "deepspeed-schema": self.deepspeed_schema or "snapshot",
                 "exclude": self.exclude, "extend-exclude": self.extend_exclude,
                 "respect-gitignore": self.respect_gitignore, "force-exclude": self.force_exclude,
-                "versions": dict(self.versions), "hub": self.hub, "hub-timeout": self.hub_timeout}
+                "versions": dict(self.versions), "hub": self.hub, "hub-timeout": self.hub_timeout,
+                "openrlhf": {"extra-flags": self.openrlhf_extra_flags}}
 
 
 def discover(start: str | None = None) -> str | None:
@@ -156,6 +161,7 @@ def load(path: str) -> Settings:
         raise ConfigError(f"{where}: `deepspeed-schema` must be one of {', '.join(SCHEMAS)}, not {schema!r}")
     settings.deepspeed_schema = schema
     settings.versions = _versions(where, table.get("versions", {}))
+    settings.openrlhf_extra_flags = _openrlhf(where, table.get("openrlhf", {}))
     settings.rule_packs = [os.path.normpath(os.path.join(root, p)) for p in _strings(where, "rule-packs",
                                                                                      table.get("rule-packs", []))]
     for pack in settings.rule_packs:
@@ -176,6 +182,19 @@ def _versions(where: str, table) -> dict:
         if not isinstance(version, str) or not version[:1].isdigit():
             raise ConfigError(f"{where}: `versions.{package}` must be a version string such as \"0.16.4\", not {version!r}")
     return {str(k): v for k, v in table.items()}
+
+
+def _openrlhf(where: str, table) -> list:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: `openrlhf` must be a table (extra-flags = [...])")
+    for key in table:
+        if key not in OPENRLHF_SETTINGS:
+            raise ConfigError(f"{where}: unknown setting `openrlhf.{key}` (known: {', '.join(OPENRLHF_SETTINGS)})")
+    flags = _strings(where, "openrlhf.extra-flags", table.get("extra-flags", []))
+    bad = [f for f in flags if not f.startswith("--") or len(f) < 3 or any(c.isspace() for c in f)]
+    if bad:
+        raise ConfigError(f"{where}: `openrlhf.extra-flags` holds flags written as `--name`, not {bad[0]!r}")
+    return flags
 
 
 def resolve(config: str | None = None, start: str | None = None) -> Settings:

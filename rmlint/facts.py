@@ -24,7 +24,7 @@ def _defaults() -> dict:
     args.update(zero_stage=0, lora_rank=0, lora_alpha=16, load_in_4bit=False, target_modules="all-linear",
                 micro_train_batch_size=1, train_batch_size=1, adam_offload=False, dtype="fp32",
                 attn="eager", packing_forces_flash=False, pretrain=None, critic_inits_head=True,
-                head_in_targets=False)
+                head_in_targets=False, lora_head_wrapped="", lora_head_frozen="", lora_frozen_targets="")
     role = copy.deepcopy(ROLE_DEFAULTS)
     launch = {"entrypoint": "", "generation": 0, "generation_label": "", "releases": "", "launcher": "",
               "oldest_version": 0, "newest_version": 0,

@@ -89,8 +89,10 @@ def _openrlhf(launch, path: str, here, entry: dict) -> list:
     from .openrlhf.launch import Invocation, subjects
     args = [Arg(w.text, here(w.offset), w.known, w.opaque) for w in launch.args]
     world = world_size(launch)
+    form = "script" if launch.kind == "script" and "openrlhf/cli/" not in launch.program.replace("\\", "/") \
+        else "module"    # the examples/train_*.py scripts of <= 0.3.5, or the openrlhf.cli modules
     invocation = Invocation(launch.entrypoint, args, here(launch.program_word.offset), launch.launcher or "argv",
-                            world.count, world.source)
+                            world.count, world.source, form, launch.program)
     found = subjects(invocation)
     if found:
         facts = found[0].facts["launch"]
@@ -127,14 +129,13 @@ def _positional_configs(launch) -> list:
 
 
 def _llamafactory(launch, path: str, here) -> tuple:
-    named = _positional_configs(launch)
-    if named or launch.kind == "cli":
-        return _named_files(named, path, here(launch.command.offset))
-    from .trainers.common import Settings
-    from .trainers.llamafactory import settings_subjects
-    from .trainers.trl import flag_values
-    values, where, _ = flag_values(launch.args, here)
-    return settings_subjects(Settings(values, where, here(launch.command.offset)))
+    """`llamafactory-cli train` with flags or `x.yaml key=value`, `src/train_bash.py`/`src/train.py` flags:
+    read with the launch form, which tells the releases (trainers/llamafactory_cli.py)."""
+    if launch.kind == "cli" and launch.program.split()[1:] != ["train"]:
+        return _named_files(_positional_configs(launch), path, here(launch.command.offset))
+    from .trainers.llamafactory_cli import form_of, read_args
+    anchor = here(launch.program_word.offset if launch.program_word is not None else launch.command.offset)
+    return read_args(launch.args, form_of(launch.program), path, here, anchor)
 
 
 def _named_files(names: list, path: str, where: Location) -> tuple:

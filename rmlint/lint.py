@@ -32,6 +32,12 @@ class Result:
         return sum(1 for f in self.findings if f.severity == "warning")
 
 
+def extra_flags(names):
+    """A fork's OpenRLHF flags, accepted while the subjects are built (imported only when linting)."""
+    from .openrlhf.flags import extra_flags as accepted
+    return accepted(names)
+
+
 def _policy(select=None, ignore=None, settings=None):
     """The library's selection: explicit `select`/`ignore` on top of `settings` (no discovery here)."""
     from .config import ConfigError, Settings
@@ -152,7 +158,8 @@ def lint_paths(paths, select=None, ignore=None, stdin: bytes | None = None, sett
     result = Result(excluded=selection.excluded)
     read_from = set()
     for governing, entries in groups.values():
-        part = _lint_entries(entries, _policy(select, ignore, governing), stdin, kind, selection.entries)
+        with extra_flags(governing.openrlhf_extra_flags):
+            part = _lint_entries(entries, _policy(select, ignore, governing), stdin, kind, selection.entries)
         result.findings += part.findings
         result.rule_errors += part.rule_errors
         result.skipped += [skip for skip in part.skipped if skip not in result.skipped]
@@ -225,7 +232,8 @@ def lint_argv(argv, select=None, ignore=None, path: str = "<argv>", settings=Non
     result = Result(files=1)
     policy = _policy(select, ignore, settings)
     # an argv is launched here: what the launch leaves to the machine is this one's
-    with on_this_machine(), target(_versions(policy.settings, None)), _hub(policy.settings):
+    with on_this_machine(), target(_versions(policy.settings, None)), _hub(policy.settings), \
+            extra_flags(policy.settings.openrlhf_extra_flags):
         found, problems = read_commands([Command(words, 0)] if words else [], path, lambda at: (1, at + 1),
                                         result.launches)
     if not result.launches:
@@ -242,7 +250,7 @@ def lint_config(mapping: dict, kind: str = "deepspeed", select=None, ignore=None
     from .sources.document import Document
     document = Document(path, mapping)
     policy = _policy(select, ignore, settings)
-    with target(_versions(policy.settings, None)):
+    with target(_versions(policy.settings, None)), extra_flags(policy.settings.openrlhf_extra_flags):
         if kind == "deepspeed":
             from .facts import deepspeed_subject
             found = [deepspeed_subject(document, "unknown")]

@@ -20,13 +20,14 @@ def facts(command: str, kind: str = None):
 
 
 @pytest.mark.parametrize("flags,generation,releases", [
-    ("--pretrain m --bf16 --flash_attn", 1, "<= 0.8.9.post1"),
+    ("--pretrain m --bf16 --flash_attn", 1, "0.3.6 - 0.8.9.post1"),
     ("--pretrain m --bf16 --attn_implementation sdpa", 1, "0.8.10 - 0.9.1.post1"),
     ("--pretrain m --param_dtype bf16", 2, "0.9.2 - 0.10.1.post2"),
     ("--model.model_name_or_path m --ds.zero_stage 3", 3, ">= 0.10.2"),
-    ("--pretrain m", 0, "<= 0.10.1.post2"),
+    ("--pretrain m", 0, "0.3.6 - 0.10.1.post2"),
 ])
 def test_generation_is_detected_from_the_flags(flags, generation, releases):
+    """openrlhf.cli modules exist from 0.3.6 on (examples/train_*.py scripts before)."""
     launch = facts(f"deepspeed --module openrlhf.cli.train_rm {flags}")[0]["launch"]
     assert (launch["generation"], launch["releases"]) == (generation, releases)
 
@@ -106,7 +107,7 @@ def test_opaque_arguments_silence_rules_that_need_defaults():
 
 def test_unknown_value_keeps_rules_quiet():
     assert rules_of_command("deepspeed --module openrlhf.cli.train_rm --pretrain m --bf16 --zero_stage $STAGE "
-                            "--load_in_4bit --lora_rank 8 --target_modules q_proj v_proj score") == []
+                            "--load_in_4bit --lora_rank 8 --target_modules q_proj v_proj value_head score") == []
 
 
 def test_abbreviations_work_as_in_argparse():
@@ -124,4 +125,5 @@ def test_several_commands_in_one_file():
     text = ("deepspeed --module openrlhf.cli.train_rm --pretrain m --bf16 --zero_stage 3 --load_in_4bit --lora_rank 8 "
             "--target_modules q_proj score\n"
             "python3 -m openrlhf.cli.train_ppo_ray --pretrain a --reward_pretrain r --bf16 --packing_samples\n")
-    assert findings_of_text("two.sh", text) == [("RM201", 1, 62), ("RM405", 2, 79)]
+    # RM602: the head was called value_head (not score) up to 0.5.2.post1, which the flags also fit
+    assert findings_of_text("two.sh", text) == [("RM201", 1, 62), ("RM602", 1, 106), ("RM405", 2, 79)]

@@ -113,6 +113,9 @@ def coverage() -> dict:
         if "transformers_version" in table:
             entry["transformers"] = table["transformers_version"]
         found[f"{name}_args.json"] = entry
+    history = load("llamafactory_history.json")        # extract_trainer_args.py llamafactory CLONE --releases
+    found["llamafactory_history.json"] = {"releases": [history["versions"][0], history["versions"][-1]],
+                                          "count": len(history["versions"])}
     launchers = load("launcher_options.json")["_source"]      # tools/extract_launcher_options.py, installed parsers
     found["launcher_options.json"] = {"releases": [launchers["deepspeed"]] * 2, "count": 1, **launchers}
     return found

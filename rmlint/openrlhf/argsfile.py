@@ -54,7 +54,9 @@ def invocation_of(document) -> Invocation | None:
         for number, item in enumerate(values):
             at = document.locate(path + (number,)) if isinstance(value, list) else where
             args.append(Arg(_text(item), Location(at.path, at.line, at.column)))
-    return Invocation(entrypoint, args, Location(document.path, 1, 1), "file", 0)
+    named = str(document.data.get("entrypoint") or document.data.get("module") or "")
+    form = "script" if named.endswith(".py") and "openrlhf/cli/" not in named else "module"
+    return Invocation(entrypoint, args, Location(document.path, 1, 1), "file", 0, form=form, program=named or entrypoint)
 
 
 def _text(value) -> str:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..finding import Location
-from .flags import FlagSpec, table
+from .flags import FlagSpec, fork_flags, table
 
 _NUMBER = re.compile(r"-\d+(\.\d*)?([eE][-+]?\d+)?$|-\.\d+$")
 
@@ -35,7 +35,8 @@ class Given:
 
 @dataclass
 class Problem:
-    kind: str        # unknown-flag | other-release | ambiguous | missing-value | bad-value | stray | bool-value
+    kind: str        # unknown-flag | newer-flag | other-release | ambiguous | missing-value | bad-value | stray
+                     # | bool-value | missing-program
     message: str
     at: Location
     flag: str = ""
@@ -49,6 +50,7 @@ class Parsed:
     problems: list = field(default_factory=list)
     opaque: bool = False                            # some argument could not be known (e.g. `$EXTRA_ARGS`)
     candidates: list = field(default_factory=list)  # indices of releases that accept every given flag
+    fork_flags: list = field(default_factory=list)  # flags of a fork (settings) that were given
 
 
 def _is_flag(arg: Arg) -> bool:
@@ -79,8 +81,10 @@ def _resolve(flags: dict, name: str):
     return None, "unknown"
 
 
-def parse(entrypoint: str, args: list) -> Parsed:
+def parse(entrypoint: str, args: list, form: str | None = None, program: str = "", at: Location | None = None) -> Parsed:
+    """`form`: how the entrypoint is run ("module" | "script"), `program` as written, `at` where."""
     flags = table().entrypoints[entrypoint]
+    fork = fork_flags()
     parsed = Parsed(entrypoint)
     i = 0
     while i < len(args):
@@ -95,6 +99,11 @@ def parse(entrypoint: str, args: list) -> Parsed:
             continue
         name, eq, inline = arg.text.partition("=")
         spec, trouble = _resolve(flags, name)
+        if spec is None and name in fork:
+            parsed.fork_flags.append(name)
+            while not eq and i < len(args) and not _is_flag(args[i]) and not args[i].opaque:
+                i += 1  # its values: what the fork's parser takes is not known here
+            continue
         if spec is None:
             if trouble == "unknown":
                 parsed.problems.append(Problem("unknown-flag", f"unknown flag `{name}` for {entrypoint}", arg.at, name))
@@ -134,21 +143,27 @@ def parse(entrypoint: str, args: list) -> Parsed:
                 else:
                     value = converted if spec.kind == "list" or spec.nargs else converted[0]
         parsed.given[spec.name] = Given(spec, name, value, known, arg.at, value_at)
-    _infer_releases(parsed, flags)
+    _infer_releases(parsed, flags, form, program, at)
     return parsed
 
 
-def _infer_releases(parsed: Parsed, flags: dict):
-    """Keep the releases that accept the most given flags; the rest are from another release."""
-    releases = table().versions
-    first = min(spec.first for spec in flags.values())
-    last = max(spec.last for spec in flags.values())
-    counts = [0] * len(releases)
+def _infer_releases(parsed: Parsed, flags: dict, form: str | None, program: str, at: Location | None):
+    """Keep the releases that accept the most given flags and, among them, those that can run the
+    program as written; the other flags are from another release."""
+    t = table()
+    everywhere = t.program_releases(parsed.entrypoint)
+    counts = [0] * len(t.versions)
     for given in parsed.given.values():
-        for index in range(given.flag.first, given.flag.last + 1):
-            counts[index] += 1
-    best = max(counts[first:last + 1])
-    parsed.candidates = [i for i in range(first, last + 1) if counts[i] == best]
+        for index in everywhere:
+            counts[index] += given.flag.exists(index)
+    best = max(counts[i] for i in everywhere)
+    newest = max(i for i in everywhere if counts[i] == best)   # ties: the newest set of accepted flags wins
+    accepted = _accepted(parsed, newest)
+    matched = [i for i in everywhere if counts[i] == best and _accepted(parsed, i) == accepted]
+    runnable = [i for i in matched if i in set(t.program_releases(parsed.entrypoint, form))]
+    if form and not runnable:
+        parsed.problems.append(_missing_program(parsed.entrypoint, form, program, matched, at))
+    parsed.candidates = runnable or matched
     low, high = parsed.candidates[0], parsed.candidates[-1]
     for name, given in list(parsed.given.items()):
         if not any(given.flag.exists(i) for i in parsed.candidates):
@@ -159,10 +174,42 @@ def _infer_releases(parsed: Parsed, flags: dict):
                 f"`{name}` exists only in OpenRLHF {table().span(given.flag.first, given.flag.last)}, "
                 f"but the other flags are from {table().span(low, high)}",
                 given.at, name, f"use `{counterpart}`" if counterpart else ""))
+    newest = len(t.versions) - 1
     for problem in parsed.problems:
         if problem.kind == "unknown-flag" and not problem.hint:
             guess = suggest(problem.flag, [f for f, s in flags.items() if s.exists(high)])
             problem.hint = f"did you mean `{guess}`?" if guess else ""
+            if high == newest and (not guess or _new_group(problem.flag, flags)):
+                # not a near-miss (or a whole new `--group.`), and the rest fits the newest release
+                problem.kind = "newer-flag"
+                problem.hint = f"{t.versions[newest]} has `{guess}`" if guess else ""
+                problem.message = (f"`{problem.flag}` is not a flag of {parsed.entrypoint} in OpenRLHF up to "
+                                   f"{t.versions[newest]}, the newest release rmlint knows")
+
+
+def _new_group(name: str, flags: dict) -> bool:
+    """`--fsdp.param_dtype`: a dotted flag whose group (`--fsdp.`) no release of the entrypoint has."""
+    group, dot, _ = name.partition(".")
+    return bool(dot) and not any(f.startswith(group + ".") for f in flags)
+
+
+def _accepted(parsed: Parsed, index: int) -> frozenset:
+    return frozenset(name for name, given in parsed.given.items() if given.flag.exists(index))
+
+
+def _missing_program(entrypoint: str, form: str, program: str, matched: list, at) -> Problem:
+    t = table()
+    have = t.program_releases(entrypoint, form)
+    other = "script" if form == "module" else "module"
+    where = f"OpenRLHF {t.span(have[0], have[-1])} only" if have else "no OpenRLHF release"
+    instead = t.program_releases(entrypoint, other)
+    hint = ""
+    if instead and any(i in matched for i in instead):
+        hint = ("run `--module openrlhf.cli." + entrypoint + "`" if other == "module"
+                else f"run `examples/{entrypoint}.py`")
+    message = (f"`{program or entrypoint}`: {where} can run it as a {form}, but the flags fit OpenRLHF "
+               f"{t.span(matched[0], matched[-1])}")
+    return Problem("missing-program", message, at or Location("<argv>"), program or entrypoint, hint)
 
 
 def suggest(name: str, names: list) -> str | None:

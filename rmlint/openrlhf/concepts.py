@@ -9,6 +9,7 @@ yet, and the code behaved as this value).
 CONCEPTS = {
     "pretrain": ["--pretrain", "--model.model_name_or_path", "--actor.model_name_or_path"],
     "reward_pretrain": ["--reward_pretrain", "--reward.model_name_or_path"],
+    "reward_model_path": ["--reward_model_path"],   # <= 0.1.0: the trained reward weights (.pt) over the base
     "critic_pretrain": ["--critic_pretrain", "--critic.model_name_or_path"],
     "ref_pretrain": ["--ref_pretrain", "--ref.model_name_or_path"],
     "remote_rm_url": ["--remote_rm_url", "--reward.remote_url"],
@@ -77,7 +78,7 @@ FALLBACK = {
     "normalize_reward": False, "eval_dataset": None, "packing_samples": False, "vllm_num_engines": None,
     "init_kl_coef": 0.0, "zpg": 1, "grad_accum_dtype": None, "value_head_prefix": "value_head",
     "max_norm": 1.0, "gradient_checkpointing": False, "critic_pretrain": None, "reward_pretrain": None,
-    "ref_pretrain": None, "param_dtype": None, "attn_implementation": None,
+    "ref_pretrain": None, "param_dtype": None, "reward_model_path": None, "attn_implementation": None,
     "model_path": None, "lora_path": None, "is_rm": False,
 }
 

@@ -1,12 +1,16 @@
 """OpenRLHF's CLI flags per entrypoint and release, from rmlint/data/openrlhf_flags.json.
 
-The table is extracted from every release tag by tools/extract_openrlhf_flags.py. It lets
-rmlint tell which releases accept a set of flags (and so which CLI generation a script was
-written for), which default each flag had in those releases, and what a typo was meant to be.
+The table is extracted from every release (tags from 0.0.1, wheels after the newest tag) by
+tools/extract_openrlhf_flags.py. It lets rmlint tell which releases accept a set of flags (and so
+which CLI generation a script was written for), which default each flag had in those releases,
+which releases could run an entrypoint as a module (`openrlhf.cli.train_rm`) or as a script
+(`examples/train_rm.py`, up to 0.3.5), and what a typo was meant to be.
 """
 
 import json
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -15,7 +19,7 @@ DATA = Path(__file__).resolve().parent.parent / "data" / "openrlhf_flags.json"
 
 # First release of each CLI generation (see research/openrlhf.md §0).
 GENERATIONS = (
-    (1, "0.3.6", "flat flags with --bf16/--flash_attn (OpenRLHF <= 0.9.1)"),
+    (1, "0.0.1", "flat flags with --bf16/--flash_attn (OpenRLHF <= 0.9.1; examples/train_*.py scripts up to 0.3.5)"),
     (2, "0.9.2", "flat flags with --param_dtype (OpenRLHF 0.9.2 - 0.10.1)"),
     (3, "0.10.2", "dotted flags such as --ds.zero_stage (OpenRLHF >= 0.10.2)"),
 )
@@ -41,8 +45,11 @@ class FlagSpec:
     defaults: tuple      # ((version index, default), ...) in release order
     choices: tuple | None = None
     nargs: int | None = None   # a fixed number of values (`--adam_betas 0.9 0.95`)
+    spans: tuple = ()          # ((first, last), ...) when the flag was removed and came back
 
     def exists(self, index: int) -> bool:
+        if self.spans:
+            return any(low <= index <= high for low, high in self.spans)
         return self.first <= index <= self.last
 
     def default_at(self, index: int):
@@ -63,8 +70,16 @@ class Table:
                 name: FlagSpec(name, spec["kind"], spec["type"], where[spec["first"]], where[spec["last"]],
                                tuple((where[v], d) for v, d in spec["defaults"]),
                                tuple(spec["choices"]) if isinstance(spec.get("choices"), list) else None,
-                               spec.get("nargs"))
+                               spec.get("nargs"), tuple((where[a], where[b]) for a, b in spec.get("spans", ())))
                 for name, spec in flags.items()}
+        self.programs = {entrypoint: {form: [(where[a], where[b]) for a, b in spans] for form, spans in forms.items()}
+                         for entrypoint, forms in raw.get("programs", {}).items()}
+
+    def program_releases(self, entrypoint: str, form: str | None = None) -> list:
+        """Indices of the releases that can run the entrypoint as `form` ("module" | "script"; None: either)."""
+        forms = self.programs.get(entrypoint, {})
+        spans = [s for f, spans in forms.items() if form in (None, f) for s in spans]
+        return sorted({i for low, high in spans for i in range(low, high + 1)})
 
     def generation(self, index: int) -> int:
         version = version_key(self.versions[index])
@@ -82,6 +97,36 @@ class Table:
 @lru_cache(maxsize=1)
 def table() -> Table:
     return Table(json.loads(DATA.read_text()))
+
+
+def releases_matching(flags, entrypoint: str | None = None) -> list:
+    """The releases (version strings) in which the entrypoint (or, when None, some entrypoint)
+    accepts every one of `flags` (`--name`, `--name=value` or bare names)."""
+    names = {"--" + str(f).partition("=")[0].lstrip("-") for f in flags}
+    t = table()
+    found = set()
+    for name in ([entrypoint] if entrypoint else list(t.entrypoints)):
+        specs = t.entrypoints.get(name, {})
+        if all(n in specs for n in names):
+            found.update(i for i in t.program_releases(name) if all(specs[n].exists(i) for n in names))
+    return [t.versions[i] for i in sorted(found)]
+
+
+_EXTRA_FLAGS: ContextVar = ContextVar("openrlhf_extra_flags", default=frozenset())
+
+
+@contextmanager
+def extra_flags(names):
+    """Flags a fork of OpenRLHF adds (`[tool.rmlint.openrlhf] extra-flags`), accepted while checking."""
+    token = _EXTRA_FLAGS.set(frozenset("--" + str(n).lstrip("-") for n in names or ()))
+    try:
+        yield
+    finally:
+        _EXTRA_FLAGS.reset(token)
+
+
+def fork_flags() -> frozenset:
+    return _EXTRA_FLAGS.get()
 
 
 def generation_label(number: int) -> str:

@@ -25,6 +25,8 @@ class Invocation:
     launcher: str = ""         # deepspeed | torchrun | python | ray | argv | file
     world_size: int = 0        # GPUs of the launcher; 0 when it cannot be told
     world_source: str = ""     # where that count came from ("--num_gpus 8", "CUDA_VISIBLE_DEVICES=0,1")
+    form: str | None = None    # module | script | None (a settings file names no program)
+    program: str = ""          # the program as written (`openrlhf.cli.train_rm`, `../train_rm.py`)
 
 
 def _pin(parsed) -> dict:
@@ -47,8 +49,16 @@ def _pin(parsed) -> dict:
     return found
 
 
+def releases(invocation: Invocation) -> list:
+    """The OpenRLHF releases (version strings) that run this launch as written, from its program and flags."""
+    if invocation.entrypoint not in table().entrypoints:
+        return []
+    parsed = parse(invocation.entrypoint, invocation.args, invocation.form, invocation.program, invocation.anchor)
+    return [table().versions[i] for i in parsed.candidates]
+
+
 def subjects(invocation: Invocation) -> list:
-    parsed = parse(invocation.entrypoint, invocation.args)
+    parsed = parse(invocation.entrypoint, invocation.args, invocation.form, invocation.program, invocation.anchor)
     pin = _pin(parsed)
     settings = read(parsed)
     s = settings.values

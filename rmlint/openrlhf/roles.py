@@ -32,6 +32,9 @@ class Role:
     group_flags: str = ""      # the Ray flags that size its group ("--actor_num_nodes x --actor_num_gpus_per_node")
 
 
+INFERENCE = ("batch_inference", "interactive_chat")
+
+
 def _group(s: dict, prefix: str) -> int:
     return (s[f"{prefix}_num_nodes"] or 0) * (s[f"{prefix}_num_gpus_per_node"] or 0)
 
@@ -51,11 +54,14 @@ def build(entrypoint: str, s: dict, unknown: set, world: int) -> list:
     if entrypoint == "lora_combiner":   # merges an adapter on the CPU: no DeepSpeed, no batch
         return [Role("combiner", "LoRA adapter given to lora_combiner", False, s["lora_path"], "lora_path",
                      bool(s["is_rm"]), False, 0, False, 0, None)]
+    if entrypoint in INFERENCE:    # generation or scoring with a trained model; rmlint models no more of it
+        return [Role("inference", f"model ({entrypoint})", False, s["pretrain"], "pretrain", False, False, 0, q4,
+                     0, None)]
     train_ds = dsconfig.train_config(s)
     if entrypoint == "train_rm":
         return [Role("rm_train", "reward model (train_rm)", True, s["pretrain"], "pretrain", True, True, lora, q4,
                      world, *train_ds, saves_weights=True)]
-    if entrypoint in ("train_sft", "train_kto", "train_prm", "train_kd"):
+    if entrypoint in ("train_sft", "train_kto", "train_prm", "train_kd", "train_pt"):
         return [Role("policy", f"policy ({entrypoint})", True, s["pretrain"], "pretrain", False, False, lora, q4,
                      world, *train_ds, saves_weights=True)]
     if entrypoint == "train_dpo":

@@ -32,6 +32,7 @@ TRAINER_DEFAULTS = {
     "batch": {"micro": 0, "grad_accum": 0, "mini_batches": 0, "local": 0, "remainder": 0, "fix": "",
               "local_mini": 0, "whiten": False, "fields": [], "fields_text": "", "conflict": False},
     "typos": [], "typo_effect": "", "refused": [], "checks": [], "reward_retokenizes": False,
+    "releases": "", "release_problems": [],
     "keys": {"quantization": "", "adapter": "", "modules_to_save": "", "targets": "", "task_type": "",
              "reentrant": "gradient_checkpointing_kwargs", "packing": "", "reward_model": "reward_model"},
 }

@@ -21,13 +21,16 @@ def is_llamafactory(data) -> bool:
         "model_name_or_path" in data or "finetuning_type" in data)
 
 
-def subjects(document) -> tuple:
+def subjects(document, forms=()) -> tuple:
     """(subjects, reader findings): the trainer subject and the DeepSpeed file's subject."""
-    return settings_subjects(Settings.of(document))
+    return settings_subjects(Settings.of(document), forms)
 
 
-def settings_subjects(settings: Settings) -> tuple:
-    """The same from settings of any origin (a YAML file, or `python src/train_bash.py --flags`)."""
+def settings_subjects(settings: Settings, forms=()) -> tuple:
+    """The same from settings of any origin (a YAML file, or `python src/train_bash.py --flags`); `forms`
+    are the ways the launch runs LLaMA-Factory (`src/train_bash.py`, `llamafactory-cli`, ...), which only
+    some releases have."""
+    from .llamafactory_history import problems
     get = settings.get
     quantization = as_int(get("quantization_bit"))
     trainer = defaults()
@@ -41,6 +44,7 @@ def settings_subjects(settings: Settings) -> tuple:
                    typos=typos(settings, "llamafactory"), typo_effect="refuses unknown",
                    # LLaMA-Factory stores 4-bit weights in the compute dtype itself ("crucial for fsdp+qlora")
                    quant_storage="compute dtype", quant_storage_ok=True)
+    trainer["releases"], trainer["release_problems"] = problems(settings, forms)
     trainer["keys"].update(quantization="quantization_bit", adapter="finetuning_type", modules_to_save="additional_target",
                            targets="lora_target", packing="packing")
     unknown = set()
