@@ -133,7 +133,7 @@ def test_the_openrlhf_pin_narrows_the_releases_and_a_disagreement_is_a_finding()
     found = lint_argv(FLAT_RM, settings=pin("0.11.0"), select=["RM430"])
     assert [(f.rule, f.message) for f in found.findings] == [
         ("RM430", "OpenRLHF 0.11.0 (settings) has no `--pretrain`, `--bf16`, `--zero_stage`; the flags fit "
-                  "OpenRLHF <= 0.9.1.post1")]
+                  "OpenRLHF 0.3.6 - 0.9.1.post1")]
     assert lint_argv(FLAT_RM, settings=pin("0.9.1"), select=["RM430"]).findings == []
 
 
@@ -143,4 +143,4 @@ def test_the_launch_script_pip_install_pins_openrlhf(tmp_path):
     result = lint_paths([script], select=["RM430"], settings=Settings(installed_versions=False))
     assert [(f.rule, f.line, f.message) for f in result.findings] == [
         ("RM430", 2, f"OpenRLHF 0.11.0 ({script}:1) has no `--pretrain`, `--bf16`, `--zero_stage`; the flags "
-                     "fit OpenRLHF <= 0.9.1.post1")]
+                     "fit OpenRLHF 0.3.6 - 0.9.1.post1")]
