@@ -177,3 +177,51 @@ def test_any_config_values_give_facts_and_verdicts_without_errors(config, adapte
         assert entries[0]["path"] == str(folder)
     finally:
         shutil.rmtree(folder)
+
+
+# -- shell scripts with expansion: variables of variables, arrays, functions, defaults, substitutions ------
+
+def _script(draw_ops):
+    lines, names, arrays = [], [], []
+    for kind, a, b, lit in draw_ops:
+        # mostly the newest variables, so chains of copies grow geometrically unless the reader caps them
+        ref = (lambda i: f"$V{len(names) - 1 - i % min(3, len(names))}" if names else lit)
+        if kind == "assign":
+            parts = [ref(a), f"${{V{len(names) - 1}:-{lit}}}" if names else lit, ref(b), ref(a + b)]
+            lines.append(f'V{len(names)}="{"".join(parts[: 1 + a % 4])}"')
+            names.append(len(names))
+        elif kind == "array":
+            lines.append(f"A{len(arrays)}=({ref(a)} {lit} \"{ref(b)}\")")
+            arrays.append(len(arrays))
+        elif kind == "function":
+            lines.append(f"f{a}() {{\n  deepspeed --module openrlhf.cli.train_rm \"$@\" {ref(b)}\n}}\nf{a} {ref(a)} {ref(b)}")
+        elif kind == "heredoc":
+            lines.append(f"read -r -d '' C{a} <<EOF\n{ref(a)} {ref(b)} --{lit}\nEOF\ndeepspeed $C{a}")
+        elif kind == "subst":
+            lines.append(f"V{len(names)}=$(echo {ref(a)}){ref(b)}")
+            names.append(len(names))
+        else:
+            arr = f'"${{A{b % len(arrays)}[@]}}"' if arrays else lit
+            lines.append(f"bash -c \"deepspeed --module openrlhf.cli.train_rm --pretrain {ref(a)} {arr} --zero_stage 3\"")
+    return "\n".join(lines) + "\n"
+
+
+OPS = st.lists(st.tuples(st.sampled_from(["assign", "assign", "array", "function", "heredoc", "subst", "launch"]),
+                         st.integers(0, 50), st.integers(0, 50), st.sampled_from(["x", "--lora_rank 8", "'a b'", "$1", ""])),
+               min_size=1, max_size=40)
+
+
+@FUZZ
+@given(ops=OPS)
+@example(ops=[("assign", 3, 0, "x")] * 30 + [("launch", 0, 0, "")])
+def test_any_shell_script_with_expansion_is_read_in_bounded_time(ops):
+    import time
+
+    from conftest import findings_of_text
+    from rmlint.rules import catalog_dir
+    known = {path.name[:5] for path in catalog_dir().glob("RM*.yaml")}
+    text = _script(ops)
+    start = time.monotonic()
+    found = findings_of_text("train.sh", text)
+    assert time.monotonic() - start < 5, text
+    assert {rule for rule, _, _ in found} <= known
