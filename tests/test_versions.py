@@ -144,3 +144,16 @@ def test_the_launch_script_pip_install_pins_openrlhf(tmp_path):
     assert [(f.rule, f.line, f.message) for f in result.findings] == [
         ("RM430", 2, f"OpenRLHF 0.11.0 ({script}:1) has no `--pretrain`, `--bf16`, `--zero_stage`; the flags "
                      "fit OpenRLHF 0.3.6 - 0.9.1.post1")]
+PPO_DOTTED = ["python3", "-m", "openrlhf.cli.train_ppo_ray", "--actor.model_name_or_path", "a",
+              "--reward.model_name_or_path", "r", "--vllm.num_engines", "2"]
+
+
+def test_a_launch_pinned_to_0_11_2_is_read_as_0_11_2():
+    """0.11.2 added --actor.loss_agg_mode and removed --algo.advantage.is_correction_enable (openrlhf_flags.json)."""
+    pinned = Settings(versions={"openrlhf": "0.11.2"}, installed_versions=False)
+    new_flag = lint_argv(PPO_DOTTED + ["--actor.loss_agg_mode", "seq-mean-token-mean"], settings=pinned)
+    assert [f.rule for f in new_flag.findings if f.rule in ("RM401", "RM402", "RM430")] == []
+    removed = lint_argv(PPO_DOTTED + ["--algo.advantage.is_correction_enable"], settings=pinned, select=["RM430"])
+    assert [f.message for f in removed.findings] == [
+        "OpenRLHF 0.11.2 (settings) has no `--algo.advantage.is_correction_enable`; the flags fit OpenRLHF "
+        "0.10.2 - 0.11.1"]
