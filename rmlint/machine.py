@@ -9,8 +9,6 @@ import contextlib
 import contextvars
 import os
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass
 
 
@@ -38,6 +36,8 @@ def _slurm_count(text: str) -> int | None:
 
 
 def _nvidia_smi() -> int | None:
+    import shutil      # only for launches on this machine: subprocess and shutil cost ~6 ms of every cold start
+    import subprocess
     program = shutil.which("nvidia-smi")
     if not program:
         return None
