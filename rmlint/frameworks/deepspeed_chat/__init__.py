@@ -44,7 +44,6 @@ def launches(commands: list, path: str, position) -> tuple:
     from ...openrlhf.argv import Arg
     from ...launches import world_size
     from ...sources.commands import recognise
-    from .launch import subjects
     result, findings, claimed = [], [], set()
     for index, command in enumerate(commands):
         words = command.words
@@ -61,6 +60,7 @@ def launches(commands: list, path: str, position) -> tuple:
         world = world_size(recognise(command)).count     # the launcher's own options (sources/commands.py)
         here = lambda offset: Location(path, *position(offset))   # noqa: E731
         args = [Arg(w.text, here(w.offset), w.known, w.opaque) for w in words[k + 1:]]
+        from .launch import subjects     # only for a DeepSpeed-Chat launch: it costs every other script's cold start
         more, problems = subjects(step, args, here(words[k].offset), world, main_py)
         result += more
         findings += problems

@@ -11,12 +11,14 @@ _PATH = re.compile(r"(?:^|/)verl/trainer/([a-z_]+)\.py$")
 
 def entry(words: list, k: int) -> str | None:
     """The verl entrypoint word `k` names (`-m verl.trainer.main_ppo`, `.../verl/trainer/main_ppo.py`)."""
-    from .launch import ENTRYPOINTS
     word = words[k]
     if not word.known:
         return None
     match = _MODULE.match(word.text) if k > 0 and words[k - 1].text in ("-m", "--module") else _PATH.search(word.text)
-    return match.group(1) if match and match.group(1) in ENTRYPOINTS else None
+    if not match:
+        return None
+    from .launch import ENTRYPOINTS     # only once a word looks like verl's: it costs every other script's cold start
+    return match.group(1) if match.group(1) in ENTRYPOINTS else None
 
 
 def hydra_script(name: str, script: str) -> tuple | None:
@@ -47,7 +49,6 @@ def launches(commands: list, path: str, position) -> tuple:
     """(subjects, findings, claimed command indexes) of the verl launches in a script's commands."""
     from ...finding import Location
     from ...openrlhf.argv import Arg
-    from .launch import subjects
     result, findings, claimed = [], [], set()
     here = lambda offset: Location(path, *position(offset))   # noqa: E731
     for index, command in enumerate(commands):
@@ -65,6 +66,7 @@ def launches(commands: list, path: str, position) -> tuple:
             if name is None:
                 continue
             args = options + [Arg(w.text, here(w.offset), w.known, w.opaque) for w in words[k + 1:]]
+            from .launch import subjects
             more, problems = subjects(name, args, path, here(words[k].offset))
             result += more
             findings += problems
