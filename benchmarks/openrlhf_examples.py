@@ -113,23 +113,12 @@ def judge(path: str, text: str, tag: str) -> dict:
     result = lint.lint_paths([path])
     ours = [r for r in records if r["framework"] == "openrlhf" and r["understood"]]
     wrong_release = [(r["line"], r["program"], r["releases"]) for r in ours
-                     if tag[1:] not in _releases(r["releases"], table().versions)]
+                     if tag[1:] not in table().releases_in(r["releases"])]
     errors = [(f.rule, f.line, f.message) for f in result.findings if f.severity == "error"]
     warnings = [(f.rule, f.line, f.message) for f in result.findings if f.severity == "warning"]
     return {"launches": len(records), "understood": len(ours), "expected": launch_lines(text),
             "not_understood": [(r["line"], r["program"], r["reason"]) for r in records if not r["understood"]],
             "wrong_release": wrong_release, "errors": errors, "warnings": warnings}
-
-
-def _releases(span: str, versions: list) -> set:
-    if not span:
-        return set()
-    if span.startswith("<= "):
-        return set(versions[:versions.index(span[3:]) + 1])
-    if span.startswith(">= "):
-        return set(versions[versions.index(span[3:]):])
-    low, _, high = span.partition(" - ")
-    return set(versions[versions.index(low):versions.index(high or low) + 1])
 
 
 def main() -> int:

@@ -70,17 +70,6 @@ def manifest() -> list:
             if row[0] == "OpenRLHF/OpenRLHF" and row[3].startswith(prefix + "openrlhf/")]
 
 
-def releases_of(span: str) -> set:
-    """The releases a span as rmlint writes it names (`0.3.1 - 0.3.5`, `<= 0.3.5`, `>= 0.10.2`, `0.0.1`)."""
-    versions = table().versions
-    if span.startswith("<= "):
-        return set(versions[:versions.index(span[3:]) + 1])
-    if span.startswith(">= "):
-        return set(versions[versions.index(span[3:]):])
-    low, _, high = span.partition(" - ")
-    return set(versions[versions.index(low):versions.index(high or low) + 1])
-
-
 def records(fixture: str) -> list:
     found = []
     inputs.subjects_of_text(fixture, (ROOT / fixture).read_text(), launches=found)
@@ -103,7 +92,7 @@ def test_the_example_is_read_under_its_release(fixture, release):
     assert all(r["framework"] == "openrlhf" and r["understood"] for r in found)
     if release != "unreleased":
         for record in found:
-            assert release[1:] in releases_of(record["releases"]), (record["program"], record["releases"])
+            assert release[1:] in table().releases_in(record["releases"]), (record["program"], record["releases"])
 
 
 @pytest.mark.parametrize("fixture", [fixture for fixture, _ in manifest()])

@@ -93,6 +93,18 @@ class Table:
             return f"<= {high}"
         return f"{low} - {high}" if low != high else low
 
+    def releases_in(self, span: str) -> set:
+        """The releases a span as `span` writes it names (`0.3.1 - 0.3.5`, `<= 0.3.5`, `>= 0.10.2`, `0.0.1`)."""
+        versions = self.versions
+        if not span:
+            return set()
+        if span.startswith("<= "):
+            return set(versions[:versions.index(span[3:]) + 1])
+        if span.startswith(">= "):
+            return set(versions[versions.index(span[3:]):])
+        low, _, high = span.partition(" - ")
+        return set(versions[versions.index(low):versions.index(high or low) + 1])
+
 
 @lru_cache(maxsize=1)
 def table() -> Table:
