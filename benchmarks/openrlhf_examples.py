@@ -71,6 +71,20 @@ def git(repo: str, *args) -> str:
     return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True, check=True).stdout
 
 
+_SOURCES = re.compile(r"^\s*(?:source|\.)\s", re.M)
+
+
+def siblings(repo: str, tag: str, path: str) -> list:
+    """[(name, text)] of the other scripts in `path`'s folder at `tag`."""
+    folder = os.path.dirname(path)
+    found = []
+    for line in git(repo, "ls-tree", tag, folder + "/").splitlines():
+        meta, other = line.split("\t", 1)
+        if other != path and other.endswith((".sh", ".slurm")) and meta.split()[1] == "blob":
+            found.append((os.path.basename(other), git(repo, "cat-file", "-p", meta.split()[2])))
+    return found
+
+
 def version_key(tag: str) -> tuple:
     return tuple(int(n) for n in re.findall(r"\d+", tag))
 
@@ -134,6 +148,9 @@ def main() -> int:
             place = Path(tmp, blob, path)
             place.parent.mkdir(parents=True, exist_ok=True)
             place.write_text(text)
+            if _SOURCES.search(text):   # the slurm wrappers source a sibling script of the same tag
+                for sibling, content in siblings(args.checkout, tag, path):
+                    Path(place.parent, sibling).write_text(content)
             here = os.getcwd()
             os.chdir(place.parent)   # the examples are run from their own folder
             try:

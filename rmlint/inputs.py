@@ -194,17 +194,18 @@ def _shell_subjects(path: str, text: str, launches: list | None = None) -> tuple
     from .sources import shell
     from .versions import current, target
     with target(current().with_script(text, path)):
-        return _script_subjects(path, text, shell.parse(text), launches)
+        return _script_subjects(path, text, shell.parse(text, path), launches)
 
 
 def _script_subjects(path: str, text: str, script, launches: list | None = None) -> tuple:
     from .launches import read_commands
+    from .sources.shellsource import locator
     index = _LineIndex(text)
-    findings = [reader_finding("RM001", message, Location(path, *index.position(offset)))
-                for message, offset in script.problems]
+    locate = locator(path, index.position, script)
+    findings = [reader_finding("RM001", message, locate(offset)) for message, offset in script.problems]
     findings += [reader_finding(SHELL_FAILURES[kind], message, Location(path, *index.position(offset)))
                  for kind, message, offset in script.failures]
-    result, trouble = read_commands(script.commands, path, index.position, launches)
+    result, trouble = read_commands(script.commands, path, index.position, launches, locate, script.unread)
     return result, findings + trouble
 
 

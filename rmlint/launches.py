@@ -26,9 +26,12 @@ def folders_of(path: str):
     return lambda launch: list(dict.fromkeys(here))
 
 
-def read_commands(commands: list, path: str, position, records: list | None = None) -> tuple:
+def read_commands(commands: list, path: str, position, records: list | None = None, locate=None,
+                  unread: list = ()) -> tuple:
     """(subjects, findings) of every launch in `commands`; each launch's record appended to `records`.
-    verl and DeepSpeed-Chat read the launches they claim (rmlint/frameworks); the others are read here."""
+    verl and DeepSpeed-Chat read the launches they claim (rmlint/frameworks); the others are read here.
+    `locate(offset)`: the Location of an offset that may lie in a file the script sources; `unread`: why
+    a file it sources was not read (said with each launch not understood)."""
     from .frameworks import deepspeed_chat, verl
     from .sources.commands import is_launch, recognise
     from .sources.frameworks import decide
@@ -39,7 +42,7 @@ def read_commands(commands: list, path: str, position, records: list | None = No
         findings += trouble
         for index in taken:
             claimed.setdefault(index, name)
-    here = lambda offset: Location(path, *position(offset))     # noqa: E731
+    here = locate or (lambda offset: Location(path, *position(offset)))
     folders = folders_of(path)
     for index, command in enumerate(commands):
         launch = recognise(command)
@@ -50,7 +53,8 @@ def read_commands(commands: list, path: str, position, records: list | None = No
             entry.update(framework=claimed[index], understood=True, reason="")
         else:
             decide(launch, folders)
-            entry.update(framework=launch.framework, understood=launch.understood, reason=launch.reason)
+            reason = "; ".join([launch.reason] + list(unread)) if not launch.understood and unread else launch.reason
+            entry.update(framework=launch.framework, understood=launch.understood, reason=reason)
             more, trouble = read(launch, path, here, entry)
             subjects += more
             findings += trouble

@@ -16,6 +16,7 @@ Reading is linear: words are built from lists of pieces joined once, and everyth
 
 import re
 
+from .shellsource import Sourcing, follow
 from .shellforms import MAX_DEPTH, ShellForms, shell_string, word_chunks
 from .shellwords import Budget, Chunk, Command, Script, Word, elements, join, skip_backquote, skip_balanced, split
 
@@ -35,13 +36,14 @@ _IGNORED_COMMANDS = {"for", "case", "select", "function", "[[", "[", "test", "ec
 
 class _Scanner(ShellForms):
     def __init__(self, text: str, start: int = 0, end: int | None = None, variables=None, budget=None,
-                 positional=None, depth: int = 0, functions=None, script=None, tag: str = ""):
+                 positional=None, depth: int = 0, functions=None, script=None, tag: str = "", sourcing=None):
         self.text, self.i, self.n = text, start, len(text) if end is None else end
+        self.sourcing = sourcing          # shellsource.Sourcing: `source FILE` is followed; None: ignored
         self.vars = {} if variables is None else variables
         self.budget = budget or Budget()
         self.positional = positional      # the words a function was called with; None outside functions
         self.depth, self.tag = depth, tag
-        self.functions = {} if functions is None else functions   # name -> (body start, body end)
+        self.functions = {} if functions is None else functions   # name -> (body start, body end, text)
         self.called: set = set()
         self.script = script if script is not None else Script()
         self.words: list = []
@@ -120,6 +122,9 @@ class _Scanner(ShellForms):
             target = words[-1].text
             if _NAME.fullmatch(target):
                 self.vars[target] = bodies[-1]
+            return
+        if name in ("source", ".") and self.sourcing is not None and self.depth < MAX_DEPTH:
+            follow(self, words[1:], words[0].offset)
             return
         if name in _IGNORED_COMMANDS:
             return
@@ -457,8 +462,13 @@ class _Scanner(ShellForms):
                 self.i += 1
 
 
-def parse(text: str) -> Script:
-    script = _Scanner(text).run()
+def parse(text: str, path: str | None = None) -> Script:
+    """The script's commands; with `path`, files it sources (`source ./x.sh args`) are read from beside
+    it (or the working directory) and what they define flows back (shellsource.py)."""
+    sourcing = Sourcing(path, text) if path is not None else None
+    script = _Scanner(text, sourcing=sourcing).run()
+    if sourcing is not None:
+        script.sources, script.unread = sourcing.files, sourcing.unread
     from .shellfail import failures
     script.failures = failures(text, script) + script.failures
     return script

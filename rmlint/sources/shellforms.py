@@ -54,12 +54,12 @@ class ShellForms:
 
     def call(self, name: str, arguments: list):
         """A function called here: its body read again with these arguments as $1, $2, ..."""
-        start, end = self.functions[name]
+        start, end, text = self.functions[name]
         if not self.budget.spend(end - start + CALL_COST, start):
             return
         self.called.add(name)
-        child = type(self)(self.text, start, end, self.vars, self.budget, arguments, self.depth + 1,
-                         self.functions, self.script, tag=self.tag)
+        child = type(self)(text, start, end, self.vars, self.budget, arguments, self.depth + 1,
+                         self.functions, self.script, tag=self.tag, sourcing=self.sourcing)
         child.run()
         self.called |= child.called
 
@@ -160,9 +160,9 @@ class ShellForms:
         keep where it is, to read it again at each call."""
         self.words, self.pending_function, self.assignments_only = [], "", True
         child = type(self)(self.text, body, self.n, ChainMap({}, self.vars), self.budget, None, self.depth + 1,
-                         self.functions, self.script, tag=name)
+                         self.functions, self.script, tag=name, sourcing=self.sourcing)
         child.run()
-        self.functions[name] = (body, max(child.i - 1, body))
+        self.functions[name] = (body, max(child.i - 1, body), self.text)
         self.i = child.i
 
 

@@ -60,6 +60,8 @@ class Script:
     commands: list = field(default_factory=list)
     problems: list = field(default_factory=list)   # (message, offset): the script does not parse
     failures: list = field(default_factory=list)   # (kind, message, offset): shell mistakes that break a launch
+    sources: list = field(default_factory=list)    # (base offset, path, text) of each file it sources
+    unread: list = field(default_factory=list)     # why a file it sources was not read
 
 
 class Budget:

@@ -1,0 +1,111 @@
+"""`source FILE ARGS` / `. FILE ARGS`: the file is read as part of the script, with ARGS as its $1 $2 ...,
+and the variables and functions it defines flow back (OpenRLHF's slurm wrappers `source ./train_x.sh slurm`
+and then run `torchrun ... -m ${training_commands}` from the sourced heredoc).
+
+Only relative paths are followed, from the script's folder and then the working directory (where the
+examples are run from); an absolute or `~` path is the user's environment (conda, a venv, a profile),
+not the project's. Reading is bounded: regular files only through files.py, each at most
+MAX_SOURCE_BYTES, MAX_SOURCES files per script, no file again while it is being read (a.sh sources b.sh
+sources a.sh), and every sourced text spends the script's one expansion budget.
+
+The sourced text joins the script's offset space after its own text (base offsets in `files`), so a
+flag read from a sourced heredoc points at its line in the sourced file. The commands a sourced file
+runs are not the sourcing script's launches: the file is checked where it is itself a file.
+"""
+
+import os
+from dataclasses import dataclass, field
+
+from .shellwords import Script
+
+MAX_SOURCES = 16
+MAX_SOURCE_BYTES = 256 * 1024
+SOURCE_COST = 2000    # budget one sourced file costs besides its text
+
+
+@dataclass(eq=False)
+class Sourcing:
+    path: str                     # the script's path ("<stdin>"-like names: no folder of its own)
+    combined: str                 # the script's text, then each sourced text after a newline
+    files: list = field(default_factory=list)    # (base offset, path, text)
+    unread: list = field(default_factory=list)   # why a sourced file was not read
+    reading: list = field(default_factory=list)  # real paths being read now (cycles)
+
+    def folders(self) -> list:
+        here = [] if self.path.startswith("<") else [os.path.dirname(os.path.abspath(self.path))]
+        return list(dict.fromkeys(here + [os.getcwd()]))
+
+    def find(self, name: str) -> str | None:
+        """The sourced file's path, as findings show it: relative to the working directory when inside it."""
+        found = next((os.path.join(f, name) for f in self.folders() if os.path.exists(os.path.join(f, name))), None)
+        if found is None:
+            return None
+        relative = os.path.relpath(found)
+        return found if relative.startswith("..") else relative
+
+
+def follow(scanner, words: list, offset: int) -> None:
+    """Read the file `source`d by `words` (FILE ARGS...) into `scanner`'s variables and functions."""
+    sourcing = scanner.sourcing
+    if not words or not words[0].known:
+        sourcing.unread.append("the script sources a file named by a word rmlint cannot read")
+        return
+    name = words[0].text
+    if os.path.isabs(name) or name.startswith("~"):
+        sourcing.unread.append(f"{name}, which the script sources, is outside the project (not followed)")
+        return
+    found = sourcing.find(name)
+    if found is None:
+        sourcing.unread.append(f"{name}, which the script sources, is not found beside it or in the working "
+                               "directory")
+        return
+    real = os.path.realpath(found)
+    if real in sourcing.reading or real == os.path.realpath(sourcing.path):
+        return      # a cycle: bash would read it again and again; what it defines is already known
+    if len(sourcing.files) >= MAX_SOURCES:
+        sourcing.unread.append(f"{name}: the script sources more than {MAX_SOURCES} files; the rest are not read")
+        return
+    text = _read(name, found, sourcing)
+    if text is None or not scanner.budget.spend(len(text) + SOURCE_COST, offset):
+        return
+    base = len(sourcing.combined) + 1
+    sourcing.combined = f"{sourcing.combined}\n{text}"
+    sourcing.files.append((base, found, text))
+    positional = words[1:] if len(words) > 1 else scanner.positional   # bash: no ARGS keeps the caller's
+    child = type(scanner)(sourcing.combined, base, len(sourcing.combined), scanner.vars, scanner.budget, positional,
+                          scanner.depth + 1, scanner.functions, Script(), tag=scanner.tag, sourcing=sourcing)
+    sourcing.reading.append(real)
+    try:
+        child.run()
+    finally:
+        sourcing.reading.pop()
+
+
+def _read(name: str, found: str, sourcing: Sourcing) -> str | None:
+    from ..finding import SourceError
+    from .files import read_input
+    from .text import decode
+    try:
+        return decode(read_input(found, MAX_SOURCE_BYTES, what="sourced scripts"), found)
+    except (OSError, SourceError) as err:
+        sourcing.unread.append(f"{name}, which the script sources, is not read: {getattr(err, 'message', err)}")
+        return None
+
+
+def locator(path: str, position, script):
+    """offset -> Location: in the script itself, or in the sourced file whose text holds that offset."""
+    from bisect import bisect_right
+
+    from ..finding import Location
+    from .document import _LineIndex
+    bases = [base for base, _, _ in script.sources]
+    indexes: dict = {}
+
+    def locate(offset: int):
+        k = bisect_right(bases, offset) - 1
+        if k < 0:
+            return Location(path, *position(offset))
+        base, where, text = script.sources[k]
+        index = indexes.get(k) or indexes.setdefault(k, _LineIndex(text))
+        return Location(where, *index.position(offset - base))
+    return locate

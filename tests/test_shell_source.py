@@ -1,0 +1,101 @@
+"""`source FILE ARGS` / `. FILE ARGS` followed: OpenRLHF's slurm wrapper (v0.4.1, fetched with read_file,
+tests/fixtures/upstream/MANIFEST.tsv) sources `./train_ppo_llama.sh slurm` and runs
+`torchrun ... -m ${training_commands}` from the sourced heredoc. What the sourced file defines flows back;
+its flags point at their lines in it; a missing file is named in the launch's reason; reading is bounded."""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from conftest import cli
+
+V041 = Path(__file__).resolve().parent / "fixtures" / "upstream" / "openrlhf" / "v0.4.1" / "examples" / "scripts"
+WRAPPER = V041 / "train_llama_slurm.sh"
+
+
+def check(*paths) -> dict:
+    result = cli("check", "--format", "json", *map(str, paths))
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.output)
+
+
+def findings(report: dict) -> list:
+    return [(f["rule"], os.path.basename(f["path"]), f["line"], f["message"]) for f in report["findings"]
+            if f["rule"] != "RM501"]      # checkpoint notes for hub names, not this test's subject
+
+
+def launches(report: dict) -> list:
+    return [(r["line"], r["launcher"], r["program"], r["understood"], r["reason"]) for r in report["launches"]]
+
+
+def test_the_upstream_slurm_wrapper_runs_the_sourced_heredoc(monkeypatch):
+    monkeypatch.chdir(V041)    # the examples are run from their own folder
+    report = check("train_llama_slurm.sh")
+    assert launches(report) == [(38, "torchrun", "openrlhf.cli.train_ppo", True, "")]
+    assert report["launches"][0]["releases"] == "0.3.6 - 0.6.1.post1"
+
+
+def test_the_wrapper_is_found_from_any_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    report = check(WRAPPER)
+    assert launches(report) == [(38, "torchrun", "openrlhf.cli.train_ppo", True, "")]
+
+
+def test_a_flag_from_the_sourced_file_points_at_its_line_there(tmp_path, monkeypatch):
+    for name in ("train_llama_slurm.sh", "train_ppo_llama.sh"):
+        shutil.copy(V041 / name, tmp_path / name)
+    sourced = tmp_path / "train_ppo_llama.sh"
+    sourced.write_text(sourced.read_text().replace("   --zero_stage 2 \\\n",
+                                                   "   --zero_stage 2 --lora_rank 8 --load_in_4bit \\\n"))
+    monkeypatch.chdir(tmp_path)
+    report = check("train_llama_slurm.sh")
+    assert launches(report) == [(38, "torchrun", "openrlhf.cli.train_ppo", True, "")]
+    assert findings(report) == [
+        ("RM220", "train_ppo_llama.sh", 18, "`--load_in_4bit` also loads the frozen reward and reference models "
+                                            "in 4-bit, without LoRA, under a ZeRO stage 0 engine")]
+
+
+def test_a_missing_sourced_file_is_named_in_the_reason(tmp_path, monkeypatch):
+    shutil.copy(WRAPPER, tmp_path / "train_llama_slurm.sh")
+    monkeypatch.chdir(tmp_path)
+    report = check("train_llama_slurm.sh")
+    reason = ("torchrun's program comes from a variable rmlint cannot see; ./train_ppo_llama.sh, which the "
+              "script sources, is not found beside it or in the working directory")
+    assert launches(report) == [(38, "torchrun", "", False, reason)]
+    assert findings(report) == [("RM006", "train_llama_slurm.sh", 38, f"launch not understood (torchrun): {reason}")]
+
+
+def test_arguments_functions_and_variables_flow_back(tmp_path, monkeypatch):
+    (tmp_path / "common.sh").write_text('STAGE=${1}\nrun_rm() {\n  deepspeed --module openrlhf.cli.train_rm '
+                                        '--pretrain m "$@"\n}\n')
+    (tmp_path / "go.sh").write_text(". ./common.sh 3\nrun_rm --zero_stage $STAGE --bf16\n")
+    monkeypatch.chdir(tmp_path)
+    report = check("go.sh")
+    assert [(r["path"], r["line"], r["program"], r["understood"]) for r in report["launches"]] == [
+        ("common.sh", 3, "openrlhf.cli.train_rm", True)]
+
+
+def test_sourcing_cycles_and_chains_are_bounded(tmp_path, monkeypatch):
+    (tmp_path / "a.sh").write_text("source ./b.sh\nA=--bf16\n")
+    (tmp_path / "b.sh").write_text("source ./a.sh\nB=openrlhf.cli.train_rm\n")
+    for k in range(40):     # a chain longer than rmlint follows
+        (tmp_path / f"c{k}.sh").write_text(f"source ./c{k + 1}.sh\n")
+    (tmp_path / "go.sh").write_text("source ./a.sh\nsource ./c0.sh\ndeepspeed --module $B --pretrain m $A\n")
+    monkeypatch.chdir(tmp_path)
+    report = check("go.sh")
+    assert launches(report) == [(3, "deepspeed", "openrlhf.cli.train_rm", True, "")]
+
+
+def test_files_outside_the_project_or_not_regular_are_not_read(tmp_path, monkeypatch):
+    os.mkfifo(tmp_path / "fifo.sh")
+    (tmp_path / "go.sh").write_text("source /etc/profile\nsource ~/.bashrc\nsource ./fifo.sh\n"
+                                    "deepspeed --module $CMD\n")
+    monkeypatch.chdir(tmp_path)
+    report = check("go.sh")
+    assert launches(report) == [(4, "deepspeed", "", False,
+                                 "deepspeed's program comes from a variable rmlint cannot see; "
+                                 "/etc/profile, which the script sources, is outside the project (not followed); "
+                                 "~/.bashrc, which the script sources, is outside the project (not followed); "
+                                 "./fifo.sh, which the script sources, is not read: not a regular file (a FIFO); "
+                                 "not read")]
