@@ -1,7 +1,7 @@
 """DeepSpeed-Chat launches: `deepspeed main.py --flags` in its step folders, read with the flags of its own
 parsers (not as TRL's), the step-2 LoRA head freeze before PR #758, the hybrid engine on Llama-2 under
-ZeRO-3, and the DeepSpeed configs it builds; upstream scripts (tests/fixtures/upstream/deepspeed_chat,
-commits in tests/fixtures/upstream/MANIFEST.tsv) are read and clean."""
+ZeRO-3, and the DeepSpeed configs it builds. The upstream scripts (tests/fixtures/upstream/deepspeed_chat)
+are checked in tests/test_upstream_verl_dschat.py."""
 
 import json
 
@@ -9,7 +9,6 @@ import pytest
 
 from conftest import FIXTURES, ROOT, cli
 
-UPSTREAM = ROOT / "tests" / "fixtures" / "upstream" / "deepspeed_chat" / "training"
 CHECKOUTS = ROOT / "tests" / "fixtures" / "deepspeed_chat"
 STEP2 = "training/step2_reward_model_finetuning/main.py"
 STEP3 = "training/step3_rlhf_finetuning/main.py"
@@ -116,12 +115,3 @@ def test_step3_critic_that_is_not_a_step2_output(tmp_path):
     assert rules(tmp_path, text.format(FIXTURES / "hf_seqcls")) == []
     # step 3 loads the reward model from the critic's path too: the actor's own model is no reward model
     assert rules(tmp_path, text.format("facebook/opt-1.3b")) == ["RM632"]
-
-
-@pytest.mark.parametrize("script", sorted(str(p.relative_to(UPSTREAM)) for p in UPSTREAM.rglob("*.sh")))
-def test_upstream_scripts_are_read_and_clean(script):
-    from rmlint import inputs
-    found, problems = inputs.subjects_of_file(str(UPSTREAM / script))
-    assert [s.facts["trainer"]["framework"] for s in found if s.kind == "trainer"] == ["deepspeed_chat"]
-    result = cli("check", "--format", "json", str(UPSTREAM / script))
-    assert json.loads(result.output)["findings"] == [] and problems == []

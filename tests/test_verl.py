@@ -70,6 +70,12 @@ def test_a_reward_model_of_another_family_is_fine_and_a_local_one_is_read(tmp_pa
                              "reward_model.model.input_tokenizer=null reward_model.use_reward_loop=False")
     assert rules(tmp_path, legacy) == [("RM633", 11)]
     assert rules(tmp_path, other.format(FIXTURES / "base_sft")) == [("RM631", 11)]   # a causal LM: no head
+    # a script that ends in `$@` and writes no input_tokenizer keeps verl's default (re-tokenise):
+    # extra arguments could change it, but what the script runs is fine (verl's ppo examples end so)
+    unwritten = skywork.replace("reward_model.model.input_tokenizer=Qwen/Qwen2-7B-Instruct \\\n",
+                                "").replace("Llama-3.1-8B\n", "Llama-3.1-8B $@\n")
+    assert "$@" in unwritten and "input_tokenizer" not in unwritten
+    assert rules(tmp_path, unwritten) == []
 
 
 @pytest.mark.parametrize("overrides, expected", [

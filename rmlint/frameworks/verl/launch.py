@@ -117,6 +117,8 @@ def subjects(entry: str, args: list, script: str, anchor: Location) -> tuple:
         get = lambda key: resolve(values, key, blind=blind)   # noqa: E731
         if config in ("ppo_trainer", "ppo_megatron_trainer"):
             _ppo(trainer, get, places, anchor, unknown)
+            if "reward_model.model.input_tokenizer" in blind:   # `$@` may set it, but unwritten it re-tokenises
+                trainer["reward_retokenizes"] = True
     settings = Settings({k: v for k, v in ((k, get(k)) for k in _MODEL_KEYS) if v is not None} if tree else {},
                         places, anchor)
     if tree is not None and trainer["stage"] != "ppo":
