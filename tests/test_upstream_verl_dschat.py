@@ -57,6 +57,10 @@ UPSTREAM_PROBLEMS = {
     # the reward model is deepseek-llm-7b-chat, the policy's own chat model (actor and critic paths): verl
     # loads it with a freshly initialised score head (AutoModelForTokenClassification), so rewards are noise
     VERL + "ppo_trainer/run_deepseek_full_hh_rlhf.sh": [("RM632", 32)],
+    # a comment line inside the continued command (line 72) ends it: bash runs line 73 on, the
+    # `+...moe_aux_loss_coeff=0.01` override and every `trainer.*` line after it, as a command of its own
+    # ("command not found"), so verl trains without them (HEAD b178a3cd has the same lines 73-74)
+    VERL + "grpo_trainer/run_qwen3_vl-30b-megatron.sh": [("RM009", 73)],
 }
 
 # versions the code index holds from commits that are in none of verl's 3,248 refs (branch/PR heads never

@@ -1,11 +1,13 @@
 """Shell mistakes that kill or mangle a launch before the framework sees it, found in the text and in
 the commands the reader made of it: CRLF line endings, a backslash followed by a space at the end of a
-line, a command cut short (its next line, a flag, runs as a command of its own), and dashes or spaces
-pasted from a web page that the shell does not read as such."""
+line, a command cut short (its next line, a flag or a Hydra override, runs as a command of its own), and
+dashes or spaces pasted from a web page that the shell does not read as such."""
 
 import re
 
 _BACKSLASH_SPACE = re.compile(r"\\[ \t]+\r?$", re.M)
+# a Hydra override (`a.b=1`, `+a.b=1`, `~a.b`) is no shell assignment (a name has no dots): alone it is a command
+_OVERRIDE = re.compile(r"(\+\+|\+)?[A-Za-z_][\w-]*(\.[\w-]+)+=|~[A-Za-z_][\w-]*(\.[\w-]+)+$")
 _PASTED = {"\u2013": "an en dash (–)", "\u2014": "an em dash (—)", "\u2212": "a minus sign (−)",
            "\u00a0": "a no-break space"}
 
@@ -28,7 +30,8 @@ def failures(text: str, script) -> list:
                       match.start()))
     for command in script.commands:
         first = command.words[0]
-        if first.known and first.text.startswith("-") and len(first.text) > 1 and not command.outer:
+        flag = first.text.startswith("-") and len(first.text) > 1
+        if first.known and (flag or _OVERRIDE.match(first.text)) and not command.outer:
             found.append(("cut-short", f"`{first.text}` runs as a command of its own: the launch above ended "
                                        "before this line (a blank or comment line, or a missing `\\`, inside "
                                        "the continued command)", first.offset))
