@@ -7,7 +7,7 @@ path, fixture; each text from the code index at that commit) is linted as a user
   launch nothing themselves in NO_LAUNCH;
 - its error findings are exactly the ones named below, each table with its evidence: problems the script
   really has at its commit (UPSTREAM_PROBLEMS), keys of commits that never reached verl's history
-  (OFF_HISTORY), and rmlint's own known false errors (FALSE_ERRORS, to be emptied, not to grow).
+  (OFF_HISTORY), and rmlint's own known false errors (FALSE_ERRORS, empty).
 """
 
 from pathlib import Path
@@ -61,6 +61,15 @@ UPSTREAM_PROBLEMS = {
     # `+...moe_aux_loss_coeff=0.01` override and every `trainer.*` line after it, as a command of its own
     # ("command not found"), so verl trains without them (HEAD b178a3cd has the same lines 73-74)
     VERL + "grpo_trainer/run_qwen3_vl-30b-megatron.sh": [("RM009", 73)],
+    # Hydra's own compose of verl's config at the script's commit refuses these ("Could not override ..."):
+    # 3d297f72: ppo_megatron_trainer.yaml gives actor, rollout and ref `profile_ranks*` (lines 45-47, 115-116,
+    # 147-148) but not critic, so `critic.profile_*` (lines 57-59) stop the launch
+    VERL + "ppo_trainer/run_deepseek_math_gsm8k_megatron_nsys.sh": [("RM440", 57), ("RM441", 58), ("RM441", 59)],
+    # 9bc2e8e2: `actor.use_gpg_loss` is in ppo_trainer.yaml only (line 193, `fasle`), not ppo_megatron_trainer.yaml
+    VERL + "gpg_trainer/run_qwen2-7b_math_megatron.sh": [("RM440", 31)],
+    # b5c19ff7: ppo_trainer.yaml line 34 lists `algorithm@@algorithm.rollout_correction` (two `@`): the group is
+    # not placed and no algorithm.rollout_correction key exists; main fixed it to `algorithm@algorithm...`
+    VERL + "rollout_correction/run_with_rollout_corr.sh": [("RM441", 78), ("RM441", 79)],
 }
 
 # versions the code index holds from commits that are in none of verl's 3,248 refs (branch/PR heads never
@@ -85,38 +94,9 @@ OFF_HISTORY = {
     VERL + "sglang_multiturn/run_qwen3_4b_dapo_multiturn.sh": [("RM441", 91)],
 }
 
-# rmlint's false errors: the key is in verl's config at the script's own commit, between releases (or
-# before v0.2), and rmlint/data/verl_config.json holds only v0.2 ... v0.7.0 and main@b178a3cd. The fix
-# is a snapshot of those commits in the table (tools/snapshot_verl_config.py takes revisions); until then
-# they are named here so that the day they go, this test says so.
-FALSE_ERRORS = {
-    # a8a32e92 (2025-05-07): ppo_trainer.yaml has `reward_model.sandbox_fusion_url: null` (renamed
-    # reward_model.sandbox_fusion.url by v0.4.0)
-    VERL + "ppo_trainer/run_deepseek7b_llm_sandbox_fusion.sh": [("RM440", 4)],
-    # 3d297f72 / 42549b81 (2025-06-17): actor/rollout/ref/critic `profile_ranks`, `profile_ranks_all`,
-    # `profile_discrete` (ppo_megatron_trainer.yaml lines 45-47 at 3d297f72); `profiler.*` since v0.5.0
-    VERL + "ppo_trainer/run_deepseek_math_gsm8k_megatron_nsys.sh":
-        [(rule, n) for base in (38, 45, 50, 57) for rule, n in (("RM440", base), ("RM441", base + 1),
-                                                               ("RM441", base + 2))],
-    VERL + "ppo_trainer/run_qwen2-7b_rm_seq_balance_nsys.sh":
-        [(rule, n) for base in (36, 43, 46, 58) for rule, n in (("RM440", base), ("RM441", base + 1),
-                                                               ("RM441", base + 2))],
-    # 52485ff3 (2025-01-10, v0.1 era): `model.use_rmpad` (ppo_trainer.yaml lines 20, 87, 110 at 52485ff3),
-    # `use_remove_padding` since v0.2
-    VERL + "ppo_trainer/run_gemma.sh": [("RM441", 12), ("RM441", 25)],
-    VERL + "ppo_trainer/run_qwen2-7b_rm.sh": [("RM441", 21), ("RM441", 35), ("RM441", 45)],
-    VERL + "ppo_trainer/run_qwen2.5-32b.sh": [("RM441", 21), ("RM441", 34)],
-    # b5c19ff7 (2025-11-11): algorithm.rollout_correction.bypass_old_logprob_for_rollout and
-    # use_pure_rollout_correction (config/algorithm.py lines 154-155 at b5c19ff7); gone by v0.7.0
-    VERL + "rollout_correction/run_with_rollout_corr.sh": [("RM441", 78), ("RM441", 79)],
-    # 7e8ad9f1 (2026-01-20): rollout.max_batch_size (config/rollout/rollout.yaml line 62 at 7e8ad9f1),
-    # renamed max_num_seqs before main@b178a3cd
-    VERL + "grpo_trainer/run_qwen2-7b_math_trtllm.sh": [("RM441", 71)],
-    # 9bc2e8e2 (2025-06-17): actor.use_gpg_loss (ppo_trainer.yaml line 193 at 9bc2e8e2, added by 7db7f324
-    # #2057; since v0.5.0 the GPG loss is policy_loss.loss_mode=gpg)
-    VERL + "gpg_trainer/run_qwen2-7b_math.sh": [("RM440", 29)],
-    VERL + "gpg_trainer/run_qwen2-7b_math_megatron.sh": [("RM440", 31)],
-}
+# rmlint's false errors on these fixtures; none since rmlint/data/verl_config.json also holds verl's main at the
+# commits its examples were written between releases (ERAS of tools/snapshot_verl_config.py). Named here when seen.
+FALSE_ERRORS = {}
 
 
 def _result(fixture: str):
