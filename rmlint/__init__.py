@@ -7,7 +7,8 @@ Library use (never prints, never exits):
     for finding in result.findings: ...
 """
 
-__version__ = "0.1.0"
+from .about import __version__
+
 __all__ = ["lint_paths", "lint_argv", "lint_config", "inspect_checkpoints", "check", "check_namespace", "guard",
            "Finding", "Result", "UsageError", "LintError", "RmlintWarning"]
 

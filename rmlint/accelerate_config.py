@@ -41,7 +41,7 @@ def _suggest(key: str, names) -> str:
 
 def subjects(document) -> tuple:
     """(subjects, reader findings) of one accelerate config."""
-    from .inputs import reader_finding
+    from .finding import reader_finding
     data, findings = document.data, []
     for key in data:
         if key not in TOP_LEVEL:
@@ -70,8 +70,8 @@ def subjects(document) -> tuple:
 
 def _referenced(document, file: str, findings: list) -> tuple:
     """The DeepSpeed file the config names, read relative to the config, as accelerate consumes it."""
-    from .facts import deepspeed_subject
-    from .inputs import reader_finding
+    from .deepspeed.subjects import deepspeed_subject
+    from .finding import reader_finding
     from .finding import SourceError
     from .sources.document import read_config
     from .files import project_folders
@@ -95,7 +95,7 @@ def _referenced(document, file: str, findings: list) -> tuple:
 
 def _generated(document, plugin: dict):
     """DeepSpeedPlugin's config when no file is given (utils/dataclasses.py __post_init__)."""
-    from .facts import deepspeed_subject
+    from .deepspeed.subjects import deepspeed_subject
     from .sources.document import Document
     zero = {"stage": plugin.get("zero_stage", 2),
             "offload_optimizer": {"device": plugin.get("offload_optimizer_device", "none")},

@@ -15,17 +15,11 @@ import os
 import zlib
 from pathlib import Path
 
-from . import __version__
+from .about import __version__
+from .cache_folder import cache_folder
 
 MAX_CACHE = 32 * 1024 * 1024
 _KEYS = {"file", "crc", "condition", "items", "needs"}
-
-
-def _directory() -> Path:
-    if os.environ.get("RMLINT_CACHE_DIR"):
-        return Path(os.environ["RMLINT_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "rmlint"
 
 
 def read_sources(paths: list) -> dict | None:
@@ -44,7 +38,7 @@ def _file(sources: dict) -> Path | None:
     for name, (data, crc) in sources.items():  # crc32 is enough to notice an edit, and its import costs nothing
         key = zlib.crc32(data, zlib.crc32(name.encode(), key))
         total += len(data)
-    return _directory() / f"catalog-{key:08x}-{total:x}-{len(sources)}.json"
+    return cache_folder() / f"catalog-{key:08x}-{total:x}-{len(sources)}.json"
 
 
 def _valid(entry, sources: dict) -> bool:

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from . import __version__
+from .about import __version__
 from .finding import printable
 
 FORMATS = ("text", "json", "sarif", "github")
@@ -268,7 +268,7 @@ def _fix(paths, result, policy, settings, unsafe: bool, show_diff: bool, setting
         for edit in change.edits:
             click.echo(printable(f"  {change.path}: {edit.rule} {edit.what}"), err=True)
     result = lint_paths(paths, settings=settings, settings_for=settings_for)
-    result.findings = sorted(result.findings + [f for f in refused if policy.enabled(f.rule)], key=lambda f: f.sort_key())
+    result.findings = sorted(result.findings + [f for f in policy.complete(refused) if policy.enabled(f.rule)], key=lambda f: f.sort_key())
     return result
 
 
@@ -358,7 +358,7 @@ def run(command, dry_run, config, strict, select, extend_select, ignore):
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 def rules(fmt):
     """List the rules (markdown: the full reference, as in docs/rules.md)."""
-    from .report import rules_json, rules_markdown, rules_table
+    from .rule_pages import rules_json, rules_markdown, rules_table
     from .rules import builtin
     click.echo({"text": rules_table, "json": rules_json, "markdown": rules_markdown}[fmt](builtin()), nl=False)
 
@@ -377,7 +377,7 @@ def facts(fmt):
 def explain(rule, config):
     """Explain one rule (by id or name), built in or from a rule pack: what it checks, why, an example and the fix."""
     import difflib
-    from .report import explain as page
+    from .rule_pages import explain as page
     catalog = _policy(_settings({"config": config})).catalog
     match = [r for r in catalog if rule in (r.id, r.name)]
     if not match:

@@ -165,7 +165,7 @@ def meaning(path: str) -> str:
 def observed() -> dict:
     """fact path -> the first value differing from its default among the subjects of the rules' own
     examples: real values, the same on every machine."""
-    from .lint import example_subjects
+    from .examples import example_subjects
     from .rules import builtin
     defaults, seen = shapes(), {}
     for rule in builtin():
@@ -184,9 +184,9 @@ def _collect(value, path: str, defaults: dict, seen: dict):
 
 
 def _show(value) -> str:
-    from .lint import _checkout, fixtures_dir   # examples name files by absolute path: the page is the same everywhere
+    from .examples import checkout, fixtures_dir   # examples name files by absolute path: the page is the same everywhere
     text = json.dumps(value, default=str).replace("`", "'").replace(fixtures_dir(), "{fixtures}").replace(
-        _checkout(), "{root}")
+        checkout(), "{root}")
     return f"`{text if len(text) <= 60 else text[:57] + '...'}`".replace("|", "\\|")
 
 

@@ -4,9 +4,7 @@ condition evaluates on any subject (CEL fails on absent keys)."""
 import copy
 from functools import lru_cache
 
-from .deepspeed.config import absent, normalize
-from .finding import Location
-from .subject import Subject
+from .deepspeed.config import absent
 
 
 ROLE_DEFAULTS = {  # the shape of openrlhf.roles.facts(); a test keeps the two in step
@@ -31,35 +29,14 @@ def _defaults() -> dict:
               "world_size": 0, "gpus_from": "", "pinned": "", "pin_missing": "", "pin_conflict": False,
               "opaque": False, "problems": []}
     from .checkpoint.defaults import defaults as checkpoint_defaults
-    from .checkpoint.identity import defaults as reward_defaults
+    from .checkpoint.defaults import reward_defaults
+    from .trainers.defaults import defaults as trainer_defaults
     from .versions import unknown_facts
     return {"input": {"kind": ""}, "launch": launch, "versions": unknown_facts(), "args": args, "role": role,
             "ds": absent(), "ckpt": checkpoint_defaults(), "trainer": trainer_defaults(), "reward": reward_defaults()}
-
-
-def trainer_defaults() -> dict:
-    from .trainers.common import defaults as trainer
-    return trainer()
 
 
 def defaults() -> dict:
     """Fresh facts with every root; `versions` is shared read-only (each subject gets its own at the end)."""
     base = _defaults()
     return {root: value if root == "versions" else copy.deepcopy(value) for root, value in base.items()}
-
-
-def deepspeed_subject(document, consumer: str) -> Subject:
-    """A DeepSpeed config file (or mapping) as a subject; every key keeps its line:col."""
-    facts = defaults()
-    ds, unknown, written = normalize(document.data, consumer)
-    ds["items"]["duplicates"] = [{"path": ".".join(map(str, path)), "key": str(path[-1]),
-                                  "line": where[0], "column": where[1]} for path, where in document.duplicates]
-    facts["ds"] = ds
-    facts["input"]["kind"] = "deepspeed"
-    provenance = {"ds." + ".".join(map(str, path)): Location(document.path, *where)
-                  for path, where in document.positions.items()}
-    for fact, keypath in written.items():
-        provenance[fact] = document.locate(keypath)
-    subject = Subject("deepspeed", facts, Location(document.path, 1, 1), provenance, unknown)
-    subject.deepspeed = document.data if isinstance(document.data, dict) else None
-    return subject

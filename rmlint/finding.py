@@ -38,6 +38,13 @@ class Finding:
         return asdict(self)
 
 
+def reader_finding(rule: str, message: str, where: Location) -> Finding:
+    """A finding met while reading (a file that does not parse, a launch not understood): the readers
+    sit below the rule catalog, so its name, severity and fix are filled from the rule's YAML once the
+    catalog is at hand (policy.Policy.complete)."""
+    return Finding(rule, "", "", message, where.path, where.line, where.column)
+
+
 class SourceError(Exception):
     """Input rmlint cannot read; reported as an RM001 finding at `location`."""
 

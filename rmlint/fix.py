@@ -151,7 +151,7 @@ def file_edits(path: str, text: str, findings: list, rules: set, unsafe: bool) -
     kind = kind_of(path, text)
     if kind == "shell":
         return shell_edits(text, findings) if unsafe and "RM201" in rules else []
-    from .facts import deepspeed_subject
+    from .deepspeed.subjects import deepspeed_subject
     from .finding import SourceError
     from .inputs import is_deepspeed_config
     from .sources.document import load_json, load_yaml
@@ -318,7 +318,7 @@ def write_all(changes: list, roots: list) -> tuple:
 def not_written(change: Change, reason: str):
     """The RM030 finding for a fix that was not written, at its first edit."""
     from .finding import Location
-    from .inputs import reader_finding
+    from .finding import reader_finding
     first = min(change.edits, key=lambda e: e.start)
     line = change.before.count("\n", 0, first.start) + 1
     column = first.start - (change.before.rfind("\n", 0, first.start) + 1) + 1

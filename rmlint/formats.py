@@ -15,7 +15,7 @@ def _uri(path: str) -> str:
 
 
 def _rule_entry(rule) -> dict:
-    from .report import explain
+    from .rule_pages import explain
     return {
         "id": rule.id,
         "name": rule.name,
@@ -29,7 +29,7 @@ def _rule_entry(rule) -> dict:
 
 
 def sarif(result, rules) -> str:
-    from . import __version__
+    from .about import __version__
     used = sorted({f.rule for f in result.findings})
     catalog = {r.id: r for r in rules}
     entries = [_rule_entry(catalog[rule_id]) for rule_id in used if rule_id in catalog]

@@ -4,7 +4,7 @@ import os
 import re
 from functools import lru_cache
 
-from .finding import Finding, Location, SourceError
+from .finding import Location, SourceError, reader_finding
 from .sources.document import Document, _LineIndex, load_json, load_yaml
 from .sources.text import decode, read_text
 
@@ -27,18 +27,6 @@ def is_deepspeed_config(data) -> bool:
     from .deepspeed.schema import schema
     known = schema().top_level
     return sum(1 for key in data if key in known) * 2 >= len(data)
-
-
-@lru_cache(maxsize=None)
-def _reader_rule(rule: str) -> tuple:
-    from .rules import builtin
-    found = next(r for r in builtin() if r.id == rule)
-    return found.name, found.severity, found.fix
-
-
-def reader_finding(rule: str, message: str, where: Location) -> Finding:
-    name, severity, fix = _reader_rule(rule)
-    return Finding(rule, name, severity, message, where.path, where.line, where.column, fix)
 
 
 def kind_of(path: str, text: str) -> str:
@@ -205,7 +193,8 @@ def _script_subjects(path: str, text: str, script, launches: list | None = None)
     findings = [reader_finding("RM001", message, locate(offset)) for message, offset in script.problems]
     findings += [reader_finding(SHELL_FAILURES[kind], message, Location(path, *index.position(offset)))
                  for kind, message, offset in script.failures]
-    result, trouble = read_commands(script.commands, path, index.position, launches, locate, script.unread)
+    result, trouble = read_commands(script.commands, path, index.position, launches, locate, script.unread,
+                                    read_file=subjects_of_file)
     return result, findings + trouble
 
 
@@ -216,7 +205,7 @@ KINDS = ("shell", "deepspeed", "openrlhf", "llamafactory", "trl", "axolotl", "ac
 def _readers() -> dict:
     """kind -> (recogniser, reader returning (subjects, findings)), in the order content is tried."""
     from .accelerate_config import is_accelerate_config, subjects as accelerate
-    from .facts import deepspeed_subject
+    from .deepspeed.subjects import deepspeed_subject
     from .trainers.axolotl import is_axolotl, subjects as axolotl
     from .trainers.llamafactory import is_llamafactory, subjects as llamafactory
     from .trainers.trl import is_trl, subjects as trl

@@ -117,20 +117,16 @@ def check_namespace(args, entrypoint: str | None = None, settings=None, select=N
     flags, foreign = namespace_argv(args, name, release)
     result = lint_argv(["python3", "-m", f"openrlhf.cli.{name}", *flags], select, ignore, path="<namespace>",
                        settings=settings)
-    from .inputs import reader_finding
-    from .finding import Location
+    from .finding import Location, reader_finding
+    from .lint import _policy
     known = f"OpenRLHF {target.text} ({target.source})" if release is not None else "any OpenRLHF release rmlint knows"
+    policy = _policy(select, ignore, settings)
     for key in foreign:
         finding = reader_finding("RM431", f"`args.{key}` is no flag of {name} in {known}; rmlint did not check it",
                                  Location("<namespace>", 1, 1))
-        if _selected(finding, select, ignore, settings):
-            result.findings.append(finding)
+        if policy.enabled(finding.rule):
+            result.findings += policy.complete([finding])
     return result
-
-
-def _selected(finding, select, ignore, settings) -> bool:
-    from .lint import _policy
-    return _policy(select, ignore, settings).enabled(finding.rule)
 
 
 def check(target, *, entrypoint: str | None = None, settings=None, select=None, ignore=None,

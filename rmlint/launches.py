@@ -27,11 +27,13 @@ def folders_of(path: str):
 
 
 def read_commands(commands: list, path: str, position, records: list | None = None, locate=None,
-                  unread: list = ()) -> tuple:
+                  unread: list = (), *, read_file) -> tuple:
     """(subjects, findings) of every launch in `commands`; each launch's record appended to `records`.
     verl and DeepSpeed-Chat read the launches they claim (rmlint/frameworks); the others are read here.
     `locate(offset)`: the Location of an offset that may lie in a file the script sources; `unread`: why
-    a file it sources was not read (said with each launch not understood)."""
+    a file it sources was not read (said with each launch not understood). `read_file(path)` ->
+    (subjects, findings) reads a config file a launch names (inputs.subjects_of_file, passed down from
+    the layer that reads files)."""
     from .frameworks import deepspeed_chat, verl
     from .sources.commands import is_launch, recognise
     from .sources.frameworks import decide
@@ -52,14 +54,14 @@ def read_commands(commands: list, path: str, position, records: list | None = No
         if index in claimed:
             entry.update(framework=claimed[index], understood=True, reason="")
         else:
-            decide(launch, folders)
+            decide(launch, folders, entrypoints)
             reason = "; ".join([launch.reason] + list(unread)) if not launch.understood and unread else launch.reason
             entry.update(framework=launch.framework, understood=launch.understood, reason=reason)
-            more, trouble = read(launch, path, here, entry)
+            more, trouble = read(launch, path, here, entry, read_file)
             subjects += more
             findings += trouble
             if not entry["understood"]:
-                from .inputs import reader_finding
+                from .finding import reader_finding
                 anchor = here(launch.program_word.offset if launch.program_word is not None else command.offset)
                 findings.append(reader_finding("RM006", f"launch not understood ({launch.program or launch.launcher}): "
                                                         f"{entry['reason']}", anchor))
@@ -68,7 +70,15 @@ def read_commands(commands: list, path: str, position, records: list | None = No
     return subjects, findings
 
 
-def read(launch, path: str, here, entry: dict) -> tuple:
+def entrypoints(framework: str):
+    """The entrypoints a framework's flag tables know (OpenRLHF's), for the recogniser; None: any."""
+    if framework != "openrlhf":
+        return None
+    from .openrlhf.flags import table
+    return table().entrypoints
+
+
+def read(launch, path: str, here, entry: dict, read_file) -> tuple:
     subjects, findings = [], []
     if launch.framework == "openrlhf" and launch.readable:
         subjects = _openrlhf(launch, path, here, entry)
@@ -76,13 +86,13 @@ def read(launch, path: str, here, entry: dict) -> tuple:
         from .trainers.trl import launch_subjects
         subjects, findings = launch_subjects(launch, path, here)
     elif launch.framework == "llamafactory" and launch.readable:
-        subjects, findings = _llamafactory(launch, path, here)
+        subjects, findings = _llamafactory(launch, path, here, read_file)
     elif launch.framework == "axolotl" and launch.readable:
-        subjects, findings = _named_files(_positional_configs(launch), path, here(launch.command.offset))
+        subjects, findings = _named_files(_positional_configs(launch), path, here(launch.command.offset), read_file)
     if launch.launcher == "accelerate" or any(name == "accelerate" for name, _ in launch.stack):
         name = launch.option("--config_file", "--config-file")
         if name and launch.framework != "trl":       # TRL's reader reads it with the trainer's settings
-            more, trouble = _named_files([name], path, here(launch.command.offset))
+            more, trouble = _named_files([name], path, here(launch.command.offset), read_file)
             subjects += more
             findings += trouble
     return subjects, findings
@@ -92,7 +102,8 @@ def _openrlhf(launch, path: str, here, entry: dict) -> list:
     from .openrlhf.argv import Arg
     from .openrlhf.launch import Invocation, subjects
     args = [Arg(w.text, here(w.offset), w.known, w.opaque) for w in launch.args]
-    world = world_size(launch)
+    from .machine import launch_world
+    world = launch_world(launch)
     form = "script" if launch.kind == "script" and "openrlhf/cli/" not in launch.program.replace("\\", "/") \
         else "module"    # the examples/train_*.py scripts of <= 0.3.5, or the openrlhf.cli modules
     invocation = Invocation(launch.entrypoint, args, here(launch.program_word.offset), launch.launcher or "argv",
@@ -107,44 +118,25 @@ def _openrlhf(launch, path: str, here, entry: dict) -> list:
     return found
 
 
-WORLD_OPTIONS = {"--num_gpus", "--num-gpus", "--num_nodes", "--num-nodes", "--include", "-i", "--exclude", "-e",
-                 "--hostfile", "-H", "--nproc_per_node", "--nproc-per-node", "--nnodes", "--num_processes",
-                 "--num-processes"}
-
-
-def world_size(launch):
-    """machine.Gpus the launcher starts, from its own options (and the machine, when the launch leaves the
-    count to it and runs here); unknown when an option that sets it is a word rmlint cannot read."""
-    from .machine import Gpus, current, world_size as count
-    names = [name for name, _ in launch.stack]
-    launcher = next((name for name in ("deepspeed", "torchrun", "accelerate") if name in names), "")
-    if not launcher:
-        return Gpus()
-    words = launch.launcher_words()
-    if any(option in WORLD_OPTIONS and value is None for _, options in launch.stack for option, value in options.items()):
-        return Gpus()
-    return count(launcher, [w.text for w in words], current())
-
-
 def _positional_configs(launch) -> list:
     """`axolotl train x.yml`, `llamafactory-cli train x.yaml key=value`: the config file argument."""
     first = next((w for w in launch.args if w.known and not w.text.startswith("-") and "=" not in w.text), None)
     return [first.text] if first is not None and first.text.endswith(CONFIG_SUFFIXES) else []
 
 
-def _llamafactory(launch, path: str, here) -> tuple:
+def _llamafactory(launch, path: str, here, read_file) -> tuple:
     """`llamafactory-cli train` with flags or `x.yaml key=value`, `src/train_bash.py`/`src/train.py` flags:
     read with the launch form, which tells the releases (trainers/llamafactory_cli.py)."""
     if launch.kind == "cli" and launch.program.split()[1:] != ["train"]:
-        return _named_files(_positional_configs(launch), path, here(launch.command.offset))
+        return _named_files(_positional_configs(launch), path, here(launch.command.offset), read_file)
     from .trainers.llamafactory_cli import form_of, read_args
     anchor = here(launch.program_word.offset if launch.program_word is not None else launch.command.offset)
     return read_args(launch.args, form_of(launch.program), path, here, anchor)
 
 
-def _named_files(names: list, path: str, where: Location) -> tuple:
+def _named_files(names: list, path: str, where: Location, read_file) -> tuple:
     """Config files a launch names, found from here or beside the script; missing ones reported."""
-    from .inputs import reader_finding, subjects_of_file
+    from .finding import reader_finding
     from .trainers.common import find_file
     subjects, findings = [], []
     for name in names:
@@ -153,7 +145,7 @@ def _named_files(names: list, path: str, where: Location) -> tuple:
             findings.append(reader_finding("RM011", f"{name}, which the launch names, is not found from here or "
                                                     "beside the script; its settings were not checked", where))
             continue
-        more, trouble = subjects_of_file(found)
+        more, trouble = read_file(found)
         subjects += more
         findings += trouble
     return subjects, findings

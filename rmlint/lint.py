@@ -68,6 +68,7 @@ def _finish(result: Result, subjects: list, policy, texts: dict | None = None, s
             result.versions = {p: {"version": v["text"] or None, "source": v["source"]} for p, v in subject.versions.items()}
         result.findings += subject.reader_findings
         result.skipped += [skip for skip in subject.skipped if skip not in result.skipped]
+    result.findings = policy.complete(result.findings)     # reader findings: the RM224 check below reads severities
     result.findings += engine.run(subjects, [r for r in policy.rules if r.emitted_by == "condition"],
                                   result.rule_errors)
     if policy.enabled("RM224") and _exact(policy.settings):
@@ -105,7 +106,7 @@ def _exact(settings) -> bool:
 def _exact_findings(subjects: list, found: list) -> list:
     """RM224: what DeepSpeed's own validation refuses, where no error finding already stands."""
     from .deepspeed.exact import ExactUnavailable, validate
-    from .inputs import reader_finding
+    from .finding import reader_finding
     taken = {(f.path, f.line) for f in found if f.severity == "error"}
     extra, seen = [], set()
     for subject in subjects:
@@ -235,7 +236,7 @@ def lint_argv(argv, select=None, ignore=None, path: str = "<argv>", settings=Non
     with on_this_machine(), target(_versions(policy.settings, None)), _hub(policy.settings), \
             extra_flags(policy.settings.openrlhf_extra_flags):
         found, problems = read_commands([Command(words, 0)] if words else [], path, lambda at: (1, at + 1),
-                                        result.launches)
+                                        result.launches, read_file=inputs.subjects_of_file)
     if not result.launches:
         raise UsageError("no launch in the arguments (rmlint reads deepspeed, torchrun, accelerate launch, python, "
                          "ray job submit, srun, mpirun, llamafactory-cli, trl and axolotl command lines, verl trainers "
@@ -252,7 +253,7 @@ def lint_config(mapping: dict, kind: str = "deepspeed", select=None, ignore=None
     policy = _policy(select, ignore, settings)
     with target(_versions(policy.settings, None)), extra_flags(policy.settings.openrlhf_extra_flags):
         if kind == "deepspeed":
-            from .facts import deepspeed_subject
+            from .deepspeed.subjects import deepspeed_subject
             found = [deepspeed_subject(document, "unknown")]
         elif kind == "openrlhf":
             from .openrlhf.argsfile import invocation_of
@@ -294,108 +295,3 @@ def inspect_checkpoints(paths, select=None, ignore=None, settings=None) -> Check
 def lint_checkpoint(path: str, select=None, ignore=None, settings=None) -> Result:
     """Inspect one checkpoint (file or folder): the findings `rmlint inspect` reports for it."""
     return inspect_checkpoints([path], select, ignore, settings)
-
-
-def _checkout() -> str:
-    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def fixtures_dir() -> str:
-    """The checkpoint fixtures rule examples name (tests/fixtures/checkpoints in a checkout)."""
-    return os.path.join(_checkout(), "tests", "fixtures", "checkpoints")
-
-
-def example_subjects(example: dict) -> tuple:
-    """(subjects, reader findings, suppression texts) of one `examples:` entry of a rule file, read with
-    its `versions` ({package: version}) as the target versions."""
-    from .versions import Version, Versions
-    pinned = Versions({p: Version(str(v), "the example") for p, v in (example.get("versions") or {}).items()})
-    with target(pinned):
-        return _example_subjects(example)
-
-
-def _example_subjects(example: dict) -> tuple:
-    texts = {}
-    if "namespace" in example or "guard" in example or "walk" in example:   # no static subject of its own
-        return [], [], texts
-    if "checkpoint" in example:
-        from .checkpoint.subjects import inspect_subject
-        subject, _, problems = inspect_subject(os.path.join(fixtures_dir(), example["checkpoint"]))
-        return [subject], problems, texts
-    if "argv" in example:
-        argv = example["argv"].replace("{fixtures}", fixtures_dir())
-        found, problems = inputs.subjects_of_text("<example>.sh", argv + "\n", texts=texts)
-    elif "deepspeed" in example:
-        from .facts import deepspeed_subject
-        from .sources.document import Document
-        found, problems = [deepspeed_subject(Document("<example>", example["deepspeed"]),
-                                             example.get("consumer", "unknown"))], []
-    else:
-        text = example["file"]["text"].replace("{root}", _checkout()).replace("{fixtures}", fixtures_dir())
-        found, problems = inputs.subjects_of_text(example["file"]["name"], text, texts=texts)
-    return found, problems, texts
-
-
-def lint_example(example: dict, select=None, ignore=None) -> Result:
-    """Run one `examples:` entry of a rule file: `argv` (a command line; `{fixtures}` is the checkpoint
-    fixtures folder), `deepspeed` (a mapping, with an optional `consumer`), `checkpoint` (a fixture
-    name), `file` ({name, text}), `guard` (a tiny live model for rmlint.guard, rmlint/live/samples.py) or
-    `namespace` ({entrypoint,
-    version, args}: what rmlint.check(args) reads in a launcher); `versions` ({package: version}) are the
-    target versions."""
-    if "guard" in example:
-        from .live.samples import run
-        return run(example["guard"], select, ignore)
-    if "walk" in example:
-        return _walk_example(example["walk"], select, ignore)
-    if "namespace" in example:
-        import argparse
-        from .launcher import check_namespace
-        spec = example["namespace"]
-        return check_namespace(argparse.Namespace(**spec["args"]), spec["entrypoint"], select=select, ignore=ignore,
-                               version=str(spec["version"]))
-    if "checkpoint" in example:
-        return lint_checkpoint(os.path.join(fixtures_dir(), example["checkpoint"]), select, ignore)
-    if example.get("fix"):
-        return _fix_example(example, select, ignore)
-    found, problems, texts = example_subjects(example)
-    policy = _policy(select, ignore)
-    if example.get("exact"):   # the example shows what exact mode (the installed DeepSpeed) adds
-        from dataclasses import replace
-        policy.settings = replace(policy.settings, deepspeed_schema="installed")
-    return _finish(Result(findings=problems, files=1), found, policy, texts)
-
-
-def _walk_example(spec: dict, select=None, ignore=None) -> Result:
-    """A `walk:` example: a folder `repo` holding `files` ({name: text}), `links` (symlinks to a folder
-    `shared` beside it, holding `outside` {name: text}) and `fifos`, checked as `rmlint check repo`."""
-    import tempfile
-    with tempfile.TemporaryDirectory(prefix="rmlint-example-") as folder:
-        tree, shared = os.path.join(folder, "repo"), os.path.join(folder, "shared")
-        os.makedirs(tree)
-        os.makedirs(shared)
-        for base, files in ((tree, spec.get("files", {})), (shared, spec.get("outside", {}))):
-            for name, text in files.items():
-                with open(os.path.join(base, name), "w", encoding="utf-8") as handle:
-                    handle.write(text)
-        for name in spec.get("links", []):
-            os.symlink(shared, os.path.join(tree, name))
-        for name in spec.get("fifos", []):
-            os.mkfifo(os.path.join(tree, name))
-        return lint_paths([tree], select, ignore)
-
-
-def _fix_example(example: dict, select=None, ignore=None) -> Result:
-    """A `fix: true` example: its file written to a fresh folder, checked, and --fix applied there."""
-    import tempfile
-    from . import fix
-    policy = _policy(select, ignore)
-    with tempfile.TemporaryDirectory(prefix="rmlint-example-") as folder:
-        path = os.path.join(folder, example["file"]["name"])
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(example["file"]["text"].replace("{root}", _checkout()))
-        result = lint_paths([path], select, ignore)
-        _, refused = fix.write_all(fix.plan(result, policy, False), fix.checked_roots([path]))
-        result = lint_paths([path], select, ignore)
-    result.findings += [f for f in refused if policy.enabled(f.rule)]
-    return result

@@ -207,3 +207,22 @@ def on_this_machine(gpus: Gpus | None = None):
         yield
     finally:
         _LOCAL.reset(token)
+
+
+WORLD_OPTIONS = {"--num_gpus", "--num-gpus", "--num_nodes", "--num-nodes", "--include", "-i", "--exclude", "-e",
+                 "--hostfile", "-H", "--nproc_per_node", "--nproc-per-node", "--nnodes", "--num_processes",
+                 "--num-processes"}
+
+
+def launch_world(launch) -> "Gpus":
+    """The Gpus a recognised launch (sources/commands.py) starts, from its launcher's own options (and the
+    machine, when the launch leaves the count to it and runs here); unknown when an option that sets it is
+    a word rmlint cannot read."""
+    names = [name for name, _ in launch.stack]
+    launcher = next((name for name in ("deepspeed", "torchrun", "accelerate") if name in names), "")
+    if not launcher:
+        return Gpus()
+    words = launch.launcher_words()
+    if any(option in WORLD_OPTIONS and value is None for _, options in launch.stack for option, value in options.items()):
+        return Gpus()
+    return world_size(launcher, [w.text for w in words], current())

@@ -37,12 +37,18 @@ class Policy:
     def enabled(self, rule_id: str) -> bool:
         return rule_id in self.enabled_ids
 
+    def complete(self, findings: list) -> list:
+        """Reader findings (finding.reader_finding) with their rule's name, severity and fix from the catalog."""
+        return [f if f.severity or f.rule not in self.by_key else
+                replace(f, name=self.by_key[f.rule].name, severity=self.by_key[f.rule].severity, fix=self.by_key[f.rule].fix)
+                for f in findings]
+
     def finish(self, findings: list, texts: dict) -> list:
         """Reader findings filtered by selection, then suppressions, per-file ignores and severities."""
-        findings = [f for f in findings if self.enabled(f.rule)]
+        findings = [f for f in self.complete(findings) if self.enabled(f.rule)]
         if any("rmlint:" in text for text in texts.values()):
             from .suppress import apply
-            findings = apply(findings, texts, self.by_key, self.enabled)
+            findings = self.complete(apply(findings, texts, self.by_key, self.enabled))
         findings = [f for f in findings if not self._ignored_in_file(f)]
         return [self._severity(f) for f in findings]
 

@@ -62,8 +62,7 @@ def _is_comment(line: str, start: int) -> bool:
 def apply(findings: list, texts: dict, rules: dict, enabled) -> list:
     """Findings left after suppressions, plus RM004/RM005 about the suppressions themselves.
     `rules` maps id and name to rule; `enabled(rule_id)` says whether a rule runs."""
-    from .finding import Location
-    from .inputs import reader_finding
+    from .finding import Location, reader_finding
     by_path = {path: scan(text) for path, text in texts.items() if "rmlint:" in text}
     kept, extra = [], []
     for finding in findings:

@@ -7,12 +7,13 @@ import pytest
 
 from conftest import ROOT, cli, findings_of_text, run_rmlint
 from rmlint.sources import shell
+from rmlint.launches import entrypoints
 from rmlint.sources.commands import launches as recognise_all
 
 
 def launches_of(text: str, folders=(".",)):
     script = shell.parse(text)
-    return recognise_all(script.commands, lambda launch: list(folders))
+    return recognise_all(script.commands, lambda launch: list(folders), entrypoints)
 
 
 def summary(text: str):

@@ -24,7 +24,7 @@ REJECTING = {"RM101", "RM206", "RM207", "RM210", "RM211", "RM216", "RM225", "RM3
 
 def fast_rejects(config: dict) -> bool:
     result = lint_config(config, settings=Settings(deepspeed_schema="snapshot"))
-    from rmlint.facts import deepspeed_subject
+    from rmlint.deepspeed.subjects import deepspeed_subject
     from rmlint.sources.document import Document
     slips = deepspeed_subject(Document("<c>", config), "unknown").facts["ds"]["items"]["slips"]
     return any(f.rule in REJECTING for f in result.findings) or any(not s["accepted"] for s in slips)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rmlint.lint import lint_example
+from lint_examples import lint_example
 from rmlint.rules import builtin
 
 CASES = [(rule.id, kind, number, example)

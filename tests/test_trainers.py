@@ -126,7 +126,7 @@ def test_a_missing_recipe_is_said(tmp_path):
 
 
 def test_ppo_mini_batch_fix_is_the_smallest_that_divides(tmp_path):
-    from rmlint.trainers.common import defaults
+    from rmlint.trainers.defaults import defaults
     from rmlint.trainers.trl import _mini_batch
     for micro, accum, minis, fix in ((16, 1, 3, "gradient_accumulation_steps: 3"), (6, 1, 4, "gradient_accumulation_steps: 2"),
                                      (4, 3, 8, "gradient_accumulation_steps: 4"), (8, 2, 4, "")):

@@ -1,4 +1,4 @@
-"""The shape of the `ckpt` facts, importable without the readers (every subject carries it)."""
+"""The shapes of the `ckpt` and `reward` facts, importable without the readers (every subject carries them)."""
 
 import copy
 
@@ -19,3 +19,15 @@ DEFAULTS = {"available": False, "reason": "", "path": "", "use": "", "format": "
 
 def defaults() -> dict:
     return copy.deepcopy(DEFAULTS)
+
+
+REWARD = {  # the `reward` facts (identity.py)
+    "path": "", "setting": "", "policy": "", "policy_setting": "", "same_as_policy": False,
+    "feeds_ids": False, "family": "", "family_from": "", "policy_family": "", "policy_family_from": "",
+    "family_differs": False, "chat_word": "", "holds": "", "holds_text": "",
+    "combine": "", "combine_tensor": "", "combine_shapes": "", "combine_base": "",
+}
+
+
+def reward_defaults() -> dict:
+    return copy.deepcopy(REWARD)

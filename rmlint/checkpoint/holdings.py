@@ -10,7 +10,7 @@ VALUE_HEAD_FILES = ("value_head.safetensors", "value_head.bin")
 
 
 def _names(folder: str) -> set:
-    from .hub_cache import HEADER_SUFFIX
+    from .tensors import HEADER_SUFFIX
     try:
         return {n[: -len(HEADER_SUFFIX)] if n.endswith(HEADER_SUFFIX) else n for n in os.listdir(folder)}
     except OSError:

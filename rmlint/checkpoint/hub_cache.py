@@ -6,7 +6,6 @@ import re
 import stat
 from contextlib import contextmanager
 
-HEADER_SUFFIX = ".rmlint-header"   # a weight file read from the Hub: its size and safetensors header only
 _HUB = {"enabled": False, "timeout": 10.0}   # --hub / `hub = true`: set for one lint run by `reading_hub`
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 

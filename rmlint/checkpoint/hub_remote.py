@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 
-from .hub_cache import HEADER_SUFFIX
+from .tensors import HEADER_SUFFIX
 
 MAX_HEADER_READ = 256 * 1024      # bytes read from one weight file, at most
 MAX_JSON = 16 * 1024 * 1024       # config/index files larger than this are not read
@@ -30,8 +30,8 @@ class HubError(Exception):
 
 
 def _root() -> str:
-    from ..catalog_cache import _directory
-    return os.path.join(str(_directory()), "hub")
+    from ..cache_folder import cache_folder
+    return os.path.join(str(cache_folder()), "hub")
 
 
 def _offline() -> bool:
@@ -42,7 +42,7 @@ class _Client:
     def __init__(self, repo: str, revision: str, timeout: float):
         from huggingface_hub import __version__ as hub_version, get_token, hf_hub_url
         from huggingface_hub.utils import get_session
-        from .. import __version__
+        from ..about import __version__
         self.repo, self.revision, self.timeout = repo, revision, timeout
         self.endpoint = (os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
         # headers written here, not by build_hf_headers: its telemetry asks {endpoint}/api/... for an

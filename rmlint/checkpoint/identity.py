@@ -2,19 +2,9 @@
 itself (the same path as the policy, a family other than the policy's, a chat or base model's name) and,
 where the checkpoint is readable, from its config.json. Shared by OpenRLHF, TRL and LLaMA-Factory."""
 
-import copy
 import os
 
-DEFAULTS = {
-    "path": "", "setting": "", "policy": "", "policy_setting": "", "same_as_policy": False,
-    "feeds_ids": False, "family": "", "family_from": "", "policy_family": "", "policy_family_from": "",
-    "family_differs": False, "chat_word": "", "holds": "", "holds_text": "",
-    "combine": "", "combine_tensor": "", "combine_shapes": "", "combine_base": "",
-}
-
-
-def defaults() -> dict:
-    return copy.deepcopy(DEFAULTS)
+from .defaults import reward_defaults
 
 
 def same_model(a, b) -> bool:
@@ -58,7 +48,7 @@ def build(reward: str, setting: str, policies: list, base_dirs: list, feeds_ids:
     """`reward` facts for the reward model at `reward` (written as `setting`), against the policy's
     settings `policies` [(path, setting)], the first being the policy itself. `readable`: the reward
     checkpoint was read here (then its head speaks, not its name)."""
-    facts = defaults()
+    facts = reward_defaults()
     policies = [(p, s) for p, s in policies if isinstance(p, str) and p]
     if not isinstance(reward, str) or not reward or not policies:
         return facts

@@ -39,7 +39,7 @@ MAX_INDEX = 64 * 1024 * 1024   # shard indexes of the largest public MoE checkpo
 
 def _sidecar(path: str) -> str:
     """The header sidecar of a weight file read from the Hub (hub_remote), "" for a file on disk."""
-    from .hub_cache import HEADER_SUFFIX
+    from .tensors import HEADER_SUFFIX
     return path + HEADER_SUFFIX if not os.path.lexists(path) and os.path.isfile(path + HEADER_SUFFIX) else ""
 
 
@@ -53,7 +53,7 @@ def _size(path: str) -> int:
 
 
 def _names(folder: str) -> set:
-    from .hub_cache import HEADER_SUFFIX
+    from .tensors import HEADER_SUFFIX
     return {n[: -len(HEADER_SUFFIX)] if n.endswith(HEADER_SUFFIX) else n for n in os.listdir(folder)}
 
 

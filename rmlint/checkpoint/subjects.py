@@ -16,7 +16,7 @@ def _unknown_except(kept: set) -> set:
 
 
 def _unreadable(message: str, where: Location) -> Finding:
-    from ..inputs import reader_finding
+    from ..finding import reader_finding
     return reader_finding("RM001", message, where)
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 BITS = {"BOOL": 8, "U8": 8, "I8": 8, "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8, "F8_E4M3FNUZ": 8,
         "F8_E5M2FNUZ": 8, "I16": 16, "U16": 16, "F16": 16, "BF16": 16, "I32": 32, "U32": 32, "F32": 32,
         "C64": 64, "F64": 64, "I64": 64, "U64": 64, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6}
+# a weight file read from the Hub (hub_remote.py, --hub) is kept as `<name>` + this: its size and safetensors header only
+HEADER_SUFFIX = ".rmlint-header"
 
 
 class CheckpointError(Exception):

@@ -12,7 +12,7 @@ import io
 import pickle
 
 from .tensors import BITS, CheckpointError
-from .torch_zip import MAX_PICKLE, STORAGE_DTYPES, _checked, _Refusing, _Storage, _TensorRef
+from .torch_pickle import MAX_PICKLE, STORAGE_DTYPES, _checked, _Refusing, _Storage, _TensorRef
 
 MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 PROTOCOL_VERSION = 1001

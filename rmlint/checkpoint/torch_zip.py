@@ -1,74 +1,16 @@
 """`pytorch_model.bin` (torch >= 1.6 zip format; the legacy format in torch_legacy.py) listed without torch and without running pickle.
 
-The state dict's pickle is read by an Unpickler whose find_class returns local stand-ins for the
-handful of globals a plain state dict uses (OrderedDict, torch._utils._rebuild_tensor_v2,
-_rebuild_parameter, torch.*Storage) and refuses every other global, so nothing outside that list
-can be called: the "Restricting Globals" pattern of the pickle docs, as torch.load(weights_only=True)
-does with its own VM. Layout: torch/serialization.py _save (`<stem>/data.pkl`, `<stem>/data/<key>`).
+The state dict's pickle is read by the refusing Unpickler of torch_pickle.py, which calls nothing outside
+a plain state dict's few globals. Layout: torch/serialization.py _save (`<stem>/data.pkl`, `<stem>/data/<key>`).
 """
 
-import pickle
 import zipfile
 
 from .tensors import BITS, CheckpointError, Tensor
+from .torch_pickle import MAX_PICKLE, _checked, _TensorRef, _unpickle
 
-MAX_PICKLE = 64 * 1024 * 1024
 MAX_MEMBERS = 1_000_000
-STORAGE_DTYPES = {"FloatStorage": "F32", "DoubleStorage": "F64", "HalfStorage": "F16", "BFloat16Storage": "BF16",
-                  "LongStorage": "I64", "IntStorage": "I32", "ShortStorage": "I16", "CharStorage": "I8",
-                  "ByteStorage": "U8", "BoolStorage": "BOOL", "ComplexFloatStorage": "C64",
-                  "Float8_e4m3fnStorage": "F8_E4M3", "Float8_e5m2Storage": "F8_E5M2"}
 LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
-
-
-class _StateDict(dict):
-    """collections.OrderedDict stand-in; BUILD may set `_metadata` on it."""
-
-
-class _TensorRef:
-    """_rebuild_tensor_v2's arguments as the pickle gave them; checked before use (_checked)."""
-
-    def __init__(self, storage, offset, shape, stride):
-        self.storage, self.offset = storage, offset
-        self.shape = tuple(shape) if isinstance(shape, (tuple, list)) else shape
-        self.stride = tuple(stride) if isinstance(stride, (tuple, list)) else stride
-
-
-def _rebuild_tensor(storage, storage_offset, size, stride, *_):
-    return _TensorRef(storage, storage_offset, size, stride)
-
-
-def _rebuild_parameter(data, *_):
-    return data
-
-
-class _Storage(str):
-    """torch.<X>Storage marker; the dtype is in its name."""
-
-
-_ALLOWED = {
-    ("collections", "OrderedDict"): _StateDict,
-    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
-    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
-    ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
-}
-
-
-class _Refusing(pickle.Unpickler):
-    def find_class(self, module, name):
-        if (module, name) in _ALLOWED:
-            return _ALLOWED[(module, name)]
-        if module == "torch" and name in STORAGE_DTYPES:
-            return _Storage(name)
-        raise pickle.UnpicklingError(f"global {module}.{name} is not allowed")
-
-    def persistent_load(self, pid):
-        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage" and isinstance(pid[1], _Storage)
-                and isinstance(pid[2], str)):
-            raise pickle.UnpicklingError(f"unexpected persistent id {str(pid)[:80]}")
-        return {"dtype": STORAGE_DTYPES[pid[1]], "key": pid[2], "numel": pid[4]}
-
-
 ALLOWED_METHODS = {zipfile.ZIP_STORED: "stored"}   # torch.save writes every member uncompressed
 METHOD_NAMES = {zipfile.ZIP_DEFLATED: "deflated", zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
 
@@ -131,53 +73,6 @@ def read_index(path: str, within: str | None = None) -> list:
     except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OverflowError) as err:
         message = str(err) if isinstance(err, OSError) and not err.errno else f"cannot read the zip: {err}"
         raise CheckpointError(message, path) from None
-
-
-def _unpickle(data: bytes, path: str):
-    try:
-        import io
-        state = _Refusing(io.BytesIO(data)).load()
-    except RecursionError:
-        raise CheckpointError("pickle nests too deeply; refused", path) from None
-    except Exception as err:   # any pickle failure is a refusal, never a traceback
-        raise CheckpointError(f"pickle refused, nothing was run: {err}", path) from None
-    if not isinstance(state, dict):
-        raise CheckpointError(f"pickle holds a {type(state).__name__}, not a state dict", path)
-    return state
-
-
-def _count(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2 ** 48
-
-
-def _checked(name: str, value: _TensorRef, path: str) -> tuple:
-    """(dtype, key, storage numel, offset, shape, stride) after checking every field torch would use."""
-    storage = value.storage
-    def fail(what):
-        raise CheckpointError(f"tensor `{name}` in data.pkl: {what}; refused", path)
-    if not (isinstance(storage, dict) and set(storage) == {"dtype", "key", "numel"}):
-        fail(f"its storage is a {type(storage).__name__}, not a torch storage")
-    if not _count(storage["numel"]):
-        fail(f"storage size {storage['numel']!r} is not a count")
-    if not _count(value.offset):
-        fail(f"storage offset {value.offset!r} is not a count")
-    shape, stride = value.shape, value.stride
-    if not (isinstance(shape, tuple) and all(isinstance(d, int) and not isinstance(d, bool) for d in shape)):
-        fail(f"shape {shape!r} is not a list of sizes")
-    if any(d < 0 for d in shape):
-        fail(f"negative shape {list(shape)}")
-    if not (isinstance(stride, tuple) and len(stride) == len(shape) and all(_count(s) for s in stride)):
-        fail(f"stride {stride!r} does not match shape {list(shape)}")
-    if not all(d < 2 ** 48 for d in shape):
-        fail(f"shape {list(shape)} is too large")
-    numel = 1
-    for dim in shape:
-        numel *= dim
-    extent = 0 if numel == 0 else value.offset + 1 + sum((d - 1) * s for d, s in zip(shape, stride))
-    if extent > storage["numel"]:
-        fail(f"offset {value.offset} and shape {list(shape)} reach element {extent:,} of a storage of "
-             f"{storage['numel']:,}")
-    return storage["dtype"], storage["key"], storage["numel"], value.offset, shape, numel
 
 
 def _tensors(state: dict, prefix: str, members: dict, path: str, data_start) -> list:

@@ -3,10 +3,10 @@
 import os
 from dataclasses import dataclass
 
-from ..checkpoint.defaults import defaults as checkpoint_defaults
-from ..checkpoint.identity import build, defaults as reward_defaults
+from ..checkpoint.defaults import defaults as checkpoint_defaults, reward_defaults
+from ..checkpoint.identity import build
 from ..checkpoint.subjects import attach
-from ..facts import trainer_defaults
+from ..trainers.defaults import defaults as trainer_defaults
 from ..deepspeed.config import absent, normalize
 from ..finding import Location
 from ..subject import Subject

@@ -281,14 +281,15 @@ def is_launch(launch: Launch) -> bool:
     return launch.kind != "command" and bool(launch.stack or launch.kind)
 
 
-def launches(commands: list, where) -> list:
+def launches(commands: list, where, entrypoints) -> list:
     """Every launch among a script's commands, recognised and its framework decided;
-    `where(launch)` -> the folders the script's relative paths are seen from."""
+    `where(launch)` -> the folders the script's relative paths are seen from; `entrypoints` as for
+    frameworks.decide."""
     from .frameworks import decide
     found = []
     for command in commands:
         launch = recognise(command)
         if is_launch(launch):
-            decide(launch, where)
+            decide(launch, where, entrypoints)
             found.append(launch)
     return found

@@ -24,10 +24,12 @@ PACKAGES = {"openrlhf": "openrlhf", "trl": "trl", "llmtuner": "llamafactory", "l
 MAX_SOURCE = 2_000_000
 
 
-def decide(launch, where) -> None:
-    """Set launch.framework, .entrypoint, .understood and .reason."""
+def decide(launch, where, entrypoints) -> None:
+    """Set launch.framework, .entrypoint, .understood and .reason. `entrypoints(framework)` -> the
+    entrypoints its flag tables know, or None when any goes (passed down by the framework readers'
+    layer: the tables belong to them, not to the recogniser)."""
     if launch.framework:          # a framework's own CLI
-        return _cli(launch)
+        return _cli(launch, entrypoints)
     if launch.reason:             # the program could not be read
         return
     program = launch.program
@@ -45,7 +47,7 @@ def decide(launch, where) -> None:
         launch.reason = f"unknown {what} `{program}`: no framework's module, path or import says what it is"
         return
     launch.framework, launch.entrypoint = found
-    _readable(launch)
+    _readable(launch, entrypoints)
 
 
 def _by_module(module: str):
@@ -118,7 +120,7 @@ def imports(path: str) -> frozenset:
     return frozenset(names)
 
 
-def _cli(launch) -> None:
+def _cli(launch, entrypoints) -> None:
     sub = launch.entrypoint
     known = {"llamafactory": {"train", "export", "chat", "eval", "webchat", "webui", "api"},
              "trl": {"sft", "dpo", "reward", "grpo", "rloo", "kto", "env", "vllm-serve"},
@@ -127,18 +129,18 @@ def _cli(launch) -> None:
     if sub not in known:
         launch.reason = f"`{launch.program}`: not a command of {launch.program.split()[0]} rmlint knows"
         return
-    _readable(launch)
+    _readable(launch, entrypoints)
 
 
-def _readable(launch) -> None:
+def _readable(launch, entrypoints) -> None:
     """Readable: the framework's reader can take the launch (what it cannot see stays unknown there);
     understood: besides, no unknown word stands where flags may be."""
-    if launch.framework == "openrlhf":
-        from ..openrlhf.flags import table
-        if launch.entrypoint not in table().entrypoints:
-            launch.reason = f"OpenRLHF `{launch.entrypoint}`: no release in rmlint's flag table has this entrypoint"
-            return
-    elif launch.framework == "trl" and launch.kind == "cli" and launch.entrypoint not in ("sft", "dpo", "reward",
+    known = entrypoints(launch.framework)
+    if known is not None and launch.entrypoint not in known:
+        label = {"openrlhf": "OpenRLHF"}.get(launch.framework, launch.framework)
+        launch.reason = f"{label} `{launch.entrypoint}`: no release in rmlint's flag table has this entrypoint"
+        return
+    if launch.framework == "trl" and launch.kind == "cli" and launch.entrypoint not in ("sft", "dpo", "reward",
                                                                                           "grpo", "rloo", "kto"):
         launch.reason = f"`{launch.program}` trains nothing rmlint checks"
         return

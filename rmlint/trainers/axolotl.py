@@ -8,7 +8,8 @@ sequence-classification models, so PEFT saves the score head), loaders/model.py 
 bfloat16 under DeepSpeed), utils/config normalize_config (use_reentrant True by default outside RL).
 """
 
-from .common import Settings, as_bool, as_int, as_list, deepspeed_of, defaults, subject, typos
+from .common import Settings, as_bool, as_int, as_list, deepspeed_of, subject, typos
+from .defaults import defaults
 
 SIGNS = {"adapter", "datasets", "micro_batch_size", "sequence_len", "rl", "reward_model", "load_in_4bit",
          "sample_packing", "num_epochs", "lora_r"}

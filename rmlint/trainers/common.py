@@ -2,7 +2,6 @@
 the place each is written (YAML keys or command-line flags), misspelled keys, and the DeepSpeed file a
 trainer names, read and linted as the HF Trainer consumes it."""
 
-import copy
 import json
 import os
 from dataclasses import dataclass
@@ -20,27 +19,6 @@ HEADS = {"llamafactory": ["v_head.summary"], "trl": ["score", "classifier"], "ax
          "peft": ["score", "classifier", "value_head", "v_head.summary", "reward_head"]}   # any framework's
 HEAD_WORDS = ("score", "head", "classifier", "summary", "reward")
 NOT_HEADS = {"lm_head", "embed_tokens", "wte", "embed_out"}
-
-TRAINER_DEFAULTS = {
-    "framework": "", "label": "", "stage": "", "finetuning": "", "lora_rank": 0, "lora_targets": [],
-    "modules_to_save": [], "task_type": "", "head": "", "head_in_targets": False, "head_saved": True,
-    "unmatched_heads": [], "quantization_bit": 0, "quantization_method": "", "quant_storage": "",
-    "quant_storage_ok": True, "quant_storage_text": "", "reentrant_effect": "", "reward_model": "", "reward_head": "", "model_quantization": "",
-    "reward_fallback": "PPO needs a reward model to score the rollouts", "reward_model_type": "", "pure_bf16": False, "bf16": False,
-    "fp16": False, "deepspeed_file": "", "zero_stage": 0, "gpus": 0, "gradient_checkpointing": False,
-    "use_reentrant": "", "rl": False, "packing": False, "neat_packing": False, "num_labels": 0,
-    "batch": {"micro": 0, "grad_accum": 0, "mini_batches": 0, "local": 0, "remainder": 0, "fix": "",
-              "local_mini": 0, "whiten": False, "fields": [], "fields_text": "", "conflict": False},
-    "typos": [], "typo_effect": "", "refused": [], "checks": [], "reward_retokenizes": False,
-    "releases": "", "release_problems": [],
-    "keys": {"quantization": "", "adapter": "", "modules_to_save": "", "targets": "", "task_type": "",
-             "reentrant": "gradient_checkpointing_kwargs", "packing": "", "reward_model": "reward_model"},
-}
-
-
-def defaults() -> dict:
-    return copy.deepcopy(TRAINER_DEFAULTS)
-
 
 @lru_cache(maxsize=None)
 def snapshot(framework: str) -> dict:
@@ -156,9 +134,9 @@ def find_file(name: str, referrer: str, walk_up: bool) -> str | None:
 def deepspeed_of(settings: Settings, key: str, trainer: dict, unknown: set, walk_up: bool = True) -> tuple:
     """(subjects, problems) of the DeepSpeed config a trainer names under `key` (a path, or a mapping
     written inline); sets trainer.zero_stage and trainer.deepspeed_file."""
-    from ..facts import deepspeed_subject
+    from ..deepspeed.subjects import deepspeed_subject
     from ..finding import SourceError
-    from ..inputs import reader_finding
+    from ..finding import reader_finding
     from ..sources.document import Document, read_config
     value = settings.values.get(key)
     where = settings.locate(key)
@@ -246,7 +224,8 @@ POLICY_KEYS = {"trl": ("sft_model_path", "model_name_or_path"), "llamafactory": 
 
 
 def reward_facts(settings: Settings, trainer: dict, model_key: str) -> dict:
-    from ..checkpoint.identity import build, defaults as reward_defaults
+    from ..checkpoint.defaults import reward_defaults
+    from ..checkpoint.identity import build
     key = trainer["keys"]["reward_model"]
     path = settings.values.get(key)
     full = trainer["framework"] != "llamafactory" or trainer["reward_model_type"] == "full"

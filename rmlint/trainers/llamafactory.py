@@ -7,7 +7,8 @@ when it is a near-certain misspelling of a known one, since integrations (Megatr
 keys the snapshot cannot see.
 """
 
-from .common import Settings, as_bool, as_int, as_list, deepspeed_of, defaults, subject, typos
+from .common import Settings, as_bool, as_int, as_list, deepspeed_of, subject, typos
+from .defaults import defaults
 
 STAGES = {"pt", "sft", "rm", "ppo", "dpo", "kto"}
 PROVENANCE = {"stage": "stage", "finetuning": "finetuning_type", "quantization_bit": "quantization_bit",

@@ -8,8 +8,6 @@
 The command recogniser (sources/commands.py, frameworks.py) finds them; here their settings become the
 same `trainer` subject a LLaMA-Factory YAML gives, with the launch forms that tell its releases."""
 
-import os
-
 from ..finding import Location
 from .common import Settings
 from .llamafactory import PROVENANCE
@@ -56,7 +54,7 @@ def read_args(args: list, form: str, path: str, here, anchor: Location) -> tuple
     if args and args[0].known and args[0].text.endswith((".yaml", ".yml", ".json")):
         document, findings = _config(args[0].text, path, here(args[0].offset))
         if document is None and not findings:
-            from ..inputs import reader_finding
+            from ..finding import reader_finding
             return [], [reader_finding("RM011", f"{args[0].text}, which the launch names, is not found from here or "
                                                 "beside the script; its settings were not checked", anchor)]
         if document is not None and isinstance(document.data, dict):
@@ -85,7 +83,7 @@ def read_args(args: list, form: str, path: str, here, anchor: Location) -> tuple
 
 def _config(name: str, script: str, at: Location) -> tuple:
     from ..finding import SourceError
-    from ..inputs import reader_finding
+    from ..finding import reader_finding
     from ..sources.document import load_json, load_yaml
     from ..sources.text import read_text
     from .common import find_file

@@ -2,7 +2,8 @@
 PEFT will train and save, read from task_type, target_modules and modules_to_save. It is taken for a
 reward or classification adapter when its task type is SEQ_CLS or it names a head."""
 
-from .common import Settings, as_int, as_list, defaults, is_head_like, subject
+from .common import Settings, as_int, as_list, is_head_like, subject
+from .defaults import defaults
 
 
 def subjects(document) -> tuple:

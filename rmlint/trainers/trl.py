@@ -14,8 +14,8 @@ import math
 import os
 from functools import lru_cache
 
-from ..finding import Location
-from .common import Settings, as_bool, as_int, as_list, deepspeed_of, defaults, find_file, snapshot, subject, typos
+from .common import Settings, as_bool, as_int, as_list, deepspeed_of, find_file, snapshot, subject, typos
+from .defaults import defaults
 
 STAGE_OF_CLASS = {"RewardConfig": "rm", "PRMConfig": "prm", "PPOConfig": "ppo", "DPOConfig": "dpo",
                   "KTOConfig": "kto", "GRPOConfig": "grpo", "RLOOConfig": "rloo", "SFTConfig": "sft",
@@ -220,7 +220,7 @@ def launch_subjects(launch, path: str, here) -> tuple:
     """(subjects, findings) of one TRL launch (sources/commands.py recognised it): `trl <command>`, or a TRL
     script run directly or with accelerate/torchrun/deepspeed, with `--model_name_or_path` or `--config`."""
     from ..finding import SourceError
-    from ..inputs import reader_finding
+    from ..finding import reader_finding
     from ..sources.document import load_yaml
     from ..sources.text import read_text
     findings = []

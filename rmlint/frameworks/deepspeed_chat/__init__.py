@@ -42,7 +42,7 @@ def launches(commands: list, path: str, position) -> tuple:
     """(subjects, findings, claimed command indexes) of the DeepSpeed-Chat launches among a script's commands."""
     from ...finding import Location
     from ...openrlhf.argv import Arg
-    from ...launches import world_size
+    from ...machine import launch_world
     from ...sources.commands import recognise
     result, findings, claimed = [], [], set()
     for index, command in enumerate(commands):
@@ -57,7 +57,7 @@ def launches(commands: list, path: str, position) -> tuple:
         step = step or _step_of_path(path) or _step_of_source(main_py)
         if not step:
             continue
-        world = world_size(recognise(command)).count     # the launcher's own options (sources/commands.py)
+        world = launch_world(recognise(command)).count     # the launcher's own options (sources/commands.py)
         here = lambda offset: Location(path, *position(offset))   # noqa: E731
         args = [Arg(w.text, here(w.offset), w.known, w.opaque) for w in words[k + 1:]]
         from .launch import subjects     # only for a DeepSpeed-Chat launch: it costs every other script's cold start

@@ -102,7 +102,8 @@ def values_of(line, tree) -> tuple:
 def subjects(entry: str, args: list, script: str, anchor: Location) -> tuple:
     """(subjects, findings) of one verl launch; `args` are the words after the module (.text, .at,
     .known, .opaque)."""
-    from ...trainers.common import Settings, defaults, subject
+    from ...trainers.common import Settings, subject
+    from ...trainers.defaults import defaults
     line = hydra.parse(args)
     tree, config, files = configuration(entry, line, script)
     trainer = defaults()
@@ -135,7 +136,7 @@ _MODEL_KEYS = ("actor_rollout_ref.model.path", "reward_model.model.path")
 
 def _ppo(trainer: dict, get, places: dict, anchor: Location, unknown: set) -> None:
     enabled = get("reward_model.enable") is True
-    policy, reward = get("actor_rollout_ref.model.path"), get("reward_model.model.path")
+    reward = get("reward_model.model.path")
     trainer["keys"].update(reward_model="reward_model.model.path", adapter=_LORA, targets="actor_rollout_ref.model.target_modules")
     if enabled:
         trainer["stage"] = "ppo"

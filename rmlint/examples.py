@@ -1,0 +1,47 @@
+"""The subjects of a rule file's `examples:` entries, read as rmlint reads files and launches: `rmlint facts`
+shows real values from them (fact_docs), and the test suite runs them (tests/lint_examples.py)."""
+
+import os
+
+from .inputs import subjects_of_text
+from .versions import target
+
+
+def checkout() -> str:
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def fixtures_dir() -> str:
+    """The checkpoint fixtures rule examples name (tests/fixtures/checkpoints in a checkout)."""
+    return os.path.join(checkout(), "tests", "fixtures", "checkpoints")
+
+
+def example_subjects(example: dict) -> tuple:
+    """(subjects, reader findings, suppression texts) of one `examples:` entry of a rule file, read with
+    its `versions` ({package: version}) as the target versions."""
+    from .versions import Version, Versions
+    pinned = Versions({p: Version(str(v), "the example") for p, v in (example.get("versions") or {}).items()})
+    with target(pinned):
+        return _example_subjects(example)
+
+
+def _example_subjects(example: dict) -> tuple:
+    texts = {}
+    if "namespace" in example or "guard" in example or "walk" in example:   # no static subject of its own
+        return [], [], texts
+    if "checkpoint" in example:
+        from .checkpoint.subjects import inspect_subject
+        subject, _, problems = inspect_subject(os.path.join(fixtures_dir(), example["checkpoint"]))
+        return [subject], problems, texts
+    if "argv" in example:
+        argv = example["argv"].replace("{fixtures}", fixtures_dir())
+        found, problems = subjects_of_text("<example>.sh", argv + "\n", texts=texts)
+    elif "deepspeed" in example:
+        from .deepspeed.subjects import deepspeed_subject
+        from .sources.document import Document
+        found, problems = [deepspeed_subject(Document("<example>", example["deepspeed"]),
+                                             example.get("consumer", "unknown"))], []
+    else:
+        text = example["file"]["text"].replace("{root}", checkout()).replace("{fixtures}", fixtures_dir())
+        found, problems = subjects_of_text(example["file"]["name"], text, texts=texts)
+    return found, problems, texts
