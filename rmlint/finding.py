@@ -1,6 +1,6 @@
 """What rmlint reports: one finding, at one place, from one rule."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 SEVERITIES = ("error", "warning", "info")
 # C0 (but tab), DEL and C1 controls: a file name or key holding ESC sequences must not drive the terminal
@@ -33,9 +33,6 @@ class Finding:
 
     def sort_key(self):
         return (self.path, self.line, self.column, self.rule, self.message)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def reader_finding(rule: str, message: str, where: Location) -> Finding:

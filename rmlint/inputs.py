@@ -198,9 +198,6 @@ def _script_subjects(path: str, text: str, script, launches: list | None = None)
     return result, findings + trouble
 
 
-KINDS = ("shell", "deepspeed", "openrlhf", "llamafactory", "trl", "axolotl", "accelerate")   # what --kind can force
-
-
 @lru_cache(maxsize=1)
 def _readers() -> dict:
     """kind -> (recogniser, reader returning (subjects, findings)), in the order content is tried."""

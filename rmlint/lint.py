@@ -139,7 +139,8 @@ def _hub(settings):
 def lint_paths(paths, select=None, ignore=None, stdin: bytes | None = None, settings=None,
                kind: str | None = None, settings_for=None) -> Result:
     """Check files, directories (recursively; `.` when `paths` is empty) and `-` (stdin bytes passed
-    in `stdin`); `kind` forces what the named files are read as (inputs.KINDS), files found in
+    in `stdin`); `kind` forces what the named files are read as (shell, deepspeed, openrlhf, llamafactory, trl,
+    axolotl, accelerate: the readers of inputs.py), files found in
     directories excepted. `settings_for(path)` gives each file its settings (the nearest settings
     file, as the CLI does); without it every file uses `settings`. Each file is read once, however
     many spellings reach it; a file rmlint does not read is skipped and counted."""

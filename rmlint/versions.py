@@ -18,7 +18,6 @@ from functools import lru_cache
 PACKAGES = ("openrlhf", "deepspeed", "transformers", "peft", "bitsandbytes", "trl", "accelerate", "llamafactory",
             "axolotl", "torch")
 DISTRIBUTIONS = {"llamafactory": ("llamafactory", "llmtuner")}   # distribution names, when not the package's
-PIN_FILES = ("uv.lock", "poetry.lock", "requirements.txt", "pyproject.toml", "environment.yml", "environment.yaml")
 MAX_PIN_FILE = 8 * 1024 * 1024
 _PIN = re.compile(r"(?<![\w.-])([A-Za-z][A-Za-z0-9._-]*)(?:\[[^\]\s]*\])?\s*===?\s*v?(\d+(?:\.\d+){0,3})(?![\w.*])")
 _PIP_INSTALL = re.compile(r"\bpip3?\s+install\b((?:[^\\\n]|\\[\s\S])*)")   # to the line's end, across `\` joins

@@ -21,9 +21,6 @@ _MESSAGE_KEYS = (("bfloat16 and fp16", ("fp16",)), ("batch", ("train_batch_size"
                  ("offload", ("zero_optimization",)), ("stage", ("zero_optimization", "stage")))
 
 
-BATCH_KEYS = ("train_batch_size", "train_micro_batch_size_per_gpu", "gradient_accumulation_steps")
-
-
 class ExactUnavailable(Exception):
     """DeepSpeed is not installed (exact mode needs `pip install 'rmlint[deepspeed]'`)."""
 
@@ -47,10 +44,6 @@ def _deepspeed():
         raise ExactUnavailable(f"exact DeepSpeed validation needs deepspeed installed "
                                f"(pip install 'rmlint[deepspeed]'): {err}") from None
     return deepspeed, DeepSpeedConfig
-
-
-def version() -> str:
-    return _deepspeed()[0].__version__
 
 
 def _without_auto(value):

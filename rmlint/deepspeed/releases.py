@@ -9,11 +9,11 @@ which anything a config names changed, so a config is inspected once per era, no
 import json
 import re
 from functools import lru_cache
-from pathlib import Path
 
+from ..data import TABLES
 from .schema import Schema
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "deepspeed_releases.json"
+DATA = TABLES / "deepspeed_releases.json"
 
 
 def version_key(text: str) -> tuple:

@@ -8,9 +8,10 @@ without a word, which is why a typo at the top level is worth a finding of its o
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "deepspeed_schema.json"
+from ..data import TABLES
+
+DATA = TABLES / "deepspeed_schema.json"
 
 # Lenient blocks whose keys DeepSpeed reads one by one (a typo there is ignored); blocks not
 # listed here (optimizer.params, autotuning, data_efficiency, pipeline, ...) take free-form keys.

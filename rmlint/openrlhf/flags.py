@@ -13,9 +13,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "openrlhf_flags.json"
+from ..data import TABLES
+
+DATA = TABLES / "openrlhf_flags.json"
 
 # First release of each CLI generation (see research/openrlhf.md §0).
 GENERATIONS = (

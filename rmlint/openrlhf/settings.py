@@ -13,7 +13,8 @@ from .flags import table, version_key
 
 
 @dataclass
-class Settings:
+class OpenRLHFSettings:
+    """An OpenRLHF launch's settings by concept (rmlint's own settings are config.Settings)."""
     values: dict = field(default_factory=dict)
     flag: dict = field(default_factory=dict)     # concept -> flag name that set it (or that holds its default)
     given: set = field(default_factory=set)      # concepts set on the command line
@@ -90,9 +91,9 @@ def _view_spans(views: list, candidates: list) -> list:
     return list(zip(starts, ends))
 
 
-def read(parsed: Parsed) -> Settings:
+def read(parsed: Parsed) -> OpenRLHFSettings:
     flags = table().entrypoints[parsed.entrypoint]
-    settings = Settings()
+    settings = OpenRLHFSettings()
     views = []
     for release in _distinct_releases(parsed.candidates, flags):
         view, origin = {}, {}

@@ -14,9 +14,10 @@ import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "launcher_options.json"
+from ..data import TABLES
+
+DATA = TABLES / "launcher_options.json"
 
 # option -> words it takes, for launchers without a parser rmlint can read (man pages of slurm and Open MPI)
 SRUN = {"-N": 1, "-n": 1, "-c": 1, "-w": 1, "-p": 1, "-A": 1, "-t": 1, "-J": 1, "-o": 1, "-e": 1, "-G": 1,

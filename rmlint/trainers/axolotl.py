@@ -8,7 +8,7 @@ sequence-classification models, so PEFT saves the score head), loaders/model.py 
 bfloat16 under DeepSpeed), utils/config normalize_config (use_reentrant True by default outside RL).
 """
 
-from .common import Settings, as_bool, as_int, as_list, deepspeed_of, subject, typos
+from .common import TrainerSettings, as_bool, as_int, as_list, deepspeed_of, subject, typos
 from .defaults import defaults
 
 SIGNS = {"adapter", "datasets", "micro_batch_size", "sequence_len", "rl", "reward_model", "load_in_4bit",
@@ -44,7 +44,7 @@ def _reentrant(get, rl: bool) -> str:
 
 
 def subjects(document) -> tuple:
-    settings = Settings.of(document)
+    settings = TrainerSettings.of(document)
     get = settings.get
     stage, stage_key = _stage(get)
     adapter = str(get("adapter", ""))

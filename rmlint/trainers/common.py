@@ -6,11 +6,10 @@ import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
+from ..data import TABLES as DATA
 from ..finding import Location
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 LABELS = {"llamafactory": "LLaMA-Factory", "trl": "TRL", "axolotl": "axolotl", "peft": "PEFT", "verl": "verl",
           "deepspeed_chat": "DeepSpeed-Chat"}
 OWN_HEADS = {"llamafactory", "verl", "deepspeed_chat"}     # their own code builds and saves the head, not PEFT
@@ -19,6 +18,7 @@ HEADS = {"llamafactory": ["v_head.summary"], "trl": ["score", "classifier"], "ax
          "peft": ["score", "classifier", "value_head", "v_head.summary", "reward_head"]}   # any framework's
 HEAD_WORDS = ("score", "head", "classifier", "summary", "reward")
 NOT_HEADS = {"lm_head", "embed_tokens", "wte", "embed_out"}
+
 
 @lru_cache(maxsize=None)
 def snapshot(framework: str) -> dict:
@@ -31,16 +31,16 @@ def known_keys(framework: str) -> frozenset:
 
 
 @dataclass
-class Settings:
+class TrainerSettings:
     """A trainer's settings by top-level key, each with where it is written; `document` keeps nested
-    positions when the settings come from one YAML/JSON file."""
+    positions when the settings come from one YAML/JSON file (rmlint's own settings are config.Settings)."""
     values: dict
     where: dict                       # key -> Location
     anchor: Location
     document: object = None
 
     @classmethod
-    def of(cls, document) -> "Settings":
+    def of(cls, document) -> "TrainerSettings":
         return cls(document.data, {key: document.locate((key,)) for key in document.data},
                    Location(document.path, 1, 1), document)
 
@@ -72,7 +72,7 @@ def as_bool(value) -> bool:
     return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "1", "yes"))
 
 
-def typos(settings: Settings, framework: str) -> list:
+def typos(settings: TrainerSettings, framework: str) -> list:
     """Keys that are near-certain misspellings of a known key (one clearly closest match)."""
     known, found = known_keys(framework), []
     for key in settings.values:
@@ -131,7 +131,7 @@ def find_file(name: str, referrer: str, walk_up: bool) -> str | None:
     return relative if not relative.startswith("..") else found
 
 
-def deepspeed_of(settings: Settings, key: str, trainer: dict, unknown: set, walk_up: bool = True) -> tuple:
+def deepspeed_of(settings: TrainerSettings, key: str, trainer: dict, unknown: set, walk_up: bool = True) -> tuple:
     """(subjects, problems) of the DeepSpeed config a trainer names under `key` (a path, or a mapping
     written inline); sets trainer.zero_stage and trainer.deepspeed_file."""
     from ..deepspeed.subjects import deepspeed_subject
@@ -168,7 +168,7 @@ def deepspeed_of(settings: Settings, key: str, trainer: dict, unknown: set, walk
     return [subject], []
 
 
-def models(settings: Settings, trainer: dict, model_key: str, skipped: list) -> None:
+def models(settings: TrainerSettings, trainer: dict, model_key: str, skipped: list) -> None:
     """What the checkpoints on this machine (local, or in the Hugging Face cache) say: a model that is
     already quantized (`trainer.model_quantization`), and for PPO whether the reward model has a head
     (`trainer.reward_head`: found | missing; "" when it is not here to read)."""
@@ -195,7 +195,7 @@ def models(settings: Settings, trainer: dict, model_key: str, skipped: list) -> 
             trainer["reward_head"] = "found" if facts["head"]["any"] else "missing"
 
 
-def subject(settings: Settings, trainer: dict, provenance: dict, unknown: set, kind: str, model_key: str = ""):
+def subject(settings: TrainerSettings, trainer: dict, provenance: dict, unknown: set, kind: str, model_key: str = ""):
     """The trainer subject: `provenance` maps trainer facts to the setting key that sets them."""
     from ..facts import defaults as fact_defaults
     from ..subject import Subject
@@ -223,7 +223,7 @@ def subject(settings: Settings, trainer: dict, provenance: dict, unknown: set, k
 POLICY_KEYS = {"trl": ("sft_model_path", "model_name_or_path"), "llamafactory": ("model_name_or_path",)}
 
 
-def reward_facts(settings: Settings, trainer: dict, model_key: str) -> dict:
+def reward_facts(settings: TrainerSettings, trainer: dict, model_key: str) -> dict:
     from ..checkpoint.defaults import reward_defaults
     from ..checkpoint.identity import build
     key = trainer["keys"]["reward_model"]

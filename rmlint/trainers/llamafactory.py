@@ -7,7 +7,7 @@ when it is a near-certain misspelling of a known one, since integrations (Megatr
 keys the snapshot cannot see.
 """
 
-from .common import Settings, as_bool, as_int, as_list, deepspeed_of, subject, typos
+from .common import TrainerSettings, as_bool, as_int, as_list, deepspeed_of, subject, typos
 from .defaults import defaults
 
 STAGES = {"pt", "sft", "rm", "ppo", "dpo", "kto"}
@@ -24,10 +24,10 @@ def is_llamafactory(data) -> bool:
 
 def subjects(document, forms=()) -> tuple:
     """(subjects, reader findings): the trainer subject and the DeepSpeed file's subject."""
-    return settings_subjects(Settings.of(document), forms)
+    return settings_subjects(TrainerSettings.of(document), forms)
 
 
-def settings_subjects(settings: Settings, forms=()) -> tuple:
+def settings_subjects(settings: TrainerSettings, forms=()) -> tuple:
     """The same from settings of any origin (a YAML file, or `python src/train_bash.py --flags`); `forms`
     are the ways the launch runs LLaMA-Factory (`src/train_bash.py`, `llamafactory-cli`, ...), which only
     some releases have."""

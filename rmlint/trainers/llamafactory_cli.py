@@ -9,7 +9,7 @@ The command recogniser (sources/commands.py, frameworks.py) finds them; here the
 same `trainer` subject a LLaMA-Factory YAML gives, with the launch forms that tell its releases."""
 
 from ..finding import Location
-from .common import Settings
+from .common import TrainerSettings
 from .llamafactory import PROVENANCE
 
 PROGRAMS = ("llamafactory-cli", "lmf")
@@ -71,7 +71,7 @@ def read_args(args: list, form: str, path: str, here, anchor: Location) -> tuple
     else:
         findings = []
         values, where, opaque = _flags(args, here)
-    found, trouble = settings_subjects(Settings(values, where, anchor), tuple(forms))
+    found, trouble = settings_subjects(TrainerSettings(values, where, anchor), tuple(forms))
     for subject in found:
         subject.settings_files = settings_files
         if opaque and subject.kind == "trainer":   # a word rmlint cannot read may set any key

@@ -2,12 +2,12 @@
 PEFT will train and save, read from task_type, target_modules and modules_to_save. It is taken for a
 reward or classification adapter when its task type is SEQ_CLS or it names a head."""
 
-from .common import Settings, as_int, as_list, is_head_like, subject
+from .common import TrainerSettings, as_int, as_list, is_head_like, subject
 from .defaults import defaults
 
 
 def subjects(document) -> tuple:
-    settings = Settings.of(document)
+    settings = TrainerSettings.of(document)
     get = settings.get
     saved, targets = as_list(get("modules_to_save")), as_list(get("target_modules"))
     task_type = str(get("task_type") or "")

@@ -14,7 +14,7 @@ import math
 import os
 from functools import lru_cache
 
-from .common import Settings, as_bool, as_int, as_list, deepspeed_of, find_file, snapshot, subject, typos
+from .common import TrainerSettings, as_bool, as_int, as_list, deepspeed_of, find_file, snapshot, subject, typos
 from .defaults import defaults
 
 STAGE_OF_CLASS = {"RewardConfig": "rm", "PRMConfig": "prm", "PPOConfig": "ppo", "DPOConfig": "dpo",
@@ -22,7 +22,6 @@ STAGE_OF_CLASS = {"RewardConfig": "rm", "PRMConfig": "prm", "PPOConfig": "ppo", 
                   "ORPOConfig": "orpo", "CPOConfig": "cpo", "OnlineDPOConfig": "online_dpo"}
 SCRIPT_STAGES = (("reward", "rm"), ("prm", "prm"), ("ppo", "ppo"), ("online_dpo", "online_dpo"), ("dpo", "dpo"),
                  ("kto", "kto"), ("grpo", "grpo"), ("rloo", "rloo"), ("orpo", "orpo"), ("sft", "sft"))
-COMMANDS = {"sft", "dpo", "reward", "grpo", "rloo", "kto"}
 TRAINER_KEYS = {"per_device_train_batch_size", "output_dir", "learning_rate", "num_train_epochs",
                 "gradient_accumulation_steps", "use_peft", "lora_r", "lora_task_type", "load_in_4bit",
                 "dataset_name", "bf16", "deepspeed", "gradient_checkpointing", "max_steps"}
@@ -130,7 +129,7 @@ def _accelerate(trainer: dict, launch: dict, unknown: set) -> None:
         unknown.add("trainer.zero_stage")
 
 
-def trainer_subjects(settings: Settings, stage: str = "", launch: dict | None = None) -> tuple:
+def trainer_subjects(settings: TrainerSettings, stage: str = "", launch: dict | None = None) -> tuple:
     get = settings.get
     stage = stage or stage_of_keys(settings.values) or stage_of_script(settings.anchor.path)
     four, eight = as_bool(get("load_in_4bit")), as_bool(get("load_in_8bit"))
@@ -168,7 +167,7 @@ def trainer_subjects(settings: Settings, stage: str = "", launch: dict | None = 
 
 def subjects(document) -> tuple:
     """A recipe file on its own: its trainer is told by its own keys or its file name."""
-    return trainer_subjects(Settings.of(document))
+    return trainer_subjects(TrainerSettings.of(document))
 
 
 # --- command lines -------------------------------------------------------------------------------
@@ -255,13 +254,13 @@ def launch_subjects(launch, path: str, here) -> tuple:
             except SourceError as err:
                 findings.append(reader_finding("RM001", err.message, err.location))
             if document is not None and isinstance(document.data, dict):
-                recipe = Settings.of(document)
+                recipe = TrainerSettings.of(document)
                 merged.update(recipe.values)
                 placed.update(recipe.where)
                 stage = stage or stage_of_keys(recipe.values)
     merged.update(values)
     placed.update(where)
-    settings = Settings(merged, placed, here(command.offset), document)
+    settings = TrainerSettings(merged, placed, here(command.offset), document)
     more, problems = trainer_subjects(settings, stage, launch_facts)
     if opaque:      # only what is written in readable words is known; defaults may be overridden
         trainer = more[0]

@@ -6,9 +6,10 @@ argparse refuses ("unrecognized arguments", "invalid int value")."""
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent.parent / "data" / "deepspeed_chat_flags.json"
+from ...data import TABLES
+
+DATA = TABLES / "deepspeed_chat_flags.json"
 TYPES = {"int": int, "float": float}
 
 

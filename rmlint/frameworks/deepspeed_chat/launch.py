@@ -84,7 +84,7 @@ def _checks(step: str, get, places: dict, anchor: Location, main_py: str | None)
 def subjects(step: str, args: list, anchor: Location, world: int, main_py: str | None) -> tuple:
     from ...deepspeed.subjects import deepspeed_subject
     from ...sources.document import Document
-    from ...trainers.common import Settings, subject
+    from ...trainers.common import TrainerSettings, subject
     from ...trainers.defaults import defaults
     parsed = dsflags.parse(step, args)
     get = lambda dest: dsflags.get(parsed, step, dest)   # noqa: E731
@@ -113,7 +113,7 @@ def subjects(step: str, args: list, anchor: Location, world: int, main_py: str |
         trainer["keys"].update(reward_model="critic_model_name_or_path")
         trainer["reward_fallback"] = "step 3 loads its reward and critic models from --critic_model_name_or_path"
     trainer["keys"].update(adapter=lora_flag)
-    settings = Settings(values, places, anchor)
+    settings = TrainerSettings(values, places, anchor)
     made = subject(settings, trainer, {"reward_model": "critic_model_name_or_path", "lora_rank": lora_flag},
                    unknown, "deepspeed_chat", model_key)
     result = [made]

@@ -4,9 +4,10 @@ tools/snapshot_verl_config.py with Hydra's own compose), and what Hydra decides 
 import json
 import re
 from functools import lru_cache
-from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent.parent / "data" / "verl_config.json"
+from ...data import TABLES
+
+DATA = TABLES / "verl_config.json"
 _SELECT = re.compile(r"\$\{oc\.select:([A-Za-z0-9_.]+),([^}]*)\}$")
 _PLAIN = re.compile(r"\$\{([A-Za-z0-9_.]+)\}$")
 

@@ -102,7 +102,7 @@ def values_of(line, tree) -> tuple:
 def subjects(entry: str, args: list, script: str, anchor: Location) -> tuple:
     """(subjects, findings) of one verl launch; `args` are the words after the module (.text, .at,
     .known, .opaque)."""
-    from ...trainers.common import Settings, subject
+    from ...trainers.common import TrainerSettings, subject
     from ...trainers.defaults import defaults
     line = hydra.parse(args)
     tree, config, files = configuration(entry, line, script)
@@ -120,7 +120,7 @@ def subjects(entry: str, args: list, script: str, anchor: Location) -> tuple:
             _ppo(trainer, get, places, anchor, unknown)
             if "reward_model.model.input_tokenizer" in blind:   # `$@` may set it, but unwritten it re-tokenises
                 trainer["reward_retokenizes"] = True
-    settings = Settings({k: v for k, v in ((k, get(k)) for k in _MODEL_KEYS) if v is not None} if tree else {},
+    settings = TrainerSettings({k: v for k, v in ((k, get(k)) for k in _MODEL_KEYS) if v is not None} if tree else {},
                         places, anchor)
     if tree is not None and trainer["stage"] != "ppo":
         settings.values.pop("reward_model.model.path", None)
