@@ -78,3 +78,16 @@ def test_configs_a_script_launches_are_checked(tmp_path, monkeypatch):
     found = findings(script)
     assert ("RM242", "qwen_ppo.yaml", 5) in found and ("RM230", "acc.yaml", 13) in found
     assert ("RM207", "ds_z3.json", 5) in found
+
+
+def test_a_config_that_llamafactory_cli_exports_is_checked(tmp_path, monkeypatch):
+    """`llamafactory-cli export x.yaml` trains nothing, but the config it names is read as any LLaMA-Factory
+    config (launches.py hands it to the file reader passed down from inputs.py)."""
+    import shutil
+    for source in (BROKEN, BROKEN.parent / "ds_z3_config.json"):
+        shutil.copy(source, tmp_path / source.name)
+    script = tmp_path / "merge.sh"
+    script.write_text("#!/bin/bash\nllamafactory-cli export qwen_ppo.yaml\nllamafactory-cli export missing.yaml\n")
+    monkeypatch.chdir("/")
+    found = findings(script)
+    assert ("RM242", "qwen_ppo.yaml", 5) in found and ("RM011", "merge.sh", 3) in found
