@@ -121,7 +121,7 @@ def subjects(entry: str, args: list, script: str, anchor: Location) -> tuple:
             if "reward_model.model.input_tokenizer" in blind:   # `$@` may set it, but unwritten it re-tokenises
                 trainer["reward_retokenizes"] = True
     settings = TrainerSettings({k: v for k, v in ((k, get(k)) for k in _MODEL_KEYS) if v is not None} if tree else {},
-                        places, anchor)
+                               places, anchor)
     if tree is not None and trainer["stage"] != "ppo":
         settings.values.pop("reward_model.model.path", None)
     made = subject(settings, trainer, {"reward_model": "reward_model.model.path", "lora_rank": _LORA},
