@@ -3,12 +3,13 @@
 Usage: python benchmarks/openrlhf_examples.py /path/to/OpenRLHF(.git) [--details] [--json OUT]
 
 Each distinct script (one git blob; the same file unchanged across tags counts once) is judged under
-the first release tag that shipped it. Printed:
+the first release tag that shipped it, that release pinned (tests/openrlhf_examples_known.py). Printed:
 - scripts: distinct examples/**/*.sh blobs, and how many hold an OpenRLHF launch (an `openrlhf.cli.*`
   module or an examples-era `train_*.py` script on a line that is not a comment or an echo);
 - not understood: launch lines of an OpenRLHF program rmlint did not read (no invocation for them);
 - wrong release: invocations whose inferred releases exclude the tag that shipped the script;
-- errors: error findings, split into known real problems (KNOWN, with the reason) and false errors.
+- errors: error findings, split into known real problems (KNOWN, with the reason) and false errors;
+  known problems missed: a KNOWN problem of the script rmlint did not report.
 Nothing of the checkout is copied anywhere but a temporary folder.
 """
 
@@ -24,47 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-# Real problems of the shipped examples, checked against each release's own code:
-# (rule, path, first tags that shipped the blob or None for every blob of the path) -> why it is real
-KNOWN = {
-    ("RM623", "examples/scripts/train_ppo_ray_hybrid_engine.sh", None):
-        "normalize_reward on a release that pins transformers 5 (>= 0.9.5): mean/std buffers left uninitialised",
-    ("RM623", "examples/scripts/serve_remote_rm.sh", None): "the same, for the served reward model",
-    ("RM623", "examples/scripts/train_ppo_with_reward_fn.sh", None): "the same, for the critic",
-    ("RM623", "examples/scripts/train_ppo_ray_slurm.sh", None): "the same, in the slurm + ray example",
-    ("RM001", "examples/scripts/train_ppo_llama_ray_slurm.sh", ("v0.0.2", "v0.1.0", "v0.1.1", "v0.1.3", "v0.1.5")):
-        "the script is cut inside a double quote: `bash -n` refuses it too",
-    ("RM503", "examples/scripts/train_sft_mixtral_lora.sh", None):
-        "LoRA + ZeRO-3 before 0.5.6: save_model writes adapter_model.safetensors from ZeRO-3 partitions",
-    ("RM503", "examples/scripts/train_sft_jamba_lora.sh", None): "the same",
-    ("RM304", "examples/scripts/train_grpo_llama_ray.sh", ("v0.6.0", "v0.6.0.post1")):
-        "--n_samples_per_prompt 1 with group_norm: 0.6.0's train_ppo_ray asserts n_samples_per_prompt > 1",
-    ("RM304", "examples/scripts/train_grpo_ray_hybrid_engine.sh", ("v0.6.0", "v0.6.0.post1")): "the same",
-    ("RM401", "examples/scripts/train_dapo_ray_hybrid_engine.sh", ("v0.9.1.post1", "v0.9.2", "v0.9.8")):
-        "--vllm_enable_is_correction: the release's flag is --enable_vllm_is_correction (argparse exits)",
-    ("RM632", "examples/scripts/train_ppo_llama_ray_70b.sh", None):
-        "the policy checkpoint given as --reward_pretrain: a fresh, random value head scores the rollouts",
-    ("RM632", "examples/scripts/train_ppo_llama_ray_34b.sh", None): "the same",
-}
-# Real problems rmlint cannot see without the version: flags of an older release than the one shipping them
-KNOWN_WRONG_RELEASE = {
-    ("examples/scripts/train_conditional_llama.sh", "v0.1.1"): "--save_hf_model was removed from train_sft in 0.1.1",
-    ("examples/scripts/train_conditional_llama.sh", "v0.1.9"): "the same",
-    ("examples/scripts/train_ppo_llama_ray_slurm.sh", "v0.1.1"):
-        "--reward_model_path and --sft_model_path were removed from train_ppo_ray in 0.1.1",
-}
-
-
-def known(rule: str, row: dict) -> str | None:
-    for (k_rule, path, tags), why in KNOWN.items():
-        if k_rule == rule and path == row["path"] and (tags is None or row["tag"] in tags):
-            return why
-    return None
-
-
-_PROGRAM = re.compile(r"openrlhf[./]cli[./]([a-z_0-9]+)|(?:^|[\s/])((?:train|batch|interactive|serve)_[a-z_0-9]+)\.py\b")
-
-_INDIRECT = re.compile(r"(?:-m|torchrun|deepspeed)\s+\$\{?training_commands|\$\{training_commands\}\"")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+# the known real problems and the judgement, shared with tests/test_openrlhf_examples_corpus.py
+from openrlhf_examples_known import expected_errors, judge as judge_as_release, launch_lines  # noqa: E402
 
 
 def git(repo: str, *args) -> str:
@@ -103,36 +66,20 @@ def corpus(repo: str) -> list:
     return found
 
 
-def launch_lines(text: str) -> list:
-    """Line numbers that run an OpenRLHF program, by a reading independent of rmlint's."""
-    lines = []
-    for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith(("#", "echo")):
-            continue
-        if _PROGRAM.search(stripped.split(" #", 1)[0]):
-            lines.append(number)
-    if not lines:   # the slurm wrappers: `source ./train_x.sh slurm`, then `torchrun ... -m ${training_commands}`
-        lines = [n for n, line in enumerate(text.splitlines(), 1)
-                 if _INDIRECT.search(line) and not line.lstrip().startswith(("#", "echo"))]
-    return lines
-
-
-def judge(path: str, text: str, tag: str) -> dict:
-    """rmlint's `launches` records and error findings for one script, as `rmlint check` makes them."""
-    from rmlint import inputs, lint
+def judge(name: str, path: str, text: str, tag: str) -> dict:
+    """rmlint's `launches` records and error findings for one script, with the release of `tag` pinned."""
     from rmlint.openrlhf.flags import table
-    records = []
-    inputs.subjects_of_text(path, text, launches=records)
-    result = lint.lint_paths([path])
+    verdict = judge_as_release(name, text, tag)
+    records = verdict["records"]
     ours = [r for r in records if r["framework"] == "openrlhf" and r["understood"]]
     wrong_release = [(r["line"], r["program"], r["releases"]) for r in ours
                      if tag[1:] not in table().releases_in(r["releases"])]
-    errors = [(f.rule, f.line, f.message) for f in result.findings if f.severity == "error"]
-    warnings = [(f.rule, f.line, f.message) for f in result.findings if f.severity == "warning"]
+    known = set(expected_errors(path, tag, text))
+    errors = [(rule, line, verdict["messages"][rule, line], (rule, line) in known) for rule, line in verdict["errors"]]
     return {"launches": len(records), "understood": len(ours), "expected": launch_lines(text),
             "not_understood": [(r["line"], r["program"], r["reason"]) for r in records if not r["understood"]],
-            "wrong_release": wrong_release, "errors": errors, "warnings": warnings}
+            "wrong_release": wrong_release, "errors": errors, "known": sorted(known),
+            "warnings": verdict["warnings"]}
 
 
 def main() -> int:
@@ -154,7 +101,7 @@ def main() -> int:
             here = os.getcwd()
             os.chdir(place.parent)   # the examples are run from their own folder
             try:
-                verdict = judge(place.name, text, tag)
+                verdict = judge(place.name, path, text, tag)
             finally:
                 os.chdir(here)
             rows.append({"blob": blob, "tag": tag, "path": path, **verdict})
@@ -166,14 +113,13 @@ def main() -> int:
           f"{sum(r['understood'] for r in rows)}, not understood {sum(len(r['not_understood']) for r in rows)} "
           f"(scripts with an OpenRLHF launch line and a launch not understood: {len(not_understood)})")
     wrong = [r for r in rows if r["wrong_release"]]
-    known_found, false = [], []
-    for row in rows:
-        for rule, line, message in row["errors"]:
-            (known_found if known(rule, row) else false).append((row, rule, line, message))
-    missed = [(r["path"], r["tag"]) for r in wrong if (r["path"], r["tag"]) in KNOWN_WRONG_RELEASE]
+    known_found = [(row, *error) for row in rows for error in row["errors"] if error[3]]
+    false = [(row, *error) for row in rows for error in row["errors"] if not error[3]]
+    missed = [(row, rule, line) for row in rows for rule, line in row["known"]
+              if (rule, line) not in {(e[0], e[1]) for e in row["errors"]}]
     print(f"invocations whose releases exclude the shipping tag {sum(len(r['wrong_release']) for r in wrong)}")
     print(f"error findings: known real {len(known_found)}, false {len(false)}")
-    print(f"known problems missed: {len(missed)} (a flag its release had removed; needs the pinned version)")
+    print(f"known problems missed: {len(missed)}")
     tally = Counter(rule for r in rows for rule, _, _ in r["warnings"])
     print("warnings by rule: " + (", ".join(f"{rule} {n}" for rule, n in sorted(tally.items())) or "none"))
     if args.details:
@@ -181,9 +127,10 @@ def main() -> int:
             print(f"NOT UNDERSTOOD {row['tag']} {row['path']} {row['not_understood']}")
         for row in wrong:
             print(f"WRONG RELEASE {row['tag']} {row['path']} {row['wrong_release']}")
-        for row, rule, line, message in known_found + false:
-            label = "KNOWN" if known(rule, row) else "FALSE"
-            print(f"{label} {row['tag']} {row['path']}:{line} {rule} {message}")
+        for row, rule, line, message, real in known_found + false:
+            print(f"{'KNOWN' if real else 'FALSE'} {row['tag']} {row['path']}:{line} {rule} {message}")
+        for row, rule, line in missed:
+            print(f"MISSED {row['tag']} {row['path']}:{line} {rule}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0

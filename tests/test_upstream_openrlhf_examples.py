@@ -25,9 +25,9 @@ LAUNCHES = {
     "openrlhf/v0.0.1/examples/scripts/interactive_chat_llama.sh": [("../interactive_chat.py", 5)],
     "openrlhf/v0.0.1/examples/scripts/train_ppo_llama_ray_34b.sh": [("examples/train_ppo_ray.py", 6)],
     "openrlhf/v0.1.1/examples/scripts/train_rm_llama.sh": [("../train_rm.py", 27)],
-    "openrlhf/v0.1.10/examples/scripts/train_ppo_llama.sh": [("../train_ppo.py", 36)],
-    "openrlhf/v0.1.10/examples/scripts/train_kto_llama.sh": [("../train_kto.py", 35)],
-    "openrlhf/v0.1.10/examples/scripts/train_dpo_llama_34b.sh": [("../train_dpo.py", 31)],
+    "openrlhf/v0.1.5/examples/scripts/train_ppo_llama.sh": [("../train_ppo.py", 36)],
+    "openrlhf/v0.1.9/examples/scripts/train_kto_llama.sh": [("../train_kto.py", 35)],
+    "openrlhf/v0.1.9/examples/scripts/train_dpo_llama_34b.sh": [("../train_dpo.py", 31)],
     "openrlhf/v0.2.5/examples/scripts/train_knowledge_distillation.sh": [("../train_kd.py", 29)],
     "openrlhf/v0.3.1/examples/scripts/train_iterative_dpo_llama.sh": [
         ("../batch_inference.py", 52), ("../batch_inference.py", 69), ("../train_dpo.py", 89)],
@@ -38,7 +38,7 @@ LAUNCHES = {
     "openrlhf/v0.4.6/examples/scripts/train_ppo_llama_ray.sh": [("openrlhf.cli.train_ppo_ray", 3)],
     "openrlhf/v0.6.0/examples/scripts/train_grpo_ray_hybrid_engine.sh": [("openrlhf.cli.train_ppo_ray", 3)],
     "openrlhf/v0.9.2/examples/scripts/train_ppo_ray_hybrid_engine.sh": [("openrlhf.cli.train_ppo_ray", 3)],
-    "openrlhf/v0.10.0/examples/scripts/train_rm.sh": [("openrlhf.cli.train_rm", 31)],
+    "openrlhf/v0.9.2/examples/scripts/train_rm.sh": [("openrlhf.cli.train_rm", 31)],
     "openrlhf/v0.10.2/examples/scripts/train_ppo_ray_hybrid_engine.sh": [("openrlhf.cli.train_ppo_ray", 3)],
     "openrlhf/v0.10.2/examples/scripts/serve_remote_rm.sh": [("openrlhf.cli.serve_rm", 3)],
     "openrlhf/v0.10.2/examples/scripts/train_ppo_with_reward_fn.sh": [("openrlhf.cli.train_ppo_ray", 12)],
@@ -67,12 +67,14 @@ KNOWN = {
 
 
 def manifest() -> list:
-    """(fixture relative to tests/fixtures/upstream, release that shipped it) of the OpenRLHF rows; the
-    release is the fixture's folder (`unreleased`: newer than every release tag)."""
+    """(fixture relative to tests/fixtures/upstream, release that shipped it) of the OpenRLHF rows read by
+    hand here; the release is the fixture's folder (`unreleased`: newer than every release tag).
+    tests/test_openrlhf_examples_corpus.py judges every OpenRLHF fixture of the manifest."""
     rows = [line.split("\t") for line in (ROOT / "MANIFEST.tsv").read_text().splitlines()[1:] if line.strip()]
     prefix = "tests/fixtures/upstream/"
+    here = set(LAUNCHES) | set(NOT_UNDERSTOOD)
     return [(row[3][len(prefix):], row[3][len(prefix):].split("/")[1]) for row in rows
-            if row[0] == "OpenRLHF/OpenRLHF" and row[3].startswith(prefix + "openrlhf/")]
+            if row[0] == "OpenRLHF/OpenRLHF" and row[3][len(prefix):] in here]
 
 
 def records(fixture: str) -> list:
@@ -81,10 +83,10 @@ def records(fixture: str) -> list:
     return found
 
 
-def test_every_openrlhf_fixture_is_in_the_manifest_and_judged_here():
+def test_every_fixture_read_by_hand_is_in_the_manifest_and_on_disk():
     listed = {fixture for fixture, _ in manifest()}
-    on_disk = {str(p.relative_to(ROOT)) for p in (ROOT / "openrlhf").rglob("*.sh")}
-    assert listed == on_disk == set(LAUNCHES) | set(NOT_UNDERSTOOD)
+    assert listed == set(LAUNCHES) | set(NOT_UNDERSTOOD)
+    assert all((ROOT / fixture).is_file() for fixture in listed)
 
 
 @pytest.mark.parametrize("fixture,release", manifest())

@@ -1,0 +1,64 @@
+"""Every OpenRLHF example launch script committed as a fixture (tests/fixtures/upstream/openrlhf/<tag>/...,
+fetched with the search tool's read_file; MANIFEST.tsv gives repo, commit and path), judged as the release
+of the first tag that shipped it (tests/openrlhf_examples_known.py):
+- every launch line of an OpenRLHF program is understood as that program; a slurm wrapper that `source`s a
+  sibling is read through it when the sibling its release shipped sits beside it, else listed as not
+  understood naming the file;
+- the error findings are exactly the known real problems, at the line of the flag or program they name.
+benchmarks/openrlhf_examples.py runs the same judgement over every tag of a local checkout.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from openrlhf_examples_known import (SOURCED, expected_errors, judge, launch_lines, launcher_line, program_of,
+                                     programs_named, sourced_script)
+
+ROOT = Path(__file__).resolve().parent / "fixtures" / "upstream"
+PREFIX = "tests/fixtures/upstream/openrlhf/"
+
+
+def manifest() -> list:
+    """(fixture path under tests/fixtures/upstream/openrlhf/, upstream path, tag) of the OpenRLHF rows."""
+    rows = [line.split("\t") for line in (ROOT / "MANIFEST.tsv").read_text().splitlines()[1:] if line.strip()]
+    found = []
+    for repo, _commit, path, fixture in rows:
+        if repo == "OpenRLHF/OpenRLHF" and fixture.startswith(PREFIX):
+            relative = fixture[len(PREFIX):]
+            found.append((relative, path, relative.split("/", 1)[0]))
+    return found
+
+
+ROWS = manifest()
+
+
+def test_every_fixture_is_in_the_manifest_once_at_its_upstream_path():
+    listed = [relative for relative, _, _ in ROWS]
+    on_disk = {str(p.relative_to(ROOT / "openrlhf")) for p in (ROOT / "openrlhf").rglob("*.sh")}
+    assert len(listed) == len(set(listed))
+    assert set(listed) == on_disk
+    assert all(relative.split("/", 1)[1] == path for relative, path, _ in ROWS)
+    assert len(ROWS) >= 20
+
+
+@pytest.mark.parametrize("relative,path,tag", ROWS, ids=[relative for relative, _, _ in ROWS])
+def test_the_example_is_read_as_its_release_with_only_its_known_errors(relative, path, tag, monkeypatch):
+    fixture = ROOT / "openrlhf" / relative
+    text = fixture.read_text()
+    monkeypatch.chdir(fixture.parent)   # the examples are run from their own folder
+    verdict = judge(fixture.name, text, tag)
+    records = verdict["records"]
+    if path in SOURCED:
+        sibling = fixture.parent / sourced_script(text)
+        if sibling.is_file():   # the script it sources, as the same release shipped it, is beside it
+            assert records and all(r["framework"] == "openrlhf" and r["understood"] for r in records), records
+            assert sorted(program_of(r) for r in records) == programs_named(sibling.read_text())
+        else:
+            assert [(r["line"], r["understood"], sibling.name in r["reason"]) for r in records] == \
+                [(launcher_line(text, launch_lines(text)[0]), False, True)]
+    else:
+        assert programs_named(text), "a fixture without an OpenRLHF launch line"
+        assert all(r["framework"] == "openrlhf" and r["understood"] for r in records), records
+        assert sorted(program_of(r) for r in records) == programs_named(text)
+    assert verdict["errors"] == expected_errors(path, tag, text), verdict["messages"]
