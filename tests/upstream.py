@@ -150,17 +150,27 @@ def deepspeed_verdicts(version: str, configs: list) -> list:
 
 
 @lru_cache(maxsize=None)
-def peft_tree(version: str) -> Path:
-    """PEFT release `version`'s wheel from the registry, unpacked once under the test cache (pure Python:
-    put first on PYTHONPATH it is that release)."""
-    folder = CACHE / "peft"
-    tree = folder / f"peft-{version}"
-    if not (tree / "peft" / "__init__.py").is_file():
-        found = list(folder.glob(f"peft-{version}-*.whl"))
-        if not found:
-            folder.mkdir(parents=True, exist_ok=True)
-            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(folder),
-                            f"peft=={version}"], check=True)
-            found = list(folder.glob(f"peft-{version}-*.whl"))
-        zipfile.ZipFile(found[0]).extractall(tree)
+def wheels_tree(*pins: str, skip: str = "") -> Path:
+    """The wheels of `pins` (e.g. "transformers==4.57.6") from the registry, without dependencies, unpacked
+    once into one folder under the test cache: put first on PYTHONPATH, those releases (and their
+    dist-info, which version checks read) shadow the installed ones. Members ending in `skip` are left
+    packed (e.g. bitsandbytes' CUDA libraries)."""
+    folder = CACHE / "wheels"
+    tree = folder / "+".join(pins)
+    if not (tree / ".done").is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        for pin in pins:
+            name, version = pin.split("==")
+            pattern = f"{name.replace('-', '_')}-{version}-*.whl"
+            if not list(folder.glob(pattern)):
+                subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(folder),
+                                pin], check=True)
+            archive = zipfile.ZipFile(next(iter(folder.glob(pattern))))
+            archive.extractall(tree, [n for n in archive.namelist() if not (skip and n.endswith(skip))])
+        (tree / ".done").write_text("\n".join(pins))
     return tree
+
+
+def peft_tree(version: str) -> Path:
+    """PEFT release `version`'s wheel (pure Python: put first on PYTHONPATH it is that release)."""
+    return wheels_tree(f"peft=={version}")
