@@ -182,16 +182,16 @@ def _normalise(config, gpus: int):
     exec(compile(ast.Module(body=blocks, type_ignores=[]), "fsdp_workers.py", "exec"), {"self": actor})
 
 
-def verl_verdict(overrides: list):
+def verl_verdict(overrides: list, name: str = "ppo_trainer"):
     """True when verl refuses the launch after the GPUs are allocated (validate_config or the workers)."""
     from omegaconf import open_dict
     validate_config, need_critic, need_reference_policy = _verl_modules()
-    config, error = compose(overrides)
+    config, error = compose(overrides, name)
     assert error is None, error
     gpus = config.trainer.n_gpus_per_node * config.trainer.nnodes
     try:
         validate_config(config, use_reference_policy=need_reference_policy(config), use_critic=need_critic(config))
-        if not config.actor_rollout_ref.actor.use_dynamic_bsz:
+        if not config.actor_rollout_ref.actor.use_dynamic_bsz and name == "ppo_trainer":
             with open_dict(config):
                 _normalise(config, gpus)
     except Exception as err:      # noqa: BLE001 - assertions, ValueError, or Hydra's wrapping of them
@@ -199,9 +199,10 @@ def verl_verdict(overrides: list):
     return ""
 
 
-def rmlint_batch_rules(overrides: list) -> list:
+def rmlint_batch_rules(overrides: list, name: str = "ppo_trainer") -> list:
     from rmlint.lint import lint_argv
-    result = lint_argv(["python3", "-m", "verl.trainer.main_ppo", *overrides], select=["RM31"])
+    result = lint_argv(["python3", "-m", "verl.trainer.main_ppo", "--config-name", name, *overrides],
+                       select=["RM31", "RM636", "RM637"])
     return [f.rule for f in result.findings]
 
 
@@ -241,3 +242,40 @@ def test_batch_errors_are_the_ones_verl_raises():
         if bool(raised) != bool(reported):
             disagreements.append((case[2:], raised[:120], reported))
     assert disagreements == []
+
+
+def megatron_cases(seed: int = 11) -> list:
+    """Launches of ppo_megatron_trainer (verl's Megatron actor): tensor, pipeline and context parallel sizes
+    against the GPU count, and the batch against the data-parallel size × micro-batch."""
+    rng = random.Random(seed)
+    cases = []
+    for _ in range(40):
+        case = BATCH + [f"data.train_batch_size={rng.choice([8, 12, 16, 20, 32, 48, 64, 96])}",
+                        f"actor_rollout_ref.actor.ppo_mini_batch_size={rng.choice([4, 8, 16])}",
+                        f"actor_rollout_ref.rollout.n={rng.choice([1, 2, 3, 5, 8])}",
+                        f"trainer.n_gpus_per_node={rng.choice([1, 2, 4, 6, 8])}",
+                        f"trainer.nnodes={rng.choice([1, 1, 2, 3])}",
+                        f"actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu={rng.choice([1, 2, 4, 8])}",
+                        "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=4"]
+        for name in ("tensor_model", "pipeline_model", "context"):
+            if rng.random() < 0.6:
+                case.append(f"actor_rollout_ref.actor.megatron.{name}_parallel_size={rng.choice([1, 2, 4, 3])}")
+        cases.append(case)
+    return cases
+
+
+def test_megatron_batch_errors_are_the_ones_verl_raises():
+    """verl's validate_config on its own ppo_megatron_trainer config (Megatron itself is not imported: the
+    checks that matter run before any worker)."""
+    disagreements, raised_count = [], 0
+    for case in megatron_cases():
+        raised, reported = verl_verdict(case, "ppo_megatron_trainer"), rmlint_batch_rules(case, "ppo_megatron_trainer")
+        raised_count += bool(raised)
+        if bool(raised) != bool(reported):
+            disagreements.append((case[2:], raised[:120], reported))
+    assert disagreements == []
+    assert 5 < raised_count < 35
+    assert rmlint_batch_rules(megatron_cases()[0][:2] + [
+        "trainer.n_gpus_per_node=6", "actor_rollout_ref.actor.megatron.tensor_model_parallel_size=4",
+        "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=1", "actor_rollout_ref.actor.ppo_mini_batch_size=8",
+        "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=4"], "ppo_megatron_trainer") == ["RM636"]

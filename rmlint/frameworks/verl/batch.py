@@ -2,7 +2,9 @@
 check: which check, the key it is reported at, the numbers, the smallest fix as `key=value`).
 
 - validate_config (verl/utils/config.py): GPUs = trainer.n_gpus_per_node × trainer.nnodes;
-  data.train_batch_size × rollout.n divisible by the GPUs (FSDP; Megatron: by dp × micro-batch);
+  data.train_batch_size × rollout.n divisible by the GPUs (FSDP); Megatron actor: the GPUs divisible by
+  tensor × pipeline × context parallel sizes, and data.train_batch_size × rollout.n by the data-parallel
+  size (GPUs / those three) × ppo_micro_batch_size_per_gpu;
   micro-batch options: at least one of `*micro_batch_size` / `*_per_gpu`, not both (actor, critic, ref,
   rollout log-prob, reward model).
 - ActorConfig/CriticConfig.validate: data.train_batch_size >= ppo_mini_batch_size.
@@ -59,6 +61,30 @@ def _role(get, places, anchor, section: str, gpus: int, train: int, n: int, foun
                            micro=micro))
 
 
+def _megatron(get, places, anchor, gpus, train: int, n: int, found: list) -> None:
+    sizes = {name: get(f"{ACTOR}.megatron.{name}_parallel_size") for name in ("tensor_model", "pipeline_model", "context")}
+    if not _ints(gpus, *sizes.values()) or min(sizes.values()) < 1 or gpus < 1:
+        return
+    parallel = math.prod(sizes.values())
+    written = [f"{ACTOR}.megatron.{name}_parallel_size" for name in sizes if f"{ACTOR}.megatron.{name}_parallel_size" in places]
+    if gpus % parallel:
+        per_node, nodes = get("trainer.n_gpus_per_node"), get("trainer.nnodes")
+        step = parallel // math.gcd(parallel, nodes)     # the fewest GPUs per node that make the total divisible
+        found.append(_item("megatron-gpus-not-divisible", (written or ["trainer.n_gpus_per_node"])[0], places, anchor,
+                           f"trainer.n_gpus_per_node={-(-per_node // step) * step}", a=gpus, b=parallel,
+                           tp=sizes["tensor_model"], pp=sizes["pipeline_model"], cp=sizes["context"]))
+        return
+    micro = get(f"{ACTOR}.ppo_micro_batch_size_per_gpu")
+    if not _ints(train, n, micro) or micro < 1:
+        return
+    smallest = gpus // parallel * micro
+    if (train * n) % smallest:
+        step = smallest // math.gcd(smallest, n)
+        found.append(_item("megatron-batch-not-divisible", "data.train_batch_size", places, anchor,
+                           f"data.train_batch_size={-(-train // step) * step}", a=train, b=n, c=gpus // parallel,
+                           d=micro))
+
+
 def checks(get, places: dict, anchor) -> list:
     found = []
     per_node, nodes = get("trainer.n_gpus_per_node"), get("trainer.nnodes")
@@ -71,6 +97,8 @@ def checks(get, places: dict, anchor) -> list:
             step = gpus // math.gcd(gpus, n)
             found.append(_item("real-batch-not-divisible", "data.train_batch_size", places, anchor,
                                f"data.train_batch_size={-(-train // step) * step}", a=train, b=n, c=gpus))
+        if get(f"{ACTOR}.strategy") == "megatron":
+            _megatron(get, places, anchor, gpus, train, n, found)
         _role(get, places, anchor, ACTOR, gpus, train, n, found)
         if get("algorithm.use_kl_in_reward") is True or get(f"{ACTOR}.use_kl_loss") is True:
             _exclusive(get, places, anchor, "actor_rollout_ref.ref", "log_prob_micro_batch_size", found)
