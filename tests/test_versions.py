@@ -105,6 +105,24 @@ def test_reduce_bucket_size_0_is_judged_for_the_pinned_deepspeed(zero3):
                      "(DeepSpeed >= 0.19.6; the DeepSpeed version is not known)")], 1)
 
 
+def test_every_deepspeed_release_from_0_10_is_in_the_table_0_12_4_included(tmp_path):
+    """0.11.0, 0.12.4-0.12.6 and 0.13.0 were missing (pip could not prepare two sdists; 0.12.4-0.12.6 recurse in
+    get_accelerator with DS_ACCELERATOR=cuda) and a pin to them was read as the release before: a key
+    0.12.4 added (zero_optimization.use_multi_rank_bucket_allreduce) was an error for a launch pinned to 0.12.4."""
+    from rmlint.deepspeed.releases import DATA
+    table = json.loads(DATA.read_text())
+    assert table["skipped"] == [] and {"0.11.0", "0.12.4", "0.12.5", "0.12.6", "0.13.0"} <= set(table["releases"])
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "ds.json").write_text('{"train_micro_batch_size_per_gpu": 1,\n "zero_optimization": '
+                                      '{"stage": 2, "use_multi_rank_bucket_allreduce": false}}\n')
+    found = {}
+    for version in ("0.12.3", "0.12.4", "0.13.0"):
+        (tmp_path / "requirements.txt").write_text(f"deepspeed=={version}\n")
+        done = run_rmlint("check", "--select", "RM207", "--format", "json", "ds.json", cwd=tmp_path, env=HERE)
+        found[version] = [(f["rule"], f["line"]) for f in json.loads(done.stdout)["findings"]]
+    assert found == {"0.12.3": [("RM207", 2)], "0.12.4": [], "0.13.0": []}
+
+
 def test_settings_win_and_show_settings_and_json_name_the_source(zero3):
     folder = zero3("deepspeed==0.19.8")
     (folder / ".rmlint.yaml").write_text("versions:\n  deepspeed: 0.16.4\n")

@@ -42,8 +42,16 @@ def unpacked(version: str, cache: Path = CACHE) -> Path:
     if (folder / "deepspeed" / "__init__.py").is_file():
         return folder
     cache.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--quiet",
-                    "-d", str(cache), f"deepspeed=={version}"], check=True)
+    command = ["-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--quiet", "-d", str(cache),
+               f"deepspeed=={version}"]
+    try:
+        subprocess.run([sys.executable, *command], check=True)
+    except subprocess.CalledProcessError:
+        # pip prepares an sdist's metadata by running its setup.py, which imports torch (0.13.0: not in pip's
+        # isolated build env) and, up to 0.11.x, DeepSpeed's pydantic-v1 models (0.11.0): retry with this
+        # environment's packages, or RMLINT_TOOLS_PIP_PYTHON's (an interpreter with torch and pydantic<2)
+        python = os.environ.get("RMLINT_TOOLS_PIP_PYTHON", sys.executable)
+        subprocess.run([python, *command, "--no-build-isolation"], check=True)
     archive = cache / f"deepspeed-{version}.tar.gz"
     with tarfile.open(archive) as tar:
         tar.extractall(cache, filter="data")
@@ -53,8 +61,13 @@ def unpacked(version: str, cache: Path = CACHE) -> Path:
 
 def snapshot(version: str, cache: Path = CACHE) -> dict:
     tree = unpacked(version, cache)
-    for accelerator in ("cuda", "cpu"):   # cpu needs IPEX before 0.14; cuda needs CUDA_HOME in 0.15.0
-        env = dict(os.environ, PYTHONPATH=str(tree), DS_ACCELERATOR=accelerator)
+    # cpu needs IPEX before 0.14; cuda needs CUDA_HOME in 0.15.0 and recurses in get_accelerator in 0.12.4-0.12.6
+    # (its DS_ACCELERATOR check calls itself), where DeepSpeed's own detection (no DS_ACCELERATOR) works
+    for accelerator in ("cuda", "cpu", None):
+        env = dict(os.environ, PYTHONPATH=str(tree))
+        env.pop("DS_ACCELERATOR", None)
+        if accelerator:
+            env["DS_ACCELERATOR"] = accelerator
         run = subprocess.run([sys.executable, str(ROOT / "tools" / "snapshot_deepspeed_schema.py")], env=env,
                              capture_output=True, text=True)
         if not run.returncode:
@@ -76,19 +89,39 @@ def flatten(fields: dict, prefix: str, out: dict):
         out[prefix + name] = entry
 
 
+PARTS = ("blocks", "strict", "lenient", "removed")
+
+
+def release_view(snap: dict) -> dict:
+    strict = {}
+    for block, fields in snap["strict"].items():
+        flatten(fields, block + ".", strict)
+    return {"blocks": {b: 1 for b in snap["strict"]}, "strict": strict,
+            "lenient": {k: 1 for k in snap["lenient"]}, "removed": snap["removed"]}
+
+
+def views_of(table: dict) -> list:
+    """A merged table back into [(version, view)] (the inverse of merge_views)."""
+    views = [(version, {part: {} for part in PARTS}) for version in table["releases"]]
+    for part in PARTS:
+        for name, found in table[part].items():
+            for first, last, value in found:
+                for index in range(first, last + 1):
+                    views[index][1][part][name] = value
+    return views
+
+
 def merge(snapshots: list) -> dict:
     """[(version, snapshot)] in release order -> one table; each entry is [[first, last, value], ...]
     over release indices, consecutive releases with the same value folded into one run."""
-    versions = [v for v, _ in snapshots]
-    per_release = []
-    for _, snap in snapshots:
-        strict = {}
-        for block, fields in snap["strict"].items():
-            flatten(fields, block + ".", strict)
-        per_release.append({"blocks": {b: 1 for b in snap["strict"]}, "strict": strict,
-                            "lenient": {k: 1 for k in snap["lenient"]}, "removed": snap["removed"]})
+    return merge_views([(version, release_view(snap)) for version, snap in snapshots])
+
+
+def merge_views(views: list) -> dict:
+    versions = [v for v, _ in views]
+    per_release = [view for _, view in views]
     table = {"generated_by": "tools/snapshot_deepspeed_releases.py", "releases": versions}
-    for part in ("blocks", "strict", "lenient", "removed"):
+    for part in PARTS:
         names = sorted({n for r in per_release for n in r[part]})
         table[part] = {name: runs([r[part].get(name) for r in per_release]) for name in names}
     return table
@@ -110,17 +143,27 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("versions", nargs="*", help="releases to snapshot (default: every release >= 0.10.0)")
     parser.add_argument("--out", default=str(ROOT / "rmlint" / "data" / "deepspeed_releases.json"))
+    parser.add_argument("--add", action="store_true",
+                        help="snapshot only the releases named (default: those the table in --out skipped or lacks) "
+                             "and merge them into it, keeping its other releases as they are")
     args = parser.parse_args()
-    versions = sorted(args.versions, key=key) if args.versions else registry_versions()
-    snapshots, skipped = [], []
+    kept = views_of(json.loads(Path(args.out).read_text())) if args.add else []
+    if args.add and not args.versions:
+        known = {version for version, _ in kept}
+        versions = [v for v in registry_versions() if v not in known]
+    else:
+        versions = sorted(args.versions, key=key) if args.versions else registry_versions()
+    views, skipped = [], []
     for version in versions:
         print(f"deepspeed {version}", file=sys.stderr)
         try:
-            snapshots.append((version, snapshot(version)))
+            views.append((version, release_view(snapshot(version))))
         except (subprocess.CalledProcessError, SystemExit) as err:   # e.g. an sdist pip cannot prepare today
             print(f"  skipped: {err}", file=sys.stderr)
             skipped.append(version)
-    table = merge(snapshots)
+    added = {version for version, _ in views}
+    views = sorted([view for view in kept if view[0] not in added] + views, key=lambda view: key(view[0]))
+    table = merge_views(views)
     table["skipped"] = skipped     # a pin to one of these is read as the nearest older release
     text = json.dumps(table, sort_keys=True, separators=(",", ":"))
     text = text.replace('],"', '],\n"')    # one key per line: reviewable diffs
