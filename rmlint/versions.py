@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 PACKAGES = ("openrlhf", "deepspeed", "transformers", "peft", "bitsandbytes", "trl", "accelerate", "llamafactory",
-            "axolotl", "torch")
+            "axolotl", "torch", "verl")
 DISTRIBUTIONS = {"llamafactory": ("llamafactory", "llmtuner")}   # distribution names, when not the package's
 MAX_PIN_FILE = 8 * 1024 * 1024
 _PIN = re.compile(r"(?<![\w.-])([A-Za-z][A-Za-z0-9._-]*)(?:\[[^\]\s]*\])?\s*===?\s*v?(\d+(?:\.\d+){0,3})(?![\w.*])")

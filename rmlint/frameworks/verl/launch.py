@@ -152,7 +152,23 @@ def _ppo(trainer: dict, get, places: dict, anchor: Location, unknown: set) -> No
     trainer["reward_retokenizes"] = get("reward_model.use_reward_loop") is True or \
         get("reward_model.model.input_tokenizer") is not None
     if not trainer["refused"]:   # a refused override stops the launch before verl's checks (and its value is unknown)
-        trainer["checks"] = batch.checks(get, places, anchor)
+        trainer["checks"] = batch.checks(get, places, anchor) + _critic_lora(get, places, anchor)
     gpus = get("trainer.n_gpus_per_node"), get("trainer.nnodes")
     if all(isinstance(g, int) for g in gpus):
         trainer["gpus"] = gpus[0] * gpus[1]
+
+
+def _critic_lora(get, places: dict, anchor: Location) -> list:
+    """LoRA on the FSDP critic (critic.model.lora_rank > 0). verl loads the critic as
+    AutoModelForTokenClassification; before 0.7.0 (PR #4695) it wrapped it with PEFT's CAUSAL_LM task type,
+    from 0.7.0 with TOKEN_CLS, which puts the `score` head in modules_to_save. The rules decide by the
+    target verl and PEFT releases what PEFT then does."""
+    rank, critic = get("critic.model.lora_rank"), get("critic.enable")
+    used = critic is True or critic is None and get("algorithm.adv_estimator") == "gae"
+    if not (isinstance(rank, int) and rank > 0 and used and get("critic.strategy") in ("fsdp", "fsdp2")):
+        return []
+    targets = get("critic.model.target_modules")
+    at = places.get("critic.model.lora_rank", anchor)
+    return [{"check": "critic-lora", "key": "critic.model.lora_rank", "fix": "", "file": at.path, "line": at.line,
+             "column": at.column, "a": rank, "b": 0, "c": 0, "d": 0, "all_linear": targets == "all-linear",
+             "targets": targets if isinstance(targets, str) else ", ".join(map(str, targets or []))}]
