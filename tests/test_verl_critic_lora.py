@@ -1,6 +1,7 @@
 """LoRA on verl's critic across verl and PEFT releases (RM638, RM639). The task type each verl release
 gives the critic's LoraConfig is read from that release's wheel (fsdp_workers.py, CriticWorker: CAUSAL_LM
-in 0.6.1, TOKEN_CLS in 0.7.0, PR #4695); PEFT then wraps a tiny AutoModelForTokenClassification critic
+in 0.6.1, TOKEN_CLS in 0.7.0, PR #4695; from 0.8.0 the model engine, FSDPEngine._build_lora_module in
+workers/engine/fsdp/transformer_impl.py: CAUSAL_LM for every model, 0.9.1 read here); PEFT then wraps a tiny AutoModelForTokenClassification critic
 (num_labels=1, as verl's load_valuehead_model builds it) with that config, in a fresh interpreter per PEFT
 release: the installed 0.21.2 and the 0.12.0 / 0.13.0 wheels from the registry."""
 
@@ -47,8 +48,10 @@ LAUNCH = ["python3", "-m", "verl.trainer.main_ppo", "trainer.n_gpus_per_node=8",
 
 def critic_task_type(verl: str) -> str:
     """The TaskType in the critic's LoraConfig dict of verl release `verl`'s fsdp_workers.py."""
-    source = (upstream.wheels_tree(f"verl=={verl}") / "verl" / "workers" / "fsdp_workers.py").read_text()
-    critic = next(n for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name == "CriticWorker")
+    workers = upstream.wheels_tree(f"verl=={verl}") / "verl" / "workers"
+    legacy = workers / "fsdp_workers.py"
+    path, name = (legacy, "CriticWorker") if legacy.is_file() else (workers / "engine/fsdp/transformer_impl.py", "FSDPEngine")
+    critic = next(n for n in ast.parse(path.read_text()).body if isinstance(n, ast.ClassDef) and n.name == name)
     found = {value.attr for node in ast.walk(critic) if isinstance(node, ast.Dict)
              for key, value in zip(node.keys, node.values)
              if isinstance(key, ast.Constant) and key.value == "task_type" and isinstance(value, ast.Attribute)}
@@ -70,7 +73,7 @@ def wrapped(peft: str, cases: list) -> dict:
 
 def rmlint_rules(verl: str, peft: str, targets) -> list:
     argv = LAUNCH + ([f"critic.model.target_modules=[{','.join(targets)}]"] if targets != "all-linear" else [])
-    settings = Settings(versions={"verl": verl, "peft": peft}, installed_versions=False)
+    settings = Settings(versions={k: v for k, v in (("verl", verl), ("peft", peft)) if v}, installed_versions=False)
     return [f.rule for f in lint_argv(argv, select=["RM638", "RM639"], settings=settings).findings]
 
 
@@ -78,14 +81,20 @@ def rmlint_rules(verl: str, peft: str, targets) -> list:
     ("0.21.2", [("0.6.1", "all-linear", "AttributeError", ["RM638"]),
                 ("0.6.1", EXPLICIT, "AttributeError", ["RM638"]),
                 ("0.7.0", "all-linear", "TypeError", ["RM639"]),
-                ("0.7.0", EXPLICIT, "head trained and saved", [])]),
+                ("0.7.0", EXPLICIT, "head trained and saved", []),
+                ("0.9.1", EXPLICIT, "AttributeError", ["RM638"])]),
     ("0.13.0", [("0.7.0", "all-linear", "TypeError", ["RM639"]),
                 ("0.7.0", EXPLICIT, "head trained and saved", [])]),
     ("0.12.0", [("0.7.0", "all-linear", "built", [])]),
 ])
 def test_critic_lora_fails_exactly_where_rmlint_says(peft, cases):
     tasks = {verl: critic_task_type(verl) for verl, _, _, _ in cases}
-    assert tasks == {v: {"0.6.1": "CAUSAL_LM", "0.7.0": "TOKEN_CLS"}[v] for v in tasks}
+    assert tasks == {v: {"0.6.1": "CAUSAL_LM", "0.7.0": "TOKEN_CLS", "0.9.1": "CAUSAL_LM"}[v] for v in tasks}
     seen = wrapped(peft, [(tasks[verl], targets) for verl, targets, _, _ in cases])
     assert [seen[f"{tasks[verl]} {targets}"] for verl, targets, _, _ in cases] == [outcome for _, _, outcome, _ in cases]
     assert [rmlint_rules(verl, peft, targets) for verl, targets, _, _ in cases] == [rules for _, _, _, rules in cases]
+
+
+def test_with_the_verl_release_unknown_the_newest_release_is_assumed():
+    assert rmlint_rules("", "", EXPLICIT) == ["RM638"]
+    assert rmlint_rules("", "", "all-linear") == ["RM638"]
