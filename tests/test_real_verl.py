@@ -279,3 +279,17 @@ def test_megatron_batch_errors_are_the_ones_verl_raises():
         "trainer.n_gpus_per_node=6", "actor_rollout_ref.actor.megatron.tensor_model_parallel_size=4",
         "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=1", "actor_rollout_ref.actor.ppo_mini_batch_size=8",
         "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=4"], "ppo_megatron_trainer") == ["RM636"]
+
+
+def test_the_megatron_checks_are_the_same_in_the_newest_release():
+    """RM636/RM637 are shown above with 0.7.0's validate_config; the newest release on the registry (0.9.1)
+    has the same Megatron branch, statement for statement."""
+    import upstream
+
+    def megatron_branch(root: Path) -> str:
+        tree = ast.parse((root / "verl" / "utils" / "config.py").read_text())
+        function = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "validate_config")
+        return next(ast.unparse(n) for n in ast.walk(function) if isinstance(n, ast.If)
+                    and "megatron" in ast.unparse(n.test))
+    assert megatron_branch(unpacked()) == megatron_branch(upstream.wheels_tree("verl==0.9.1"))
+    assert "megatron_dp * config.actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu" in megatron_branch(unpacked())
