@@ -254,7 +254,7 @@ def megatron_cases(seed: int = 11) -> list:
     against the GPU count, and the batch against the data-parallel size × micro-batch."""
     rng = random.Random(seed)
     cases = []
-    for _ in range(40):
+    for _ in range(24):
         case = BATCH + [f"data.train_batch_size={rng.choice([8, 12, 16, 20, 32, 48, 64, 96])}",
                         f"actor_rollout_ref.actor.ppo_mini_batch_size={rng.choice([4, 8, 16])}",
                         f"actor_rollout_ref.rollout.n={rng.choice([1, 2, 3, 5, 8])}",
@@ -274,7 +274,7 @@ def test_megatron_batch_errors_are_the_ones_verl_raises():
     checks that matter run before any worker)."""
     disagreements, refused = verdicts(megatron_cases(), "ppo_megatron_trainer")
     assert disagreements == []
-    assert 5 < refused < 35
+    assert 3 < refused < 21
     assert rmlint_batch_rules(megatron_cases()[0][:2] + [
         "trainer.n_gpus_per_node=6", "actor_rollout_ref.actor.megatron.tensor_model_parallel_size=4",
         "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=1", "actor_rollout_ref.actor.ppo_mini_batch_size=8",
