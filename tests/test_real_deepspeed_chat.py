@@ -5,7 +5,7 @@ real argparse, transformers' SchedulerType and the installed DeepSpeed's add_con
 the checks parse_args makes after parsing (step 3: inference_tp_size > 1 needs actor ZeRO-3; ZeRO-2 +
 hybrid engine + offload without LoRA is refused). Over every DeepSpeed-Chat launch in the upstream
 fixtures, the rule examples and mutations of them (a letter dropped, abbreviations, `--flag=value`, a
-value of the wrong type or outside the choices, a value missing at the end, an unknown flag), rmlint
+value of the wrong type or outside the choices, a value missing at the end or in the middle, an unknown flag), rmlint
 reports an error exactly where the parser refuses and reads the same values."""
 
 import argparse
@@ -139,6 +139,11 @@ def example_launches() -> list:
 def mutations(step: str, words: list, rng) -> list:
     flags = [i for i, w in enumerate(words) if w.startswith("--")]
     found = [words + ["--no_such_flag"], words + ["--dtype", "fp8"], words + ["--lr_scheduler_type", "warmup"]]
+    from rmlint.frameworks.deepspeed_chat.flags import flags as table
+    valued = [i for i in flags if i + 2 < len(words) and table(step).get(words[i], {}).get("kind") == "value"
+              and not words[i + 1].startswith("--") and words[i + 2].startswith("--")]
+    if valued:          # a value left empty, as `--flag $UNSET \` runs: the next flag follows the flag
+        found += [words[:valued[0] + 1] + words[valued[0] + 2:], words + [words[valued[0]], "--deepspeed"]]
     if step == "ppo":   # parse_args' own checks
         found += [words + ["--inference_tp_size", "2", "--actor_zero_stage", "2"],
                   words + ["--inference_tp_size", "2", "--actor_zero_stage", "3"],

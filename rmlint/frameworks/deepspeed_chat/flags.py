@@ -4,6 +4,7 @@ made by tools/extract_deepspeed_chat_flags.py from every version of each step's 
 argparse refuses ("unrecognized arguments", "invalid int value")."""
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -52,6 +53,14 @@ def _convert(spec: dict, text: str):
     return value
 
 
+NEGATIVE = re.compile(r"^-\d+$|^-\d*\.\d+$")
+
+
+def _option_like(text: str) -> bool:
+    """What argparse's _parse_optional reads as an option: `-x...`, not a negative number, no space."""
+    return text.startswith("-") and len(text) > 1 and not NEGATIVE.match(text) and " " not in text
+
+
 def parse(step: str, args: list) -> Parsed:
     """`args`: the words after main.py (.text, .at, .known, .opaque)."""
     parsed, i = Parsed(), 0
@@ -91,10 +100,10 @@ def parse(step: str, args: list) -> Parsed:
             while i < len(args) and not (args[i].known and args[i].text.startswith("--")):
                 i += 1
             words, known = [a.text for a in args[start:i]], all(a.known for a in args[start:i])
-        elif i < len(args):
+        elif i < len(args) and not (args[i].known and _option_like(args[i].text)):
             words, known = [args[i].text], args[i].known
             i += 1
-        else:
+        else:       # argparse takes a word that looks like an option for one, never for a value
             _refuse(parsed, name, f"argument {name}: expected one argument", "", arg.at)
             continue
         if not known:
