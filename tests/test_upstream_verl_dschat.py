@@ -70,6 +70,12 @@ UPSTREAM_PROBLEMS = {
     # b5c19ff7: ppo_trainer.yaml line 34 lists `algorithm@@algorithm.rollout_correction` (two `@`): the group is
     # not placed and no algorithm.rollout_correction key exists; main fixed it to `algorithm@algorithm...`
     VERL + "rollout_correction/run_with_rollout_corr.sh": [("RM441", 78), ("RM441", 79)],
+    # templates shipped with `ACTOR_MODEL_PATH=` and `CRITIC_MODEL_PATH=` (empty, "Provide the ckpt path"): the
+    # unquoted empty values vanish, so DeepSpeed-Chat's parse_args stops with "argument
+    # --actor_model_name_or_path: expected one argument" (tests/test_real_deepspeed_chat.py runs that parser)
+    DSCHAT + "step3_rlhf_finetuning/training_scripts/opt/single_gpu/run_6.7b_lora.sh": [("RM441", 25), ("RM441", 26)],
+    DSCHAT + "step3_rlhf_finetuning/training_scripts/opt/single_node/run_1.3b_lora.sh": [("RM441", 25), ("RM441", 26)],
+    DSCHAT + "step3_rlhf_finetuning/training_scripts/opt/single_node/run_30b_lora.sh": [("RM441", 26), ("RM441", 27)],
 }
 
 # versions the code index holds from commits that are in none of verl's 3,248 refs (branch/PR heads never
