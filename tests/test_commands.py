@@ -167,7 +167,8 @@ def test_llamafactory_command_lines_get_no_trl_findings(tmp_path):
 
 
 def test_gate_reads_a_trl_line_as_check_does(tmp_path):
-    """`rmlint run --dry-run -- accelerate launch ... reward_modeling.py` exits 1 with the findings of the line in a script."""
+    """`rmlint run --dry-run -- accelerate launch ... reward_modeling.py` exits 1 with the findings of the line in a script
+    (checked with the installed versions, which `run` reads: RM640 with transformers >= 4.52, RM624 before)."""
     (tmp_path / "zero3.yaml").write_text("compute_environment: LOCAL_MACHINE\ndistributed_type: DEEPSPEED\n"
                                          "deepspeed_config:\n  zero_stage: 3\n  zero3_init_flag: true\nnum_processes: 8\n")
     argv = ["accelerate", "launch", "--config_file", "zero3.yaml", "examples/scripts/reward_modeling.py", "--use_peft",
@@ -175,7 +176,7 @@ def test_gate_reads_a_trl_line_as_check_does(tmp_path):
     env = {"PYTHONPATH": str(ROOT)}
     gate = run_rmlint("run", "--dry-run", "--", *argv, cwd=tmp_path, env=env)
     (tmp_path / "train.sh").write_text(" ".join(argv) + "\n")
-    script = run_rmlint("check", "--format", "json", "train.sh", cwd=tmp_path, env=env)
+    script = run_rmlint("check", "--versions", "installed", "--format", "json", "train.sh", cwd=tmp_path, env=env)
     in_script = sorted({f["rule"] for f in json.loads(script.stdout)["findings"] if f["severity"] != "info"})
     assert gate.returncode == 1 and "not running the command" in gate.stderr
     assert in_script and all(f"error {rule}" in gate.stderr or f"warning {rule}" in gate.stderr for rule in in_script)
