@@ -33,8 +33,8 @@ def read_sources(paths: list) -> dict | None:
 def _file(sources: dict) -> Path | None:
     if os.environ.get("RMLINT_NO_CACHE") or sources is None:
         return None
-    from .expr import ROOTS   # the fact roots compiled expressions were checked against
-    key, total = zlib.crc32((__version__ + " ".join(ROOTS)).encode()), 0
+    from .fact_shapes import cel_declarations   # what compiled expressions were checked against
+    key, total = zlib.crc32((__version__ + repr(cel_declarations())).encode()), 0
     for name, (data, crc) in sources.items():  # crc32 is enough to notice an edit, and its import costs nothing
         key = zlib.crc32(data, zlib.crc32(name.encode(), key))
         total += len(data)

@@ -5,23 +5,30 @@ import re
 from .expr import ExpressionError, activation, evaluate
 from .finding import Finding, Location
 
-_PLACEHOLDER = re.compile(r"\{([a-z_][A-Za-z0-9_.]*)\}")
+# A message template: `{fact}` shows a fact (`{fact|, }`: a list joined with ", "), and
+# `{if TEST}...{elif TEST}...{else}...{end}` (not nested) keeps the first part whose TEST holds: `fact` (set:
+# not empty, 0 or false), `fact == 'text'` or `fact != 'text'`.
+_PLACEHOLDER = re.compile(r"\{([a-z_][A-Za-z0-9_.]*)(?:\|([^{}]*))?\}")
+_CONDITION = re.compile(r"\{if ([^{}]+)\}(.*?)\{end\}", re.S)
+_BRANCH = re.compile(r"\{(elif [^{}]+|else)\}")
+_TEST = re.compile(r"([a-z_][A-Za-z0-9_.]*)(?:\s*(==|!=)\s*'([^']*)')?")
+_MISSING = object()
 
 
 def _lookup(facts: dict, dotted: str):
     value = facts
     for part in dotted.split("."):
         if not isinstance(value, dict) or part not in value:
-            return f"<missing {dotted}>"
+            return _MISSING
         value = value[part]
     return value
 
 
-def _show(value) -> str:
+def _show(value, separator: str | None = None) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return " ".join(_show(v) for v in value)
+        return (" " if separator is None else separator).join(_show(v) for v in value)
     if value is None:
         return "none"
     if isinstance(value, float) and value.is_integer():
@@ -29,8 +36,29 @@ def _show(value) -> str:
     return str(value)
 
 
+def _holds(test: str, facts: dict) -> bool:
+    match = _TEST.fullmatch(test.strip())
+    if match is None:
+        return False
+    value = _lookup(facts, match.group(1))
+    if match.group(2) is None:
+        return value is not _MISSING and value not in ("", 0, False, None, [], {})
+    same = value is not _MISSING and _show(value) == match.group(3)
+    return same if match.group(2) == "==" else not same
+
+
 def render(template: str, facts: dict) -> str:
-    return _PLACEHOLDER.sub(lambda m: _show(_lookup(facts, m.group(1))), template)
+    def condition(match):
+        parts = _BRANCH.split(match.group(2))      # body, branch, body, branch, body ...
+        for test, body in zip([match.group(1)] + parts[1::2], parts[0::2]):
+            if test == "else" or _holds(test.removeprefix("elif "), facts):
+                return body
+        return ""
+
+    def placeholder(match):
+        value = _lookup(facts, match.group(1))
+        return f"<missing {match.group(1)}>" if value is _MISSING else _show(value, match.group(2))
+    return _PLACEHOLDER.sub(placeholder, _CONDITION.sub(condition, template))
 
 
 def selected(rule, select: list | None, ignore: list | None) -> bool:

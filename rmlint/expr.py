@@ -2,7 +2,9 @@
 
 from functools import lru_cache
 
-ROOTS = ("input", "launch", "args", "role", "ds", "ckpt", "trainer", "reward", "versions", "item")
+from .fact_shapes import cel_declarations
+
+ROOTS = tuple(cel_declarations())   # the fact roots, and `item` (what a rule's for_each walks)
 
 
 class ExpressionError(Exception):
@@ -12,7 +14,8 @@ class ExpressionError(Exception):
 @lru_cache(maxsize=1)
 def _env():
     from cel_expr_python import cel
-    return cel.NewEnv(variables={name: cel.Type.DYN for name in ROOTS})
+    kinds = {"map": cel.Type.Map(cel.Type.STRING, cel.Type.DYN), "dyn": cel.Type.DYN}
+    return cel.NewEnv(variables={name: kinds[kind] for name, kind in cel_declarations().items()})
 
 
 def compile_expression(source: str):

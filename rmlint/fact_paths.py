@@ -1,5 +1,5 @@
-"""The facts a rule may read, derived from the shapes every subject carries (facts.defaults()):
-rule packs are checked against them at load, and docs/facts.md is generated from them."""
+"""The facts a rule may read, as declared (rmlint/fact_schema.py, through its generated shapes): rule packs
+are checked against them at load."""
 
 import difflib
 from functools import lru_cache
@@ -7,24 +7,11 @@ from functools import lru_cache
 # CEL member functions and macros written after a fact (`role.path.matches(...)`, `ckpt.misplaced.size()`)
 MEMBERS = {"size", "contains", "startsWith", "endsWith", "matches", "exists", "all", "exists_one", "map", "filter"}
 
-# which inputs set each root of the facts
-SET_BY = {
-    "input": "every input",
-    "launch": "OpenRLHF launches (scripts, `rmlint check-args`, argument files)",
-    "args": "OpenRLHF launches: flags resolved for the release they run",
-    "role": "OpenRLHF launches: one subject per model of the launch",
-    "ds": "DeepSpeed configs: files, accelerate configs, the config OpenRLHF or a trainer builds",
-    "ckpt": "checkpoints: `rmlint inspect`, models and adapters named by launches and configs",
-    "trainer": "LLaMA-Factory, TRL and axolotl configs and launches",
-    "reward": "PPO launches (OpenRLHF, TRL, LLaMA-Factory) and `openrlhf.cli.lora_combiner --is_rm`",
-    "versions": "every input: the releases it runs with (settings, installed distributions, repository pins)",
-}
-
 
 @lru_cache(maxsize=1)
 def shapes() -> dict:
     """fact path -> its default value, for every path below the roots (a mapping's own path too)."""
-    from .facts import defaults
+    from .fact_shapes import defaults_shared
     found = {}
 
     def walk(value, path):
@@ -32,7 +19,7 @@ def shapes() -> dict:
         if isinstance(value, dict):
             for key, inner in value.items():
                 walk(inner, f"{path}.{key}")
-    for root, value in defaults().items():
+    for root, value in defaults_shared().items():
         walk(value, root)
     return found
 
@@ -55,17 +42,7 @@ def problem(path: str) -> str | None:
     return close[0] if close else ""
 
 
-def type_name(value) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, dict):
-        return "map"
-    return "string or null"
+def type_name(path: str) -> str:
+    """The declared type of a fact path (rmlint/fact_schema.py)."""
+    from .fact_shapes import types
+    return types()[path]

@@ -135,10 +135,14 @@ def _size(count: int) -> str:
         count /= 1000
 
 
+def _listed(values: list) -> str:
+    return "[" + ", ".join(map(str, values)) + "]"
+
+
 def _head_line(ckpt: dict) -> str:
     head = ckpt["head"]
     if head["found"]:
-        return (f"{head['name']} {head['shape_text']} {head['dtype']} in {head['file']} - {head['kind']}"
+        return (f"{head['name']} {_listed(head['shape'])} {head['dtype']} in {head['file']} - {head['kind']}"
                 f" (prefix `{ckpt['prefix']}` from {ckpt['prefix_from']})")
     if ckpt["other_heads"]:
         return f"{', '.join(ckpt['other_heads'])} (not `{ckpt['prefix']}`, the prefix from {ckpt['prefix_from']})"
@@ -168,7 +172,7 @@ def inspect_summary(ckpt: dict) -> str:
     lora = ckpt["lora"]
     if ckpt["adapter"]:
         rows.append(("LoRA", f"r={lora['r']}, task_type {lora['task_type'] or 'none'}, modules_to_save "
-                             f"{lora['mts_text']}, base {lora['base'] or '?'}"))
+                             f"{_listed(lora['modules_to_save']) if lora['modules_to_save'] else 'none'}, base {lora['base'] or '?'}"))
     if ckpt["has_config"]:
         stats = "mean/std in config.json" if ckpt["has_stats"] else "no mean/std in config.json"
         rows.append(("normalize", f"normalize_reward {'on' if ckpt['normalize_reward'] else 'off'}, {stats}"))

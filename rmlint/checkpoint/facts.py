@@ -1,10 +1,9 @@
 """A Checkpoint turned into the `ckpt` facts rules read: format, config, the reward head (name,
 shape, dtype, values), LoRA layout, quantisation, shards."""
 
-import copy
 import os
 
-from .defaults import HEAD, LORA, defaults
+from .defaults import defaults, head as head_defaults, lora as lora_defaults
 from .tensors import read_bytes
 from .values import MAX_HEAD_BYTES, decode, init_match, statistics
 
@@ -103,10 +102,10 @@ def _kind(name: str, file: str) -> str:
 
 
 def _head_facts(tensor, hidden: int, initializer_range: float) -> dict:
-    head = copy.deepcopy(HEAD)
+    head = head_defaults()
     shape = list(tensor.shape)
     head.update(kind=_kind(tensor.name, os.path.basename(tensor.file)),found=True, any=True, name=tensor.name, file=os.path.basename(tensor.file), shape=shape,
-                shape_text=str(shape), dtype=tensor.dtype, rows=shape[0] if len(shape) == 2 else 0,
+                dtype=tensor.dtype, rows=shape[0] if len(shape) == 2 else 0,
                 cols=shape[-1] if shape else 0)
     if tensor.numel == 0:
         head["empty"] = True
@@ -123,20 +122,16 @@ def _head_facts(tensor, hidden: int, initializer_range: float) -> dict:
 
 
 def _adapter(adapter: dict, prefix: str, heads: dict) -> dict:
-    lora = copy.deepcopy(LORA)
+    lora = lora_defaults()
     mts = adapter.get("modules_to_save") if isinstance(adapter.get("modules_to_save"), list) else []
     task = adapter.get("task_type") or ""
     saves = list(mts) + (list(SEQ_CLS_SAVES) if task == "SEQ_CLS" else [])
     targets = adapter.get("target_modules")
     lora.update(r=adapter.get("r") if isinstance(adapter.get("r"), int) else 0, task_type=str(task),
                 modules_to_save=[str(m) for m in mts], base=str(adapter.get("base_model_name_or_path") or ""),
-                mts_text="[" + ", ".join(map(str, mts)) + "]" if mts else "none",
                 saves_head=any(isinstance(m, str) and (prefix == m or prefix.endswith("." + m)) for m in saves),
                 targets_head=targets == "all-linear" or (isinstance(targets, list) and prefix in targets),
                 only_lora=bool(heads.get(prefix, {}).get("lora")) and not heads.get(prefix, {}).get("weight"))
-    lora["head_text"] = (f"only its LoRA factors `{prefix}.lora_A/lora_B` are saved; the randomly initialised base "
-                         "weight they sit on is in no file" if lora["only_lora"] else
-                         "the head was left out of the adapter (frozen, or not named in modules_to_save)")
     return lora
 
 
@@ -185,8 +180,7 @@ def describe(checkpoint, use: str = "inspect", flag_prefix=None, normalize=None)
                  has_stats=isinstance(config.get("mean"), (int, float)) and isinstance(config.get("std"), (int, float)),
                  normalize_reward=bool(config.get("normalize_reward")) if normalize is None else bool(normalize))
     if checkpoint.deepspeed:
-        facts.update(ds_stage=checkpoint.deepspeed["stage"], ds_ranks=checkpoint.deepspeed["ranks"],
-                     ds_tag=checkpoint.deepspeed["tag"])
+        facts.update(ds_stage=checkpoint.deepspeed["stage"], ds_ranks=checkpoint.deepspeed["ranks"])
     facts["quantized"], facts["quant_bits"], facts["quant_text"] = _quantization(config, tensors)
     given = config.get("initializer_range")
     initializer_range = given if isinstance(given, float) and 0 < given < 1e6 else 0.02
@@ -219,11 +213,9 @@ def _shards_and_empties(checkpoint, facts: dict, prefix: str):
     weights = checkpoint.tensors + checkpoint.head_files
     empty = [t for t in weights if t.numel == 0]
     facts["empty_tensors"] = len(empty)
-    if empty:
-        facts["empty_text"] = (f"{len(empty)} of {len(weights)} tensors are empty (shape [0]), e.g. `{empty[0].name}`: "
-                               "ZeRO-3 partitions saved without gathering")
-    elif checkpoint.files and not weights:
-        facts["empty_text"] = f"{os.path.basename(checkpoint.files[0])} holds no tensors at all"
+    facts["empty_example"] = empty[0].name if empty else ""
+    if checkpoint.files and not weights:
+        facts["tensorless_file"] = os.path.basename(checkpoint.files[0])
 
 
 def _format_text(checkpoint, facts: dict) -> str:

@@ -17,27 +17,25 @@ def _names(folder: str) -> set:
         return set()
 
 
-def holds(path: str, kind: str, base_dirs: list) -> tuple:
-    """(code, sentence) when `path` cannot be a `kind` reward model; ("", "") when it fits or is not here."""
+def holds(path: str, kind: str, base_dirs: list) -> str:
+    """What `path` holds that a `kind` reward model cannot load (RM635 words each): `not-url`, `url`,
+    `full-model`, `adapter-without-head`, `adapter`; "" when it fits or is not here."""
     if kind == "api":
         if not path.startswith(("http://", "https://")):
-            return "not-url", "is not an http(s) URL: LLaMA-Factory asserts it starts with http and stops"
-        return "", ""
+            return "not-url"
+        return ""
     if path.startswith(("http://", "https://")):
-        return "url", f"is a URL: reward_model_type {kind} loads a model from a path or hub id"
+        return "url"
     from .hub_cache import resolve
     local, _ = resolve(path, base_dirs)
     if local is None or not os.path.isdir(local):
-        return "", ""
+        return ""
     names = _names(local)
     adapter = "adapter_config.json" in names
     if kind == "lora" and not adapter and "config.json" in names:
-        return "full-model", ("holds a full model, not a LoRA adapter: LLaMA-Factory calls load_adapter on it, "
-                              "which needs adapter_config.json")
+        return "full-model"
     if kind == "lora" and adapter and not names & set(VALUE_HEAD_FILES):
-        return "adapter-without-head", ("is an adapter without value_head.safetensors or value_head.bin: "
-                                        "LLaMA-Factory asserts \"Reward model is not correctly loaded.\"")
+        return "adapter-without-head"
     if kind == "full" and adapter and "config.json" not in names:
-        return "adapter", ("is a LoRA adapter folder (no config.json): reward_model_type full loads it as a "
-                           "whole model; use reward_model_type: lora")
-    return "", ""
+        return "adapter"
+    return ""

@@ -5,14 +5,14 @@ import os
 from functools import lru_cache
 
 from ..finding import Finding, Location
-from .defaults import DEFAULTS
+from .defaults import keys
 
 KNOWN_WHEN_ABSENT = {"available", "reason", "path", "use"}   # the rest is unknown when the files are not here
 
 
 def _unknown_except(kept: set) -> set:
     """The `ckpt` facts rules must not rely on, all but `kept`."""
-    return {f"ckpt.{key}" for key in DEFAULTS if key not in kept}
+    return {f"ckpt.{key}" for key in keys() if key not in kept}
 
 
 def _unreadable(message: str, where: Location) -> Finding:

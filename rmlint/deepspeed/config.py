@@ -47,8 +47,6 @@ class _Inspector:
         self.schema = release_schema or schema()
 
     def note(self, kind: str, path: tuple, **extra):
-        if "hint" in extra:
-            extra["suggestion"] = f"; did you mean `{extra['hint']}`?" if extra["hint"] else ""
         self.items[kind].append({"path": ".".join(str(p) for p in path), "key": str(path[-1]), "releases": "",
                                  **extra})
 
@@ -245,10 +243,3 @@ def _named_block(block) -> dict:
     block = block if isinstance(block, dict) else {}
     params = block.get("params") if isinstance(block.get("params"), dict) else {}
     return {"present": bool(block), "type": str(block.get("type") or ""), "params": params}
-
-
-def absent() -> dict:
-    """`ds` for inputs that have no DeepSpeed config (rules on `ds` skip them)."""
-    facts, _, _ = normalize({}, "")
-    facts["present"] = False
-    return facts

@@ -31,15 +31,15 @@ def view_of(live: dict, role: str | None, ckpt: dict | None) -> dict:
     return {
         "live": {**live, "head": {k: v for k, v in head.items() if k != "values"},
                  "role": ROLE_NAMES.get(role or "", "reward model"),
-                 "looked": f"`{head['prefix']}`" if head.get("prefix") else ", ".join(f"`{n}`" for n in HEAD_NAMES)},
+                 "looked": f"`{head['prefix']}`" if head.get("prefix") else ", ".join(f"`{n}`" for n in HEAD_NAMES),
+                 "uint8_example": (live["uint8_4bit"] or [""])[0], "uint8_count": len(live["uint8_4bit"])},
         # the static rules name the head they judge `ckpt.head`: here it is the live one (RM613)
         "ckpt": {**(ckpt or {}), "head": {**((ckpt or {}).get("head") or {}),
-                                          **{k: head.get(k, "") for k in ("name", "rows", "shape_text")}}},
+                                          **{k: head.get(k, "") for k in ("name", "rows", "shape")}}},
         "role": {"name": ROLE_NAMES.get(role or "", "reward model")},
         "trainer": {"head": head.get("prefix", ""), "task_type": peft.get("task_type"),
                     "deepspeed_file": "the live DeepSpeed config",
-                    "quant_storage_text": f"unset (uint8), e.g. `{(live['uint8_4bit'] or [''])[0]}` "
-                                          f"({len(live['uint8_4bit'])} 4-bit weights)",
+                    "quant_storage": "",
                     "keys": {"task_type": "task_type", "modules_to_save": "modules_to_save",
                              "targets": f"target_modules {targets}" if isinstance(targets, str)
                              else "target_modules"}},

@@ -155,7 +155,7 @@ def describe(model) -> dict:
     weight, treatment = _effective(module)
     shape = _shape(weight)
     meta = weight.device.type == "meta" and not _partitioned(weight)
-    facts["head"].update(name=f"{prefix}.weight", shape=shape, shape_text=str(shape),
+    facts["head"].update(name=f"{prefix}.weight", shape=shape,
                          rows=shape[0] if len(shape) == 2 else 0, meta=meta, dtype=str(weight.dtype),
                          requires_grad=bool(weight.requires_grad), peft=treatment if peft is not None else "",
                          gathered=_partitioned(weight))

@@ -27,7 +27,7 @@ def facts(adapter_path, model_path, base_dirs: list) -> dict:
     """The `reward.combine*` facts for an --is_rm merge: combine is lora-on-head | head-saved | no-head |
     unread ("" when the merge keeps the head: a base whose config.json already has one output)."""
     from ..checkpoint.identity import config_of
-    result = {"combine": "", "combine_tensor": "", "combine_shapes": "", "combine_base": str(model_path or "")}
+    result = {"combine": "", "combine_tensor": "", "combine_shapes": ""}
     labels = _labels(config_of(model_path, base_dirs)) if isinstance(model_path, str) and model_path else 2
     if labels == 1:
         return result

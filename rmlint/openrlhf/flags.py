@@ -20,9 +20,9 @@ DATA = TABLES / "openrlhf_flags.json"
 
 # First release of each CLI generation (see research/openrlhf.md §0).
 GENERATIONS = (
-    (1, "0.0.1", "flat flags with --bf16/--flash_attn (OpenRLHF <= 0.9.1; examples/train_*.py scripts up to 0.3.5)"),
-    (2, "0.9.2", "flat flags with --param_dtype (OpenRLHF 0.9.2 - 0.10.1)"),
-    (3, "0.10.2", "dotted flags such as --ds.zero_stage (OpenRLHF >= 0.10.2)"),
+    (1, "0.0.1"),    # flat flags with --bf16/--flash_attn (<= 0.9.1; examples/train_*.py scripts up to 0.3.5)
+    (2, "0.9.2"),    # flat flags with --param_dtype (0.9.2 - 0.10.1)
+    (3, "0.10.2"),   # dotted flags such as --ds.zero_stage (>= 0.10.2)
 )
 
 
@@ -84,7 +84,7 @@ class Table:
 
     def generation(self, index: int) -> int:
         version = version_key(self.versions[index])
-        return max(number for number, first, _ in GENERATIONS if version >= version_key(first))
+        return max(number for number, first in GENERATIONS if version >= version_key(first))
 
     def span(self, first: int, last: int) -> str:
         low, high = self.versions[first], self.versions[last]
@@ -141,6 +141,3 @@ def extra_flags(names):
 def fork_flags() -> frozenset:
     return _EXTRA_FLAGS.get()
 
-
-def generation_label(number: int) -> str:
-    return next((label for n, _, label in GENERATIONS if n == number), "unknown")

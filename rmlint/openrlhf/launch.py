@@ -3,17 +3,17 @@
 import os
 from dataclasses import dataclass
 
-from ..checkpoint.defaults import defaults as checkpoint_defaults, reward_defaults
+from ..checkpoint.defaults import reward_defaults
 from ..checkpoint.identity import build
 from ..checkpoint.subjects import attach
-from ..trainers.defaults import defaults as trainer_defaults
-from ..deepspeed.config import absent, normalize
+from ..deepspeed.config import normalize
+from ..fact_shapes import default
 from ..finding import Location
 from ..subject import Subject
 from . import roles
 from .argv import parse
 from .combiner import facts as combiner_facts
-from .flags import generation_label, table, version_number
+from .flags import table, version_number
 from .settings import read
 
 
@@ -76,10 +76,8 @@ def subjects(invocation: Invocation) -> list:
         "opaque": parsed.opaque,
         **pin,
         "problems": [{"kind": p.kind, "message": p.message, "hint": p.hint, "flag": p.flag,
-                      "suggestion": f"; {p.hint}" if p.hint else "",
                       "line": p.at.line, "column": p.at.column} for p in parsed.problems],
     }
-    launch["generation_label"] = generation_label(launch["generation"])
     flag_at = {concept: parsed.given[name].at for concept, name in settings.flag.items()
                if name in parsed.given and concept in settings.given}
     args_provenance = {f"args.{concept}": where for concept, where in flag_at.items()}
@@ -91,10 +89,10 @@ def subjects(invocation: Invocation) -> list:
             "launch": launch,
             "args": dict(s),
             "role": roles.facts(role, s, invocation.world_source),
-            "ds": absent(),
-            "ckpt": checkpoint_defaults(),
-            "trainer": trainer_defaults(),
-            "reward": reward_defaults(),
+            "ds": default("ds"),
+            "ckpt": default("ckpt"),
+            "trainer": default("trainer"),
+            "reward": default("reward"),
         }, invocation.anchor, dict(args_provenance), set(args_unknown))
         _role_facts(subject, role, settings, flag_at, invocation)
         attach(subject, role, s, _base_dirs(invocation), launch["generation"] == 3)

@@ -62,17 +62,12 @@ def subjects(document) -> tuple:
                    bf16=get("bf16") is True, fp16=as_bool(get("fp16")), rl=bool(get("rl")),
                    gradient_checkpointing=bool(get("gradient_checkpointing")),
                    use_reentrant=_reentrant(get, bool(get("rl"))), packing=as_bool(get("sample_packing")),
-                   num_labels=as_int(get("num_labels")), typos=typos(settings, "axolotl"), typo_effect="silently drops unknown")
+                   num_labels=as_int(get("num_labels")), typos=typos(settings, "axolotl"))
     trainer["keys"].update(quantization="load_in_4bit" if four or not eight else "load_in_8bit", adapter="adapter",
                            modules_to_save="lora_modules_to_save", targets="lora_target_modules", packing="sample_packing")
-    trainer["reentrant_effect"] = (
-        "axolotl warns of a CheckpointError about recomputed values, yet refuses use_reentrant true for "
-        "distributed RL with QLoRA (RM629), so keep it" if trainer["rl"] and trainer["quantization_bit"] == 4 else
-        "recomputation under ZeRO-3 can fail with a CheckpointError about recomputed values (axolotl warns for "
-        "QLoRA; TRL forces use_reentrant true here, trl#2514)")
     given = [key for key in BATCH_FIELDS if get(key) is not None]
     trainer["batch"].update(micro=as_int(get("micro_batch_size")), grad_accum=as_int(get("gradient_accumulation_steps")),
-                            fields=given, fields_text=", ".join(given) or "none", conflict="gradient_accumulation_steps" in given and "batch_size" in given)
+                            fields=given, conflict="gradient_accumulation_steps" in given and "batch_size" in given)
     unknown = set()
     found, problems = deepspeed_of(settings, "deepspeed", trainer, unknown)
     provenance = dict(PROVENANCE, stage=stage_key, quantization_bit=trainer["keys"]["quantization"])

@@ -238,6 +238,5 @@ def reward_facts(settings: TrainerSettings, trainer: dict, model_key: str) -> di
     if trainer["framework"] == "llamafactory" and isinstance(path, str) and path:
         from ..checkpoint.holdings import holds
         facts["path"], facts["setting"] = path, key
-        facts["holds"], facts["holds_text"] = holds(path, trainer["reward_model_type"],
-                                                    [os.path.dirname(settings.locate(key).path) or ".", "."])
+        facts["holds"] = holds(path, trainer["reward_model_type"], [os.path.dirname(settings.locate(key).path) or ".", "."])
     return facts

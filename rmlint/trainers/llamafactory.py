@@ -42,7 +42,7 @@ def settings_subjects(settings: TrainerSettings, forms=()) -> tuple:
                    reward_model=str(get("reward_model") or ""), reward_model_type=str(get("reward_model_type", "lora")),
                    pure_bf16=as_bool(get("pure_bf16")), bf16=as_bool(get("bf16")), fp16=as_bool(get("fp16")),
                    packing=as_bool(get("packing")), neat_packing=as_bool(get("neat_packing")),
-                   typos=typos(settings, "llamafactory"), typo_effect="refuses unknown",
+                   typos=typos(settings, "llamafactory"),
                    # LLaMA-Factory stores 4-bit weights in the compute dtype itself ("crucial for fsdp+qlora")
                    quant_storage="compute dtype", quant_storage_ok=True)
     trainer["releases"], trainer["release_problems"] = problems(settings, forms)

@@ -139,15 +139,12 @@ def trainer_subjects(settings: TrainerSettings, stage: str = "", launch: dict | 
                    lora_rank=as_int(get("lora_r", 16)), lora_targets=as_list(get("lora_target_modules")),
                    modules_to_save=as_list(get("lora_modules_to_save")), task_type=str(get("lora_task_type", "CAUSAL_LM")),
                    quantization_bit=4 if four else 8 if eight else 0, quantization_method="bnb",
-                   quant_storage=storage, quant_storage_ok=_quant_storage_ok(storage, dtype),
-                   quant_storage_text=f"{storage} but dtype {dtype}" if storage else "unset (uint8)",
-                   reentrant_effect="TRL's RewardTrainer overrides it to true with a warning (trl#2514)",
+                   quant_storage=storage, quant_storage_ok=_quant_storage_ok(storage, dtype), dtype=dtype,
                    reward_model=str(get("reward_model_path", "")),
-                   reward_fallback="TRL falls back to EleutherAI/pythia-160m, a base model whose score head is random",
                    fp16=as_bool(get("fp16")), bf16=as_bool(get("bf16", not as_bool(get("fp16")))),
                    gradient_checkpointing=as_bool(get("gradient_checkpointing", True)),
                    use_reentrant=_reentrant(get("gradient_checkpointing_kwargs")),
-                   typos=typos(settings, "trl"), typo_effect="does not know")
+                   typos=typos(settings, "trl"))
     trainer["keys"].update(quantization="load_in_4bit" if four or not eight else "load_in_8bit", adapter="use_peft",
                            modules_to_save="lora_modules_to_save", targets="lora_target_modules",
                            task_type="lora_task_type", reward_model="reward_model_path")

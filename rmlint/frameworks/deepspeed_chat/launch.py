@@ -111,7 +111,6 @@ def subjects(step: str, args: list, anchor: Location, world: int, main_py: str |
         if isinstance(get("actor_model_name_or_path"), str):     # the reward model must not be the policy
             values["actor_model_name_or_path"] = get("actor_model_name_or_path")
         trainer["keys"].update(reward_model="critic_model_name_or_path")
-        trainer["reward_fallback"] = "step 3 loads its reward and critic models from --critic_model_name_or_path"
     trainer["keys"].update(adapter=lora_flag)
     settings = TrainerSettings(values, places, anchor)
     made = subject(settings, trainer, {"reward_model": "critic_model_name_or_path", "lora_rank": lora_flag},

@@ -143,7 +143,6 @@ def _ppo(trainer: dict, get, places: dict, anchor: Location, unknown: set) -> No
         trainer["reward_model"] = reward if isinstance(reward, str) else ""
         if not isinstance(reward, str):
             unknown.add("trainer.reward_model")
-        trainer["reward_fallback"] = "verl scores with the reward function only when reward_model.enable is false"
     rank = get(_LORA)
     if isinstance(rank, int) and rank > 0:
         trainer.update(finetuning="lora", lora_rank=rank)
