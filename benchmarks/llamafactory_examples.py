@@ -3,9 +3,10 @@ scripts (examples/**/*.sh) and the ```bash blocks of README.md that launch train
 
 Usage: python benchmarks/llamafactory_examples.py /path/to/LLaMA-Factory(.git) [--details]
 
-Printed: distinct files, the LLaMA-Factory launches rmlint read in them (`trainer` subjects of
-LLaMA-Factory), TRL findings (a LLaMA-Factory command taken for a TRL script: always false) and the
-other error findings. Each distinct text is judged once, under the first tag that has it.
+Printed: distinct files, the LLaMA-Factory launch lines (`launches` records) and how many were
+understood, the launches whose settings rmlint read (`trainer` subjects of LLaMA-Factory), TRL findings (a LLaMA-Factory command taken for a TRL script: always false) and the
+other error findings. Each distinct text is judged once, under the first tag that has it, from a temporary extract of that
+tag's examples/ (the YAML files it names), as its README runs it: from the checkout's root.
 """
 
 import argparse
@@ -45,30 +46,51 @@ def texts(repo: str) -> list:
     return found
 
 
+def tree(repo: str, tag: str, tmp: str) -> str:
+    """The tag's examples/ (the YAMLs and DeepSpeed configs its command lines name), extracted once."""
+    root = os.path.join(tmp, tag)
+    if not os.path.isdir(root):
+        os.makedirs(root)
+        if not git(repo, "ls-tree", tag, "examples").strip():
+            return root
+        archive = subprocess.run(["git", "-C", repo, "archive", tag, "examples"], capture_output=True, check=True)
+        subprocess.run(["tar", "x", "-C", root], input=archive.stdout, check=True)
+    return root
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkout")
     parser.add_argument("--details", action="store_true")
     args = parser.parse_args()
     from rmlint import inputs, lint
-    read = trl = errors = 0
+    read = trl = errors = launches = understood = 0
+    here = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
-        for tag, name, text in texts(args.checkout):
-            path = os.path.join(tmp, "launch.sh")
-            Path(path).write_text(text)
-            found, _ = inputs.subjects_of_text(path, text)
+        found_texts = texts(args.checkout)
+        for number, (tag, name, text) in enumerate(found_texts):
+            os.chdir(tree(args.checkout, tag, tmp))    # the command lines run from the checkout's root
+            try:
+                path = name if not name.startswith("README") else f"launch{number}.sh"   # scripts where they ship
+                Path(path).write_text(text)
+                records = []
+                found, _ = inputs.subjects_of_text(path, text, launches=records)
+                result = lint.lint_paths([path])
+            finally:
+                os.chdir(here)
             lf = sum(1 for s in found if s.kind == "trainer" and s.facts["trainer"]["framework"] == "llamafactory")
-            result = lint.lint_paths([path])
-            trl_findings = [f for f in result.findings if "TRL" in f.message]
+            ours = [r for r in records if r["framework"] == "llamafactory"]
+            launches, understood = launches + len(ours), understood + sum(r["understood"] for r in ours)
+            trl_findings = [f for f in result.findings if "TRL" in f.message and f.rule != "RM002"]
             errs = [f for f in result.findings if f.severity == "error"]
             read, trl, errors = read + lf, trl + len(trl_findings), errors + len(errs)
-            if args.details and (trl_findings or errs or not lf):
-                for f in trl_findings + errs:
+            if args.details:
+                for f in trl_findings + errs + [f for f in result.findings if f.rule in ("RM006", "RM011")]:
                     print(f"{tag} {name}:{f.line} {f.rule} {f.message}")
                 if not lf:
                     print(f"{tag} {name}: no LLaMA-Factory launch read")
-        print(f"distinct launch texts {len(texts(args.checkout))}, LLaMA-Factory launches read {read}, "
-              f"TRL findings {trl}, error findings {errors}")
+        print(f"distinct launch texts {len(found_texts)}, LLaMA-Factory launch lines {launches} (understood "
+              f"{understood}), trainer settings read {read}, TRL findings {trl}, error findings {errors}")
     return 0
 
 

@@ -175,7 +175,8 @@ def subjects_of_bytes(path: str, data: bytes, texts: dict | None = None, forced:
     return subjects_of_text(path, text, texts=texts, forced=forced, launches=launches)
 
 
-SHELL_FAILURES = {"crlf": "RM007", "backslash-space": "RM008", "cut-short": "RM009", "pasted": "RM010"}
+SHELL_FAILURES = {"crlf": "RM007", "backslash-space": "RM008", "cut-short": "RM009", "pasted": "RM010",
+                  "placeholder": "RM012"}
 
 
 def _shell_subjects(path: str, text: str, launches: list | None = None) -> tuple:

@@ -15,7 +15,7 @@ CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
 
 def record(launch, where: Location) -> dict:
     return {"path": where.path, "line": where.line, "launcher": launch.launcher, "program": launch.program,
-            "framework": launch.framework, "releases": "", "understood": launch.understood, "reason": launch.reason}
+            "framework": launch.framework, "releases": launch.releases, "understood": launch.understood, "reason": launch.reason}
 
 
 def folders_of(path: str):
@@ -56,7 +56,8 @@ def read_commands(commands: list, path: str, position, records: list | None = No
         else:
             decide(launch, folders, entrypoints)
             reason = "; ".join([launch.reason] + list(unread)) if not launch.understood and unread else launch.reason
-            entry.update(framework=launch.framework, understood=launch.understood, reason=reason)
+            entry.update(framework=launch.framework, understood=launch.understood, reason=reason,
+                         releases=launch.releases)
             more, trouble = read(launch, path, here, entry, read_file)
             subjects += more
             findings += trouble
@@ -127,8 +128,9 @@ def _positional_configs(launch) -> list:
 def _llamafactory(launch, path: str, here, read_file) -> tuple:
     """`llamafactory-cli train` with flags or `x.yaml key=value`, `src/train_bash.py`/`src/train.py` flags:
     read with the launch form, which tells the releases (trainers/llamafactory_cli.py)."""
-    if launch.kind == "cli" and launch.program.split()[1:] != ["train"]:
-        return _named_files(_positional_configs(launch), path, here(launch.command.offset), read_file)
+    if launch.kind == "cli" and launch.program.split()[1:] != ["train"]:    # chat, export, ...
+        more, trouble = _named_files(_positional_configs(launch), path, here(launch.command.offset), read_file)
+        return more, [f for f in trouble if f.rule != "RM002"]    # an inference or merge YAML is no training config
     from .trainers.llamafactory_cli import form_of, read_args
     anchor = here(launch.program_word.offset if launch.program_word is not None else launch.command.offset)
     return read_args(launch.args, form_of(launch.program), path, here, anchor)

@@ -36,6 +36,16 @@ RAY = {"--address": 1, "--runtime-env": 1, "--runtime-env-json": 1, "--working-d
        "--job-id": 1, "--entrypoint-num-cpus": 1, "--entrypoint-num-gpus": 1, "--entrypoint-memory": 1,
        "--entrypoint-resources": 1, "--metadata-json": 1, "--log-style": 1, "--log-color": 1, "--headers": 1,
        "--verify": 1}
+# `uv run [OPTIONS] COMMAND`: options that take a value (uv's `uv run --help`; RunArgs in the uv-cli crate)
+UV_RUN = {name: 1 for name in (
+    "--extra", "--no-extra", "--group", "--no-group", "--only-group", "--env-file", "--with", "--with-editable",
+    "--with-requirements", "--package", "--python", "-p", "--python-platform", "--max-recursion-depth", "--index",
+    "--default-index", "--index-url", "-i", "--extra-index-url", "--find-links", "-f", "--upgrade-package", "-P",
+    "--reinstall-package", "--index-strategy", "--keyring-provider", "--resolution", "--prerelease",
+    "--fork-strategy", "--exclude-newer", "--exclude-newer-package", "--link-mode", "--config-setting", "-C",
+    "--config-settings-package", "--no-build-isolation-package", "--no-build-package", "--no-binary-package",
+    "--refresh-package", "--allow-insecure-host", "--directory", "--project", "--config-file", "--cache-dir",
+    "--color", "--python-preference")}
 WRAPPERS = {"nohup": {}, "exec": {}, "time": {"-p": 0}, "command": {}, "builtin": {}, "setsid": {},
             "stdbuf": {"-i": 1, "-o": 1, "-e": 1}, "nice": {"-n": 1}, "sudo": {"-u": 1, "-g": 1},
             "numactl": {}, "taskset": {}, "xvfb-run": {}, "unbuffer": {}, "singularity": {}, "apptainer": {}}
@@ -60,6 +70,7 @@ class Launch:
     understood: bool = False        # ... and every word that may be a flag is known
     reason: str = ""
     env: dict = field(default_factory=dict)
+    releases: str = ""              # releases that have the program, when known without a flag table
 
     @property
     def options(self) -> dict:
@@ -177,6 +188,13 @@ def recognise(command) -> Launch:
             if i < len(words) and words[i].text == "--":
                 i += 1
             continue
+        if name == "uv" and _next(words, i) == "run":
+            options = {}
+            i = _read_options(words, i + 2, UV_RUN, options)
+            i += i < len(words) and words[i].text == "--"
+            if options.get("--module") or options.get("-m"):     # `uv run -m pkg.mod`: python -m
+                return _python_module(launch, words, i)
+            continue
         if name in CLIS:
             return _cli(launch, name, words, i)
         if _is_python(name):
@@ -260,6 +278,18 @@ def _python(launch: Launch, words: list, i: int) -> Launch:
         launch.reason = "the script is a word rmlint cannot read (a variable it does not know)"
         return launch
     launch.program, launch.kind, launch.program_word, launch.args = word.text, "script", word, words[k + 1:]
+    return launch
+
+
+def _python_module(launch: Launch, words: list, i: int) -> Launch:
+    """A module run by a wrapper's own `-m` (uv run -m): as `python -m` would run it."""
+    launch.stack.append(("python", {}))
+    launch.launcher = launch.launcher or "python"
+    if i >= len(words) or not words[i].known:
+        launch.reason = "python -m with a module rmlint cannot read"
+        return launch
+    launch.stack[-1][1]["-m"] = words[i].text
+    launch.program, launch.kind, launch.program_word, launch.args = words[i].text, "module", words[i], words[i + 1:]
     return launch
 
 

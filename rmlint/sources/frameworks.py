@@ -22,6 +22,10 @@ AXOLOTL_PATH = re.compile(r"(?:^|/)scripts/finetune\.py$")
 PACKAGES = {"openrlhf": "openrlhf", "trl": "trl", "llmtuner": "llamafactory", "llamafactory": "llamafactory",
             "axolotl": "axolotl"}
 MAX_SOURCE = 2_000_000
+# Tools a launch script runs besides training, which rmlint has no rules for: understood as what they are.
+# module -> (framework, entrypoint, releases that have it): ds_to_universal.py is in the deepspeed 0.11.2
+# sdist and not in 0.11.1's (OpenRLHF's examples/scripts/ckpt_ds_zero_to_universal.sh runs it).
+TOOLS = {"deepspeed.checkpoint.ds_to_universal": ("deepspeed", "ds_to_universal", "0.11.2 and later")}
 
 
 def decide(launch, where, entrypoints) -> None:
@@ -33,6 +37,10 @@ def decide(launch, where, entrypoints) -> None:
     if launch.reason:             # the program could not be read
         return
     program = launch.program
+    if launch.kind == "module" and program in TOOLS:
+        launch.framework, launch.entrypoint, launch.releases = TOOLS[program]
+        launch.understood = True      # no rule reads its arguments, so none can hide a problem
+        return
     if launch.kind == "module":
         found = _by_module(program)
     elif launch.kind == "script":

@@ -16,6 +16,7 @@ Reading is linear: words are built from lists of pieces joined once, and everyth
 
 import re
 
+from .shellfail import PLACEHOLDER, placeholder_message, redirect_target
 from .shellsource import Sourcing, follow
 from .shellforms import MAX_DEPTH, ShellForms, shell_string, word_chunks
 from .shellwords import Budget, Chunk, Command, Script, Word, elements, join, skip_backquote, skip_balanced, split
@@ -446,20 +447,22 @@ class _Scanner(ShellForms):
         self.i = i + 1
 
     def redirection(self):
+        placeholder = PLACEHOLDER.match(self.text, self.i, self.n) if self.text[self.i] == "<" else None
+        if placeholder:     # `--model <model name>`: a value to fill in, which bash reads as redirections
+            line_end = self.text.find("\n", placeholder.end(), self.n)
+            rest = self.text[placeholder.end():self.n if line_end < 0 else line_end]
+            message = placeholder_message(placeholder.group(), line_ends=not rest.strip(" \t\r"))
+            self.script.failures.append(("placeholder", message, self.i))
+            self.add("", self.i, known=False)
+            self.i = placeholder.end()
+            return
         if len(self.chunks) == 1 and self.chunks[0].known and self.chunks[0].settle().text.isdigit():
             self.chunks, self.word_started = [], False     # `2>&1`: the descriptor is no word
         self.end_word()
-        text = self.text
-        while self.i < self.n and text[self.i] in "<>&|":
-            self.i += 1
-        while self.i < self.n and text[self.i] in " \t":
-            self.i += 1
-        while self.i < self.n and text[self.i] not in " \t\n;&|()<>":  # the target word
-            if text[self.i] in "'\"":
-                end = text.find(text[self.i], self.i + 1, self.n)
-                self.i = self.n if end < 0 else end + 1
-            else:
-                self.i += 1
+        self.i, placeholder = redirect_target(self.text, self.i, self.n)
+        if placeholder is not None:
+            self.script.failures.append(("placeholder", placeholder_message(placeholder.group(), True),
+                                         placeholder.start()))
 
 
 def parse(text: str, path: str | None = None) -> Script:

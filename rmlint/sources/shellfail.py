@@ -12,6 +12,43 @@ _PASTED = {"\u2013": "an en dash (–)", "\u2014": "an em dash (—)", "\u2212":
            "\u00a0": "a no-break space"}
 
 
+# `<model name>`, `<your log dir>`: a placeholder left in a command; bash reads `<model` as input from a
+# file named `model` and `>` as output into the next word (so the command does not run: no such file)
+PLACEHOLDER = re.compile(r"<[^\s<>|;&()](?:[^<>\n|;&()]*[^\s<>|;&()])?>(?=[\s/\\\"';]|$)")
+
+
+def placeholder_message(placeholder: str, after_redirect: bool = False, line_ends: bool = False) -> str:
+    if after_redirect:
+        what = "after `>` bash finds `<` and stops with a syntax error"
+    elif line_ends:
+        what = "bash reads `<` and `>` in it as redirections, and `>` with nothing after it is a syntax error"
+    else:
+        what = (f"bash reads `<` and `>` in it as redirections (input from a file named "
+                f"`{placeholder[1:-1].split()[0]}`, output into the next word), so the command does not run")
+    return f"`{placeholder}` is a placeholder left in the command: {what}; put the real value in its place"
+
+
+def redirect_target(text: str, i: int, n: int) -> tuple:
+    """(end, placeholder match or None) of the redirection operator at `i` and its target word; a
+    backslash-newline before or inside the target continues the line, as in bash."""
+    while i < n and text[i] in "<>&|":
+        i += 1
+    while i < n and (text[i] in " \t" or text.startswith("\\\n", i)):
+        i += 1 if text[i] != "\\" else 2
+    placeholder = PLACEHOLDER.match(text, i, n)
+    if placeholder:
+        i = placeholder.end()
+    while i < n and text[i] not in " \t\n;&|()<>":  # the target word
+        if text[i] in "'\"":
+            end = text.find(text[i], i + 1, n)
+            i = n if end < 0 else end + 1
+        elif text.startswith("\\\n", i):
+            i += 2
+        else:
+            i += 1
+    return i, placeholder
+
+
 def failures(text: str, script) -> list:
     """(kind, message, offset) for each mistake; CRLF once per file, at its first line."""
     found = []
