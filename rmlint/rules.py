@@ -208,8 +208,11 @@ def _fields(text: str, path: Path) -> dict | None:
             True if key == "for_each" else value
     if not {"id", "name", "severity", "scope"} <= seen or path.stem != f"{found['id']}-{found['name']}":
         return None
+    blocks = {"message": [], "fix": []}
+    for match in _BLOCK.finditer(text + "\n"):
+        blocks[match.group(1)].append(match)
     for key in ("message", "fix"):   # what a finding shows: read too when written in a form read exactly
-        value = _text(text, key)
+        value = _text(blocks[key])
         if value is not None:
             found[key] = value
     return found
@@ -218,11 +221,10 @@ def _fields(text: str, path: Path) -> dict | None:
 _BLOCK = re.compile(r"^(message|fix):(.*)\n((?:[ \t].*\n?)*)", re.M)
 
 
-def _text(text: str, key: str) -> str | None:
-    """A top-level string written one of three plain ways (a double-quoted line without escapes, a
-    `>-` folded block of evenly indented lines, a plain sentence on one line), as YAML reads it;
-    None for any other form (the file is parsed when the field is used)."""
-    blocks = [m for m in _BLOCK.finditer(text + "\n") if m.group(1) == key]
+def _text(blocks: list) -> str | None:
+    """A top-level string (its `_BLOCK` matches) written one of three plain ways (a double-quoted line
+    without escapes, a `>-` folded block of evenly indented lines, a plain sentence on one line), as
+    YAML reads it; None for any other form (the file is parsed when the field is used)."""
     if len(blocks) != 1:
         return None
     head, body = blocks[0].group(2).strip(), blocks[0].group(3)

@@ -6,6 +6,7 @@ its flags point at their lines in it; a missing file is named in the launch's re
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 from conftest import cli
@@ -99,3 +100,30 @@ def test_files_outside_the_project_or_not_regular_are_not_read(tmp_path, monkeyp
                                  "~/.bashrc, which the script sources, is outside the project (not followed); "
                                  "./fifo.sh, which the script sources, is not read: not a regular file (a FIFO); "
                                  "not read")]
+
+
+def test_many_large_sourced_files_are_read_in_bounded_time(tmp_path, monkeypatch):
+    body = "f() { deepspeed --module openrlhf.cli.train_rm --pretrain m --bf16; }\n" + "X=" + "y" * 200_000 + "\n"
+    for k in range(30):
+        (tmp_path / f"s{k}.sh").write_text(body + f"source ./s{k + 1}.sh\nsource ./s0.sh\n")
+    (tmp_path / "go.sh").write_text("".join(f"source ./s{k}.sh\n" for k in range(30)) + "f\n")
+    monkeypatch.chdir(tmp_path)
+    started = time.perf_counter()
+    report = check("go.sh")
+    assert time.perf_counter() - started < 10
+    # the budget runs out sourcing s4.sh from s3.sh (five 200 KB files are past 1 MB): said there
+    assert [(f["rule"], f["path"], f["line"]) for f in report["findings"]] == [("RM001", "s3.sh", 3)]
+    assert report["findings"][0]["message"] == (
+        "expansions in this script produce more text than rmlint follows (a variable built from copies of "
+        "itself?); the rest is not read")
+
+
+def test_a_sourced_file_defines_what_a_later_call_runs(tmp_path, monkeypatch):
+    body = "f() { deepspeed --module openrlhf.cli.train_rm --pretrain m --bf16; }\n" + "X=" + "y" * 100_000 + "\n"
+    for k in range(4):
+        (tmp_path / f"s{k}.sh").write_text(body + f"source ./s{k + 1}.sh\nsource ./s0.sh\n")
+    (tmp_path / "go.sh").write_text("source ./s0.sh\nf\n")
+    monkeypatch.chdir(tmp_path)
+    report = check("go.sh")
+    assert [(r["path"], r["line"], r["program"], r["understood"]) for r in report["launches"]] == [
+        ("s3.sh", 1, "openrlhf.cli.train_rm", True)]   # the last definition, as in bash

@@ -9,8 +9,6 @@ and otherwise "succeeds" with the base's new random [2, h] score (OpenRLHF #682,
 
 import os
 
-from ..checkpoint.facts import _strip
-
 HEAD = "score"          # the head AutoModelForSequenceClassification builds for decoder models
 
 
@@ -26,6 +24,7 @@ def _labels(config) -> int:
 def facts(adapter_path, model_path, base_dirs: list) -> dict:
     """The `reward.combine*` facts for an --is_rm merge: combine is lora-on-head | head-saved | no-head |
     unread ("" when the merge keeps the head: a base whose config.json already has one output)."""
+    from ..checkpoint.facts import _strip         # the checkpoint readers only for a merge launch
     from ..checkpoint.identity import config_of
     result = {"combine": "", "combine_tensor": "", "combine_shapes": ""}
     labels = _labels(config_of(model_path, base_dirs)) if isinstance(model_path, str) and model_path else 2

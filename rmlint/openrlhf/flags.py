@@ -61,18 +61,41 @@ class FlagSpec:
         return value
 
 
+class _Entrypoints(dict):
+    """entrypoint -> {flag: FlagSpec}; an entrypoint's specs are built when first asked for (a launch
+    reads one entrypoint of the dozen, and building them all is a few ms of every start)."""
+
+    def __init__(self, raw: dict, where: dict):
+        super().__init__(dict.fromkeys(raw))
+        self._raw, self._where = raw, where
+
+    def __getitem__(self, entrypoint: str) -> dict:
+        specs = super().__getitem__(entrypoint)
+        if specs is None:
+            where = self._where
+            specs = {name: FlagSpec(name, spec["kind"], spec["type"], where[spec["first"]], where[spec["last"]],
+                                    tuple((where[v], d) for v, d in spec["defaults"]),
+                                    tuple(spec["choices"]) if isinstance(spec.get("choices"), list) else None,
+                                    spec.get("nargs"), tuple((where[a], where[b]) for a, b in spec.get("spans", ())))
+                     for name, spec in self._raw[entrypoint].items()}
+            super().__setitem__(entrypoint, specs)
+        return specs
+
+    def get(self, entrypoint: str, default=None):
+        return self[entrypoint] if entrypoint in self else default
+
+    def items(self):
+        return [(entrypoint, self[entrypoint]) for entrypoint in self]
+
+    def values(self):
+        return [self[entrypoint] for entrypoint in self]
+
+
 class Table:
     def __init__(self, raw: dict):
         self.versions = raw["versions"]
         where = {v: i for i, v in enumerate(self.versions)}
-        self.entrypoints = {}
-        for entrypoint, flags in raw["entrypoints"].items():
-            self.entrypoints[entrypoint] = {
-                name: FlagSpec(name, spec["kind"], spec["type"], where[spec["first"]], where[spec["last"]],
-                               tuple((where[v], d) for v, d in spec["defaults"]),
-                               tuple(spec["choices"]) if isinstance(spec.get("choices"), list) else None,
-                               spec.get("nargs"), tuple((where[a], where[b]) for a, b in spec.get("spans", ())))
-                for name, spec in flags.items()}
+        self.entrypoints = _Entrypoints(raw["entrypoints"], where)
         self.programs = {entrypoint: {form: [(where[a], where[b]) for a, b in spans] for form, spans in forms.items()}
                          for entrypoint, forms in raw.get("programs", {}).items()}
 

@@ -17,7 +17,7 @@ Reading is linear: words are built from lists of pieces joined once, and everyth
 import re
 
 from .shellfail import PLACEHOLDER, placeholder_message, redirect_target
-from .shellsource import Sourcing, follow
+from .shellsource import MAX_SOURCING_SCRIPT, Sourcing, follow
 from .shellforms import MAX_DEPTH, ShellForms, shell_string, word_chunks
 from .shellwords import Budget, Chunk, Command, Script, Word, elements, join, skip_backquote, skip_balanced, split
 
@@ -468,7 +468,7 @@ class _Scanner(ShellForms):
 def parse(text: str, path: str | None = None) -> Script:
     """The script's commands; with `path`, files it sources (`source ./x.sh args`) are read from beside
     it (or the working directory) and what they define flows back (shellsource.py)."""
-    sourcing = Sourcing(path, text) if path is not None else None
+    sourcing = Sourcing(path, text) if path is not None and len(text) <= MAX_SOURCING_SCRIPT else None
     script = _Scanner(text, sourcing=sourcing).run()
     if sourcing is not None:
         script.sources, script.unread = sourcing.files, sourcing.unread

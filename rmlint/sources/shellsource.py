@@ -14,22 +14,24 @@ runs are not the sourcing script's launches: the file is checked where it is its
 """
 
 import os
-from dataclasses import dataclass, field
 
-from .shellwords import Script
+from .shellwords import EXPANSION_BUDGET, Script
 
 MAX_SOURCES = 16
 MAX_SOURCE_BYTES = 256 * 1024
+MAX_SOURCING_SCRIPT = 256 * 1024   # a larger script's sources are not followed (each one copies its text)
 SOURCE_COST = 2000    # budget one sourced file costs besides its text
 
 
-@dataclass(eq=False)
 class Sourcing:
-    path: str                     # the script's path ("<stdin>"-like names: no folder of its own)
-    combined: str                 # the script's text, then each sourced text after a newline
-    files: list = field(default_factory=list)    # (base offset, path, text)
-    unread: list = field(default_factory=list)   # why a sourced file was not read
-    reading: list = field(default_factory=list)  # real paths being read now (cycles)
+    """What one script's `source` commands read (a plain class: it is made for every script checked)."""
+
+    def __init__(self, path: str, combined: str):
+        self.path = path              # the script's path ("<stdin>"-like names: no folder of its own)
+        self.combined = combined      # the script's text, then each sourced text after a newline
+        self.files: list = []         # (base offset, path, text)
+        self.unread: list = []        # why a sourced file was not read
+        self.reading: list = []       # real paths being read now (cycles)
 
     def folders(self) -> list:
         here = [] if self.path.startswith("<") else [os.path.dirname(os.path.abspath(self.path))]
@@ -62,7 +64,7 @@ def follow(scanner, words: list, offset: int) -> None:
     real = os.path.realpath(found)
     if real in sourcing.reading or real == os.path.realpath(sourcing.path):
         return      # a cycle: bash would read it again and again; what it defines is already known
-    if len(sourcing.files) >= MAX_SOURCES:
+    if len(sourcing.files) >= MAX_SOURCES or len(sourcing.combined) > MAX_SOURCING_SCRIPT + EXPANSION_BUDGET:
         sourcing.unread.append(f"{name}: the script sources more than {MAX_SOURCES} files; the rest are not read")
         return
     text = _read(name, found, sourcing)
