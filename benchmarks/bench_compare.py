@@ -3,7 +3,8 @@
 Usage: git worktree add /tmp/before <commit>
        python benchmarks/bench_compare.py /tmp/before [--runs 21] FILE...
 Each run is `python -m rmlint check FILE` with PYTHONPATH set to the checkout (this one for "after"),
-from a neutral folder, with bytecode caches as installed tools have them.
+from a neutral folder, with bytecode caches as installed tools have them; the two checkouts run in
+turns, so a change of the machine's load during the measurement weighs on both.
 """
 
 import argparse
@@ -18,15 +19,23 @@ ROOT = Path(__file__).resolve().parent.parent
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def median_ms(checkout: str, path: str, runs: int) -> float:
+def _once(checkout: str, path: str) -> float:
     command, env = [sys.executable, "-m", "rmlint", "check", path], dict(ENV, PYTHONPATH=checkout)
-    subprocess.run(command, capture_output=True, env=env, cwd="/")       # warm bytecode and catalog caches
-    times = []
+    started = time.perf_counter()
+    subprocess.run(command, capture_output=True, env=env, cwd="/")
+    return (time.perf_counter() - started) * 1000
+
+
+def medians_ms(checkouts: list, path: str, runs: int) -> list:
+    """Median of `runs` runs of each checkout, run in turns (before, after, before, ...) so that a
+    machine whose load changes during the measurement weighs on both alike."""
+    for checkout in checkouts:
+        _once(checkout, path)       # warm bytecode and catalog caches
+    times = [[] for _ in checkouts]
     for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(command, capture_output=True, env=env, cwd="/")
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+        for k, checkout in enumerate(checkouts):
+            times[k].append(_once(checkout, path))
+    return [statistics.median(t) for t in times]
 
 
 def main() -> int:
@@ -36,8 +45,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=21)
     args = parser.parse_args()
     for path in map(os.path.abspath, args.files):
-        before, after = median_ms(args.before, path, args.runs), median_ms(str(ROOT), path, args.runs)
-        print(f"{os.path.relpath(path, ROOT):60s} before {before:6.1f} ms  after {after:6.1f} ms")
+        before, after = medians_ms([args.before, str(ROOT)], path, args.runs)
+        print(f"{os.path.relpath(path, ROOT):60s} before {before:6.1f} ms  after {after:6.1f} ms  "
+              f"({(after - before) / before:+.0%})")
     return 0
 
 

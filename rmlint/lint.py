@@ -1,6 +1,7 @@
 """The library interface: plain functions that return findings and never print or exit."""
 
 import os
+import sys
 from dataclasses import dataclass, field
 
 from . import engine, inputs
@@ -33,7 +34,11 @@ class Result:
 
 
 def extra_flags(names):
-    """A fork's OpenRLHF flags, accepted while the subjects are built (imported only when linting)."""
+    """A fork's OpenRLHF flags, accepted while the subjects are built (the flag table's module imported
+    only when there are some: a DeepSpeed JSON needs none of it)."""
+    if not names and "rmlint.openrlhf.flags" not in sys.modules:   # then no outer context set any either
+        from contextlib import nullcontext
+        return nullcontext()
     from .openrlhf.flags import extra_flags as accepted
     return accepted(names)
 
