@@ -43,6 +43,8 @@ NOT_UNDERSTOOD = {
     # the example's own @hydra.main program over verl's configs, main_ppo_split.py, lives beside the script
     # upstream and is not committed here (it is code); in the corpus, with it on disk, the launch is read
     VERL + "split_placement/run_deepseek7b_llm.sh": [(3, "main_ppo_split.py")],
+    # DeepSpeedExamples' MII benchmark (no training; its `<placeholder>` values are RM012 warnings)
+    UP + "launch_forms/run_aml.sh": [(7, "./run_benchmark.py"), (18, "./src/plot_th_lat.py")],
 }
 
 # scripts that launch nothing themselves: DeepSpeed-Chat's sweep drivers run
