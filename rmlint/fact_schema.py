@@ -60,6 +60,7 @@ class FlagProblem(Item):
     flag: str = ""
     message: str = ""
     hint: str = ""
+    file: str = ""      # the file the flag is written in: the script, or a file it sources
     line: int = 0
     column: int = 0
 

@@ -76,7 +76,7 @@ def subjects(invocation: Invocation) -> list:
         "opaque": parsed.opaque,
         **pin,
         "problems": [{"kind": p.kind, "message": p.message, "hint": p.hint, "flag": p.flag,
-                      "line": p.at.line, "column": p.at.column} for p in parsed.problems],
+                      "file": p.at.path, "line": p.at.line, "column": p.at.column} for p in parsed.problems],
     }
     flag_at = {concept: parsed.given[name].at for concept, name in settings.flag.items()
                if name in parsed.given and concept in settings.given}

@@ -60,8 +60,7 @@ def open_input(path: str, limit: int | None = None, within: str | None = None, w
         if not stat.S_ISREG(info.st_mode):
             raise Refused(f"not a regular file ({_kind(info.st_mode)}); not read")
         if limit is not None and info.st_size > limit:
-            raise Refused(f"file is {info.st_size / 1e6:.1f} MB; rmlint reads {what} up to "
-                          f"{limit / 1e6:.0f} MB")
+            raise Refused(f"file is {_size(info.st_size, 1)}; rmlint reads {what} up to {_size(limit)}")
         os.set_blocking(fd, True)
         handle = os.fdopen(fd, "rb")
     except BaseException:
@@ -71,12 +70,17 @@ def open_input(path: str, limit: int | None = None, within: str | None = None, w
         yield handle, info.st_size
 
 
+def _size(count: int, digits: int = 0) -> str:
+    """A size as people read it: a 256 KB limit is not "0 MB"."""
+    return f"{count / 1e6:.{digits}f} MB" if count >= 1e6 else f"{count / 1e3:.0f} KB"
+
+
 def read_input(path: str, limit: int, within: str | None = None, what: str = "such files") -> bytes:
     """All bytes of a regular file of at most `limit` bytes (checked again after reading: it may grow)."""
     with open_input(path, limit, within, what) as (handle, _):
         data = handle.read(limit + 1)
     if len(data) > limit:
-        raise Refused(f"file grew past {limit / 1e6:.0f} MB while it was read")
+        raise Refused(f"file grew past {_size(limit)} while it was read")
     return data
 
 

@@ -124,7 +124,7 @@ class _Scanner(ShellForms):
             if _NAME.fullmatch(target):
                 self.vars[target] = bodies[-1]
             return
-        if name in ("source", ".") and self.sourcing is not None and self.depth < MAX_DEPTH:
+        if name in ("source", ".") and self.sourcing is not None:
             follow(self, words[1:], words[0].offset)
             return
         if name in _IGNORED_COMMANDS:
@@ -471,7 +471,7 @@ def parse(text: str, path: str | None = None) -> Script:
     sourcing = Sourcing(path, text) if path is not None and len(text) <= MAX_SOURCING_SCRIPT else None
     script = _Scanner(text, sourcing=sourcing).run()
     if sourcing is not None:
-        script.sources, script.unread = sourcing.files, sourcing.unread
+        script.sources, script.unread = sourcing.files, sourcing.reasons()
     from .shellfail import failures
     script.failures = failures(text, script) + script.failures
     return script

@@ -15,12 +15,14 @@ runs are not the sourcing script's launches: the file is checked where it is its
 
 import os
 
-from .shellwords import EXPANSION_BUDGET, Script
+from .shellforms import MAX_DEPTH
+from .shellwords import EXPANSION_BUDGET, Chunk, Script
 
 MAX_SOURCES = 16
 MAX_SOURCE_BYTES = 256 * 1024
 MAX_SOURCING_SCRIPT = 256 * 1024   # a larger script's sources are not followed (each one copies its text)
 SOURCE_COST = 2000    # budget one sourced file costs besides its text
+MAX_REASONS = 4       # unread files named in a reason; 20,000 missing files are not a 3 MB note
 
 
 class Sourcing:
@@ -32,6 +34,16 @@ class Sourcing:
         self.files: list = []         # (base offset, path, text)
         self.unread: list = []        # why a sourced file was not read
         self.reading: list = []       # real paths being read now (cycles)
+        self.distinct: set = set()    # real paths read so far (MAX_SOURCES counts these)
+
+    def skip(self, reason: str) -> None:
+        if reason not in self.unread:
+            self.unread.append(reason)
+
+    def reasons(self) -> list:
+        """Why sourced files were not read, the first MAX_REASONS named and the rest counted."""
+        more = len(self.unread) - MAX_REASONS
+        return self.unread[:MAX_REASONS] + ([f"{more} more sourced files not read"] if more > 0 else [])
 
     def folders(self) -> list:
         here = [] if self.path.startswith("<") else [os.path.dirname(os.path.abspath(self.path))]
@@ -43,33 +55,40 @@ class Sourcing:
         if found is None:
             return None
         relative = os.path.relpath(found)
-        return found if relative.startswith("..") else relative
+        return os.path.normpath(found) if relative.startswith("..") else relative
 
 
 def follow(scanner, words: list, offset: int) -> None:
     """Read the file `source`d by `words` (FILE ARGS...) into `scanner`'s variables and functions."""
     sourcing = scanner.sourcing
     if not words or not words[0].known:
-        sourcing.unread.append("the script sources a file named by a word rmlint cannot read")
+        sourcing.skip("the script sources a file named by a word rmlint cannot read")
         return
     name = words[0].text
     if os.path.isabs(name) or name.startswith("~"):
-        sourcing.unread.append(f"{name}, which the script sources, is outside the project (not followed)")
+        sourcing.skip(f"{name}, which the script sources, is outside the project (not followed)")
         return
     found = sourcing.find(name)
     if found is None:
-        sourcing.unread.append(f"{name}, which the script sources, is not found beside it or in the working "
-                               "directory")
+        sourcing.skip(f"{name}, which the script sources, is not found beside it or in the working directory")
         return
     real = os.path.realpath(found)
     if real in sourcing.reading or real == os.path.realpath(sourcing.path):
         return      # a cycle: bash would read it again and again; what it defines is already known
-    if len(sourcing.files) >= MAX_SOURCES or len(sourcing.combined) > MAX_SOURCING_SCRIPT + EXPANSION_BUDGET:
-        sourcing.unread.append(f"{name}: the script sources more than {MAX_SOURCES} files; the rest are not read")
-        return
+    # From here on the file exists and bash reads it: one rmlint leaves unread may set any variable,
+    # so the values known before it are not trusted after it (a 17th `source ./bad.sh` is no silent pass).
+    if scanner.depth >= MAX_DEPTH:
+        return _unknown_after(scanner, f"{name}: sourced files nest deeper than {MAX_DEPTH}; not read", offset)
+    if (real not in sourcing.distinct and len(sourcing.distinct) >= MAX_SOURCES) \
+            or len(sourcing.combined) > MAX_SOURCING_SCRIPT + EXPANSION_BUDGET:
+        return _unknown_after(scanner, f"{name}: the script sources more than {MAX_SOURCES} files; the rest are "
+                                       "not read", offset)
     text = _read(name, found, sourcing)
-    if text is None or not scanner.budget.spend(len(text) + SOURCE_COST, offset):
-        return
+    if text is None:
+        return _unknown_after(scanner, None, offset)
+    if not scanner.budget.spend(len(text) + SOURCE_COST, offset):
+        return _unknown_after(scanner, f"{name}: the script's expansion budget is spent; not read", offset)
+    sourcing.distinct.add(real)
     base = len(sourcing.combined) + 1
     sourcing.combined = f"{sourcing.combined}\n{text}"
     sourcing.files.append((base, found, text))
@@ -83,6 +102,13 @@ def follow(scanner, words: list, offset: int) -> None:
         sourcing.reading.pop()
 
 
+def _unknown_after(scanner, reason: str | None, offset: int) -> None:
+    if reason is not None:
+        scanner.sourcing.skip(reason)
+    for variable in scanner.vars:
+        scanner.vars[variable] = [Chunk("", offset, known=False)]
+
+
 def _read(name: str, found: str, sourcing: Sourcing) -> str | None:
     from ..finding import SourceError
     from .files import read_input
@@ -90,7 +116,7 @@ def _read(name: str, found: str, sourcing: Sourcing) -> str | None:
     try:
         return decode(read_input(found, MAX_SOURCE_BYTES, what="sourced scripts"), found)
     except (OSError, SourceError) as err:
-        sourcing.unread.append(f"{name}, which the script sources, is not read: {getattr(err, 'message', err)}")
+        sourcing.skip(f"{name}, which the script sources, is not read: {getattr(err, 'message', err)}")
         return None
 
 
