@@ -10,6 +10,7 @@ path, fixture; each text from the code index at that commit) is linted as a user
   (OFF_HISTORY), and rmlint's own known false errors (FALSE_ERRORS, empty).
 """
 
+import re
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,18 @@ def test_errors_are_only_the_named_ones(fixture):
     errors = sorted((f.rule, f.line) for f in result.findings if f.severity == "error")
     named = sorted(UPSTREAM_PROBLEMS.get(fixture, []) + OFF_HISTORY.get(fixture, []) + FALSE_ERRORS.get(fixture, []))
     assert errors == named
+
+
+# a command that starts a program (after VAR=value words, inside `cmd="..."`): counted from the text alone
+COMMAND_START = re.compile(r'^\s*(?:\w+=\S*\s+)*(?:\w+=")?(?:nohup\s+|exec\s+)?(?:python3?|torchrun|deepspeed|ray job submit)\b')
+
+
+@pytest.mark.parametrize("fixture", FIXTURES)
+def test_no_launch_is_dropped_silently(fixture):
+    """As many launch records (understood or RM006) as lines that start python/torchrun/deepspeed/ray job submit: a
+    second launch rmlint stopped seeing would otherwise pass the test above (review-a)."""
+    starts = sum(1 for line in (ROOT / fixture).read_text().splitlines() if COMMAND_START.match(line))
+    assert len(_result(fixture).launches) == starts
 
 
 def test_tables_name_only_committed_fixtures():
