@@ -41,29 +41,27 @@ def _suggest(key: str, names) -> str:
 
 def subjects(document) -> tuple:
     """(subjects, reader findings) of one accelerate config."""
-    from .finding import reader_finding
+    from .problems import finding as problem
     data, findings = document.data, []
     for key in data:
         if key not in TOP_LEVEL:
-            findings.append(reader_finding("RM230", f"accelerate refuses unknown key `{key}` (\"had unknown keys\")"
-                                                    f"{_suggest(str(key), TOP_LEVEL)}", document.locate((key,))))
+            findings.append(problem("accelerate-unknown-key", document.locate((key,)), key=key,
+                                    hint=_suggest(str(key), TOP_LEVEL)))
     plugin = data.get("deepspeed_config") if isinstance(data.get("deepspeed_config"), dict) else {}
     if str(data.get("distributed_type", "")).upper() != "DEEPSPEED":
         return [], findings
     for key in plugin:
         if key not in DEEPSPEED_KEYS:
-            findings.append(reader_finding("RM231", f"accelerate (1.15) ignores `deepspeed_config.{key}` without a word"
-                                                    f"{_suggest(str(key), DEEPSPEED_KEYS)}",
-                                           document.locate(("deepspeed_config", key))))
+            findings.append(problem("accelerate-ignored-deepspeed-key", document.locate(("deepspeed_config", key)),
+                                    key=key, hint=_suggest(str(key), DEEPSPEED_KEYS)))
     file = plugin.get("deepspeed_config_file")
     if file:
         clashing = [k for k in PLUGIN_FIELDS if k in plugin] + (["mixed_precision"] if data.get("mixed_precision")
                                                                  not in (None, "no") else [])
         if clashing:
-            findings.append(reader_finding(
-                "RM232", f"with `deepspeed_config_file` accelerate refuses {', '.join(f'`{k}`' for k in clashing)} "
-                         "(ValueError: \"the following accelerate config variables will be ignored\")",
-                document.locate(("deepspeed_config", "deepspeed_config_file"))))
+            findings.append(problem("accelerate-file-and-plugin-keys",
+                                    document.locate(("deepspeed_config", "deepspeed_config_file")),
+                                    keys=", ".join(f"`{k}`" for k in clashing)))
         return _referenced(document, str(file), findings)
     return [_generated(document, plugin)], findings
 
@@ -71,7 +69,8 @@ def subjects(document) -> tuple:
 def _referenced(document, file: str, findings: list) -> tuple:
     """The DeepSpeed file the config names, read relative to the config, as accelerate consumes it."""
     from .deepspeed.subjects import deepspeed_subject
-    from .finding import reader_finding
+    from .problems import unreadable
+    from .problems import finding as problem
     from .finding import SourceError
     from .sources.document import read_config
     from .files import project_folders
@@ -79,14 +78,13 @@ def _referenced(document, file: str, findings: list) -> tuple:
                                                        project_folders(document.path)), file]
     path = next((p for p in candidates if os.path.isfile(p)), None)
     if path is None:
-        findings.append(reader_finding("RM233", f"`deepspeed_config_file` {file} is not found beside the config or "
-                                                "from here; its DeepSpeed settings were not checked",
-                                       document.locate(("deepspeed_config", "deepspeed_config_file"))))
+        findings.append(problem("accelerate-deepspeed-file-missing",
+                                document.locate(("deepspeed_config", "deepspeed_config_file")), file=file))
         return [], findings
     try:
         config = read_config(path)
     except SourceError as err:
-        findings.append(reader_finding("RM001", err.message, err.location))
+        findings.append(unreadable(err))
         return [], findings
     if not isinstance(config.data, dict):
         return [], findings

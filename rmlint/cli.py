@@ -233,7 +233,7 @@ def check(paths, fix, unsafe_fixes, show_diff, kind, **options):
     if (fix or show_diff) and "-" in paths:
         raise click.UsageError("--fix and --diff work on files, not on standard input")
     from .sources.text import MAX_BYTES
-    stdin = sys.stdin.buffer.read(MAX_BYTES + 1) if "-" in paths else None   # more is refused (RM001)
+    stdin = sys.stdin.buffer.read(MAX_BYTES + 1) if "-" in paths else None   # more is refused (unreadable input)
     try:
         result = lint_paths(paths, stdin=stdin, settings=settings, kind=kind, settings_for=settings_for)
         if fix or show_diff:

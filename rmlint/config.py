@@ -3,14 +3,14 @@ folder upwards (the nearest wins, as with ruff), merged with the command line.
 
     [tool.rmlint]
     select = ["RM2", "RM6"]            # default: every rule
-    extend-select = ["RM103"]
-    ignore = ["RM208"]
+    extend-select = ["fp32-training"]  # rule ids (or id prefixes) and rule names
+    ignore = ["ignored-deepspeed-key"]
     strict = true                      # warnings fail too
     rule-packs = ["lint/rules"]        # folders of extra rules, same YAML + CEL format
     [tool.rmlint.per-file-ignores]
-    "legacy/*.sh" = ["RM402"]
+    "legacy/*.sh" = ["mixed-cli-generations"]
     [tool.rmlint.severity]
-    RM620 = "error"
+    value-head-looks-untrained = "error"
     [tool.rmlint.versions]             # the releases the training runs with (else: installed, pinned)
     deepspeed = "0.16.4"
     [tool.rmlint.openrlhf]

@@ -1,6 +1,6 @@
 """What rmlint reports: one finding, at one place, from one rule."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 SEVERITIES = ("error", "warning", "info")
 # C0 (but tab), DEL and C1 controls: a file name or key holding ESC sequences must not drive the terminal
@@ -30,20 +30,14 @@ class Finding:
     line: int
     column: int
     fix: str | None = None
+    problem: tuple = field(default=(), compare=False, repr=False)   # (kind, facts) of a reader's problem
 
     def sort_key(self):
         return (self.path, self.line, self.column, self.rule, self.message)
 
 
-def reader_finding(rule: str, message: str, where: Location) -> Finding:
-    """A finding met while reading (a file that does not parse, a launch not understood): the readers
-    sit below the rule catalog, so its name, severity and fix are filled from the rule's YAML once the
-    catalog is at hand (policy.Policy.complete)."""
-    return Finding(rule, "", "", message, where.path, where.line, where.column)
-
-
 class SourceError(Exception):
-    """Input rmlint cannot read; reported as an RM001 finding at `location`."""
+    """Input rmlint cannot read; reported as an `unreadable` problem at `location`."""
 
     def __init__(self, message: str, location: Location):
         super().__init__(message)

@@ -3,11 +3,15 @@ formatting, comments and key order stay as written (JSON and YAML keys are renam
 stand; a new key goes in beside its siblings with their indentation; a shell flag's value is
 replaced in its word).
 
-Safe:   a deprecated DeepSpeed key renamed to its replacement (only where DeepSpeed maps the value
-        unchanged); a key misspelled beyond doubt (one close candidate, not already present);
-        `stage3_gather_16bit_weights_on_model_save: true` added to a ZeRO-3 config the HF Trainer
-        saves (RM501) when the key is not written at all.
-Unsafe (--unsafe-fixes): QLoRA under ZeRO-3 in a launch: stage 3 -> 2 (RM201).
+A rule's YAML says which edit its findings carry (`fix_edit`, one of EDITS) and how safe it is
+(`fix_safety`: "safe" for --fix, "unsafe" for --fix --unsafe-fixes). The edits:
+  rename-deprecated-key  a deprecated DeepSpeed key renamed to its replacement (only where DeepSpeed
+                         maps the value unchanged);
+  rename-unknown-key, rename-ignored-key  a key misspelled beyond doubt (one close candidate, not
+                         already present);
+  add-gather-on-save     `stage3_gather_16bit_weights_on_model_save: true` added to a ZeRO-3 config the
+                         HF Trainer saves, when the key is not written at all;
+  zero-stage-3-to-2      a launch's `--zero_stage 3` made 2 (QLoRA under ZeRO-3).
 """
 
 import difflib
@@ -20,8 +24,9 @@ from .sources.document import _LineIndex
 
 GATHER = "stage3_gather_16bit_weights_on_model_save"
 GATHER_NAMES = {GATHER, "gather_16bit_weights_on_model_save", "stage3_gather_fp16_weights_on_model_save"}
-SAFE_RULES = {"RM207", "RM208", "RM209", "RM501"}   # renames, and the gathered ZeRO-3 save
-UNSAFE_RULES = {"RM201"}                            # ZeRO-3 -> 2 for QLoRA
+# edit kind -> where its edit is: "line" at the finding's line, "file" elsewhere in the file (once per file)
+EDITS = {"rename-deprecated-key": "line", "rename-unknown-key": "line", "rename-ignored-key": "line",
+         "add-gather-on-save": "file", "zero-stage-3-to-2": "file"}
 
 
 @dataclass(frozen=True)
@@ -63,17 +68,17 @@ def _key_span(text: str, start: int) -> tuple:
     return start, start + len(match.group(0)) if match else start
 
 
-def _rename(text: str, index, document, item: dict, new: str, rule: str) -> Edit | None:
+def _rename(text: str, index, document, item: dict, new: str, rule: str, safe: bool) -> Edit | None:
     path = tuple(item["path"].split("."))
     where = document.positions.get(path)
     if where is None or any(twice == path for twice, _ in document.duplicates):
-        return None     # set twice (RM003) with values that may differ: which one is meant is the user's call
+        return None     # set twice with values that may differ: which one is meant is the user's call
     start, end = _key_span(text, _offset(index, *where))
     quoted = text[start] in "\"'"
-    return Edit(start, end, json.dumps(new) if quoted else new, rule, True, f"`{item['path']}` -> `{new}`")
+    return Edit(start, end, json.dumps(new) if quoted else new, rule, safe, f"`{item['path']}` -> `{new}`")
 
 
-def _add_gather(text: str, index, document, json_like: bool) -> Edit | None:
+def _add_gather(text: str, index, document, json_like: bool, rule: str, safe: bool) -> Edit | None:
     zero = document.data.get("zero_optimization")
     if not isinstance(zero, dict) or GATHER_NAMES & set(zero) or not zero:
         return None
@@ -89,46 +94,52 @@ def _add_gather(text: str, index, document, json_like: bool) -> Edit | None:
         if not own_line:   # a flow mapping: left alone
             return None
         new = f"{GATHER}: true\n" + text[line_start:at]
-    return Edit(at, at, new, "RM501", True, f"add `zero_optimization.{GATHER}: true`")
+    return Edit(at, at, new, rule, safe, f"add `zero_optimization.{GATHER}: true`")
 
 
-def document_edits(text: str, document, items: dict, rules: set) -> list:
-    """Edits for one DeepSpeed config file (JSON or YAML) from its inspected items."""
+def document_edits(text: str, document, items: dict, fixers: dict) -> list:
+    """Edits for one DeepSpeed config file (JSON or YAML) from its inspected items; `fixers` maps each
+    edit kind wanted to (rule id, safe)."""
     index = _LineIndex(text)
     json_like = text.lstrip().startswith("{")
     edits = []
-    if "RM209" in rules:
+    if "rename-deprecated-key" in fixers:
+        rule, safe = fixers["rename-deprecated-key"]
         for item in items["deprecated"]:
             parent = _block(document.data, tuple(item["path"].split("."))[:-1])
             if item.get("renamable") and item["new"] and item["new"] not in parent:
-                edits.append(_rename(text, index, document, item, item["new"], "RM209"))
-    for kind, rule in (("unknown", "RM207"), ("ignored", "RM208")):
-        if rule not in rules:
+                edits.append(_rename(text, index, document, item, item["new"], rule, safe))
+    for kind, edit in (("unknown", "rename-unknown-key"), ("ignored", "rename-ignored-key")):
+        if edit not in fixers:
             continue
+        rule, safe = fixers[edit]
         for item in items[kind]:
             parent = _block(document.data, tuple(item["path"].split("."))[:-1])
             if _beyond_doubt(item["key"], item.get("hint", ""), [k for k in parent if k != item["key"]]):
-                edits.append(_rename(text, index, document, item, item["hint"], rule))
-    if "RM501" in rules:
-        edits.append(_add_gather(text, index, document, json_like))
+                edits.append(_rename(text, index, document, item, item["hint"], rule, safe))
+    if "add-gather-on-save" in fixers:
+        edits.append(_add_gather(text, index, document, json_like, *fixers["add-gather-on-save"]))
     return [e for e in edits if e is not None]
 
 
 _STAGE = re.compile(r"(--(?:ds\.)?zero_stage)(=|\s+)(['\"]?)3\3(?=\s|$)")
 
 
-def shell_edits(text: str, findings: list) -> list:
-    """QLoRA under ZeRO-3 (RM201): the stage flag's value 3 -> 2, in its own word."""
+def shell_edits(text: str, findings: list, fixers: dict) -> list:
+    """QLoRA under ZeRO-3 (zero-stage-3-to-2): the stage flag's value 3 -> 2, in its own word."""
+    if "zero-stage-3-to-2" not in fixers:
+        return []
+    rule, safe = fixers["zero-stage-3-to-2"]
     index = _LineIndex(text)
     edits = []
     for finding in findings:
-        if finding.rule != "RM201":
+        if finding.rule != rule:
             continue
         line_start = index.starts[finding.line - 1]
         line_end = text.find("\n", line_start)
         for match in _STAGE.finditer(text, line_start, len(text) if line_end < 0 else line_end):
             digit = match.end() - 1 - len(match.group(3))
-            edits.append(Edit(digit, digit + 1, "2", "RM201", False, f"{match.group(1)} 3 -> 2 (QLoRA needs ZeRO-2)"))
+            edits.append(Edit(digit, digit + 1, "2", rule, safe, f"{match.group(1)} 3 -> 2 (QLoRA needs ZeRO-2)"))
     return edits
 
 
@@ -145,12 +156,20 @@ def apply(text: str, edits: list) -> tuple:
     return text, chosen
 
 
-def file_edits(path: str, text: str, findings: list, rules: set, unsafe: bool) -> list:
-    """Every edit rmlint can make to one file, for the findings it has and the rules that are on."""
+def fixers(rules, unsafe: bool) -> dict:
+    """rule id -> (edit kind, safe) of the rules given whose findings carry edits (unsafe ones only
+    with `unsafe`)."""
+    return {r.id: (r.fix_edit, r.fix_safety == "safe") for r in rules
+            if r.fix_edit and (unsafe or r.fix_safety == "safe")}
+
+
+def file_edits(path: str, text: str, findings: list, fixing: dict) -> list:
+    """Every edit rmlint can make to one file, for the findings it has; `fixing` is fixers()."""
     from .inputs import kind_of
+    wanted = {fixing[f.rule][0]: (f.rule, fixing[f.rule][1]) for f in findings if f.rule in fixing}
     kind = kind_of(path, text)
     if kind == "shell":
-        return shell_edits(text, findings) if unsafe and "RM201" in rules else []
+        return shell_edits(text, findings, wanted)
     from .deepspeed.subjects import deepspeed_subject
     from .finding import SourceError
     from .inputs import is_deepspeed_config
@@ -162,8 +181,7 @@ def file_edits(path: str, text: str, findings: list, rules: set, unsafe: bool) -
     if not is_deepspeed_config(document.data):
         return []
     items = deepspeed_subject(document, "unknown").facts["ds"]["items"]
-    present = {f.rule for f in findings}
-    return document_edits(text, document, items, rules & present)
+    return document_edits(text, document, items, wanted)
 
 
 @dataclass
@@ -179,9 +197,10 @@ def plan(result, policy, unsafe: bool) -> list:
     """The Change each file with fixable findings would get (nothing is written here)."""
     from .finding import SourceError
     from .sources.text import decode, read_raw
+    fixing = fixers(policy.rules, unsafe)
     by_path = {}
     for finding in result.findings:
-        if finding.rule in SAFE_RULES or finding.rule in UNSAFE_RULES:
+        if finding.rule in fixing:
             by_path.setdefault(finding.path, []).append(finding)
     changes = []
     for path, findings in sorted(by_path.items()):
@@ -192,7 +211,7 @@ def plan(result, policy, unsafe: bool) -> list:
             before = decode(raw, path)
         except SourceError:
             continue
-        edits = file_edits(path, before, findings, policy.enabled_ids, unsafe)
+        edits = file_edits(path, before, findings, fixing)
         after, applied = apply(before, edits)
         if applied and after != before and _still_parses(path, after):
             changes.append(Change(path, before, after, applied, raw.startswith(b"\xef\xbb\xbf")))
@@ -215,18 +234,17 @@ def _still_parses(path: str, text: str) -> bool:
     return True
 
 
-ONE_PER_FILE = {"RM501", "RM201"}   # their edit is not at the finding's line
-
-
 def fixable(result, policy, unsafe: bool = False) -> frozenset:
     """The findings `--fix` (with `unsafe`: `--fix --unsafe-fixes`) would fix."""
+    fixing = fixers(policy.rules, True)
+    once = {rule for rule, (edit, _) in fixing.items() if EDITS[edit] == "file"}   # the edit is not at the finding's line
     marks = set()
     for change in plan(result, policy, unsafe):
         for edit in change.edits:
             line = change.before.count("\n", 0, edit.start) + 1
-            marks.add((change.path, edit.rule, None if edit.rule in ONE_PER_FILE else line))
+            marks.add((change.path, edit.rule, None if edit.rule in once else line))
     return frozenset(f for f in result.findings
-                     if (f.path, f.rule, None if f.rule in ONE_PER_FILE else f.line) in marks)
+                     if (f.path, f.rule, None if f.rule in once else f.line) in marks)
 
 
 def counts(result, policy) -> tuple:
@@ -304,7 +322,7 @@ def _sync_folder(folder: str):
 
 
 def write_all(changes: list, roots: list) -> tuple:
-    """(changes written, RM030 findings of those that were not): one failure stops no other file."""
+    """(changes written, `fix-not-written` findings of those that were not): one failure stops no other file."""
     written, refused = [], []
     for change in changes:
         reason = write(change, roots)
@@ -316,11 +334,11 @@ def write_all(changes: list, roots: list) -> tuple:
 
 
 def not_written(change: Change, reason: str):
-    """The RM030 finding for a fix that was not written, at its first edit."""
+    """The finding for a fix that was not written, at its first edit."""
     from .finding import Location
-    from .finding import reader_finding
+    from .problems import finding as problem
     first = min(change.edits, key=lambda e: e.start)
     line = change.before.count("\n", 0, first.start) + 1
     column = first.start - (change.before.rfind("\n", 0, first.start) + 1) + 1
     fixes = "; ".join(e.what for e in change.edits)
-    return reader_finding("RM030", f"fix not applied: {reason} (the fix: {fixes})", Location(change.path, line, column))
+    return problem("fix-not-written", Location(change.path, line, column), reason=reason, fixes=fixes)

@@ -1,10 +1,11 @@
-"""Recognise what a file is and turn it into subjects (or an RM001 finding when it cannot be read)."""
+"""Recognise what a file is and turn it into subjects (or an `unreadable` problem when it cannot be read)."""
 
 import os
 import re
 from functools import lru_cache
 
-from .finding import Location, SourceError, reader_finding
+from .finding import Location, SourceError
+from .problems import finding as problem, unreadable
 from .sources.document import Document, _LineIndex, load_json, load_yaml
 from .sources.text import decode, read_text
 
@@ -62,7 +63,7 @@ def subjects_of_text(path: str, text: str, explicit: bool = True, texts: dict | 
     except SourceError as err:   # a template's placeholders (FP16_ENABLE) are filled by a script before launch
         if skip_unread and not forced and (not names_config_keys(text[:PEEK]) or _TEMPLATE.search(path)):
             return None
-        return [], [reader_finding("RM001", err.message, err.location)]
+        return [], [unreadable(err)]
     found = _document_subjects(document, explicit and not skip_unread, forced)
     return None if skip_unread and not forced and found == ([], []) and not _recognised(document.data) else found
 
@@ -79,7 +80,7 @@ NOT_CONFIGS = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.js
                ".pre-commit-hooks.yaml", "mkdocs.yml", "mkdocs.yaml", "environment.yml", "environment.yaml",
                "docker-compose.yml", "docker-compose.yaml", "codecov.yml", ".readthedocs.yaml", ".readthedocs.yml"}
 PEEK = 65536
-# top-level keys of the configs rmlint reads: a file that does not parse is reported (RM001) only when
+# top-level keys of the configs rmlint reads: a file that does not parse is reported (unreadable) only when
 # it names one of them, so a broken dataset or template is skipped and a broken DeepSpeed config is not
 _CONFIG_KEYS = re.compile(
     r"""(?:^|[{,])\s*["']?(zero_optimization|train_micro_batch_size_per_gpu|train_batch_size|"""
@@ -99,13 +100,14 @@ def read_file(path: str, explicit: bool = True, texts: dict | None = None, force
               within: str | None = None, launches: list | None = None) -> tuple | None:
     """(subjects, findings) of a file a run was given or found, or None when it is no file rmlint reads
     (skipped silently and counted, whatever its size): size and parse limits apply only to files
-    that name a config's keys, or that --kind forces. A FIFO, device or socket is RM052; (found in
-    the folder `within`) a symlink to outside it is an RM051 note; neither is opened."""
-    from .sources.files import inside, refusal
-    refused = refusal(path, within)
-    if refused:   # no line: nothing of it is shown
-        rule = "RM051" if within is not None and not inside(path, within) else "RM052"
-        return [], [reader_finding(rule, refused, Location(path, 0, 0))]
+    that name a config's keys, or that --kind forces. A FIFO, device or socket is not read; (found in
+    the folder `within`) a symlink to outside it is not followed (a note); neither is opened."""
+    from .sources.files import file_kind, inside, refusal
+    if refusal(path, within):   # no line: nothing of it is shown
+        where = Location(path, 0, 0)
+        if within is not None and not inside(path, within):
+            return [], [problem("symlink-outside", where, target=os.path.realpath(path), folder=within)]
+        return [], [problem("not-a-regular-file", where, file_kind=file_kind(path))]
     if forced:
         return subjects_of_file(path, texts=texts, forced=forced, launches=launches)
     name = os.path.basename(path).lower()
@@ -124,7 +126,7 @@ def read_file(path: str, explicit: bool = True, texts: dict | None = None, force
         except SourceError as err:
             if os.access(path, os.R_OK) and not _head_names_keys(path):   # unreadable is an error, garbage is not ours
                 return None
-            return [], [reader_finding("RM001", err.message, err.location)]
+            return [], [unreadable(err)]
         except OSError:
             return subjects_of_file(path, texts=texts, within=within, launches=launches)
         return subjects_of_text(path, text, texts=texts, skip_unread=True, launches=launches)
@@ -158,7 +160,7 @@ def subjects_of_file(path: str, explicit: bool = True, texts: dict | None = None
     try:
         text = read_text(path, within)
     except SourceError as err:
-        return [], [reader_finding("RM001", err.message, err.location)]
+        return [], [unreadable(err)]
     return subjects_of_text(path, text, explicit, texts, forced, launches=launches)
 
 
@@ -171,12 +173,8 @@ def subjects_of_bytes(path: str, data: bytes, texts: dict | None = None, forced:
                               "and scripts up to that", Location(path))
         text = decode(data, path)
     except SourceError as err:
-        return [], [reader_finding("RM001", err.message, err.location)]
+        return [], [unreadable(err)]
     return subjects_of_text(path, text, texts=texts, forced=forced, launches=launches)
-
-
-SHELL_FAILURES = {"crlf": "RM007", "backslash-space": "RM008", "cut-short": "RM009", "pasted": "RM010",
-                  "placeholder": "RM012"}
 
 
 def _shell_subjects(path: str, text: str, launches: list | None = None) -> tuple:
@@ -191,9 +189,9 @@ def _script_subjects(path: str, text: str, script, launches: list | None = None)
     from .sources.shellsource import locator
     index = _LineIndex(text)
     locate = locator(path, index.position, script)
-    findings = [reader_finding("RM001", message, locate(offset)) for message, offset in script.problems]
-    findings += [reader_finding(SHELL_FAILURES[kind], message, Location(path, *index.position(offset)))
-                 for kind, message, offset in script.failures]
+    findings = [problem("unreadable", locate(offset), error=message) for message, offset in script.problems]
+    findings += [problem(kind, Location(path, *index.position(offset)), **facts)
+                 for kind, facts, offset in script.failures]
     result, trouble = read_commands(script.commands, path, index.position, launches, locate, script.unread,
                                     read_file=subjects_of_file)
     return result, findings + trouble
@@ -236,23 +234,19 @@ def _document_subjects(document: Document, explicit: bool, forced: str | None = 
     readers = _readers()
     if forced:
         if not isinstance(document.data, dict):
-            return [], [reader_finding("RM002", f"--kind {forced}: the file is not a mapping; nothing checked",
-                                       Location(document.path, 1, 1))]
+            return [], [problem("forced-not-a-mapping", Location(document.path, 1, 1), forced=forced)]
         recognise, read = readers[forced]
         found, problems = read(document)
         if not recognise(document.data):
-            problems = problems + [reader_finding("RM002", f"--kind {forced}: the file does not look like one; "
-                                                           "read as one anyway", Location(document.path, 1, 1))]
+            problems = problems + [problem("forced-unlike", Location(document.path, 1, 1), forced=forced)]
         if found or problems:
             return found, problems
-        return [], [reader_finding("RM002", f"--kind {forced}: nothing in the file could be read as that; nothing checked",
-                                   Location(document.path, 1, 1))]
+        return [], [problem("forced-nothing-read", Location(document.path, 1, 1), forced=forced)]
     for name, (recognise, read) in readers.items():
         if recognise(document.data):
             found, problems = read(document)
             if found or problems or name != "openrlhf":   # recognised, even with nothing to check
                 return found, problems
     if explicit and document.path.lower().endswith(DATA_SUFFIXES + ("<stdin>",)):
-        return [], [reader_finding("RM002", "not a DeepSpeed config, OpenRLHF arguments, or a LLaMA-Factory, TRL, "
-                                            "axolotl or accelerate config; nothing checked (--kind forces one)", Location(document.path, 1, 1))]
+        return [], [problem("unrecognised", Location(document.path, 1, 1))]
     return [], []

@@ -42,9 +42,10 @@ def check_command(argv: list, settings=None) -> Result:
     named = [word.split("=", 1)[-1] for word in argv[1:]]
     files = [p for p in dict.fromkeys(named) if p.endswith(CONFIG_SUFFIXES) and os.path.isfile(p)]
     if files:
+        from .problems import reported_by
         more = lint_paths(files, settings=settings)
         seen = set(result.findings)
-        result.findings += [f for f in more.findings if f.rule != "RM002" and f not in seen]   # a dataset .json is not our business
+        result.findings += [f for f in more.findings if not reported_by(f, "unrecognised") and f not in seen]   # a dataset .json is not our business
         result.files += more.files
     return result
 
@@ -117,15 +118,16 @@ def check_namespace(args, entrypoint: str | None = None, settings=None, select=N
     flags, foreign = namespace_argv(args, name, release)
     result = lint_argv(["python3", "-m", f"openrlhf.cli.{name}", *flags], select, ignore, path="<namespace>",
                        settings=settings)
-    from .finding import Location, reader_finding
+    from .finding import Location
     from .lint import _policy
+    from .problems import finding as problem
     known = f"OpenRLHF {target.text} ({target.source})" if release is not None else "any OpenRLHF release rmlint knows"
     policy = _policy(select, ignore, settings)
     for key in foreign:
-        finding = reader_finding("RM431", f"`args.{key}` is no flag of {name} in {known}; rmlint did not check it",
-                                 Location("<namespace>", 1, 1))
+        finding, = policy.complete([problem("namespace-attribute-not-a-flag", Location("<namespace>", 1, 1), key=key,
+                                            entrypoint=name, release=known)])
         if policy.enabled(finding.rule):
-            result.findings += policy.complete([finding])
+            result.findings.append(finding)
     return result
 
 

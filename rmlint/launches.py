@@ -3,7 +3,7 @@
 A launch is recognised once (sources/commands.py), its framework decided on evidence
 (sources/frameworks.py); here it becomes subjects (OpenRLHF invocations, TRL/LLaMA-Factory trainer
 facts, the config files it names), reader findings, and one record for the `launches` list of the
-output. A launch that is not understood is an RM006 note, never a silent pass.
+output. A launch that is not understood is a `launch-not-understood` note, never a silent pass.
 """
 
 import os
@@ -62,10 +62,10 @@ def read_commands(commands: list, path: str, position, records: list | None = No
             subjects += more
             findings += trouble
             if not entry["understood"]:
-                from .finding import reader_finding
+                from .problems import finding as problem
                 anchor = here(launch.program_word.offset if launch.program_word is not None else command.offset)
-                findings.append(reader_finding("RM006", f"launch not understood ({launch.program or launch.launcher}): "
-                                                        f"{entry['reason']}", anchor))
+                findings.append(problem("launch-not-understood", anchor, program=launch.program or launch.launcher,
+                                        reason=entry["reason"]))
         if records is not None:
             records.append(entry)
     return subjects, findings
@@ -138,14 +138,14 @@ def _llamafactory(launch, path: str, here, read_file) -> tuple:
 
 def _named_files(names: list, path: str, where: Location, read_file) -> tuple:
     """Config files a launch names, found from here or beside the script; missing ones reported."""
-    from .finding import reader_finding
+    from .inputs import subjects_of_file
+    from .problems import finding as problem
     from .trainers.common import find_file
     subjects, findings = [], []
     for name in names:
         found = find_file(name, path, walk_up=False)
         if found is None:
-            findings.append(reader_finding("RM011", f"{name}, which the launch names, is not found from here or "
-                                                    "beside the script; its settings were not checked", where))
+            findings.append(problem("launch-file-missing", where, name=name))
             continue
         more, trouble = read_file(found)
         subjects += more

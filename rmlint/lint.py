@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from . import engine, inputs
 from .finding import Finding, UsageError
+from .problems import reported_by
 from .versions import target
 
 
@@ -76,7 +77,7 @@ def _finish(result: Result, subjects: list, policy, texts: dict | None = None, s
     result.findings = policy.complete(result.findings)     # reader findings: the RM224 check below reads severities
     result.findings += engine.run(subjects, [r for r in policy.rules if r.emitted_by == "condition"],
                                   result.rule_errors)
-    if policy.enabled("RM224") and _exact(policy.settings):
+    if policy.enabled(policy.rule_for("deepspeed-refuses").id) and _exact(policy.settings):
         result.findings += _exact_findings(subjects, result.findings)
     result.findings, texts = _one_name_per_file(result.findings, texts or {}, spelt)
     result.findings = policy.finish(list(dict.fromkeys(result.findings)), texts)
@@ -109,9 +110,9 @@ def _exact(settings) -> bool:
 
 
 def _exact_findings(subjects: list, found: list) -> list:
-    """RM224: what DeepSpeed's own validation refuses, where no error finding already stands."""
+    """What DeepSpeed's own validation refuses, where no error finding already stands."""
     from .deepspeed.exact import ExactUnavailable, validate
-    from .finding import reader_finding
+    from .problems import finding as problem
     taken = {(f.path, f.line) for f in found if f.severity == "error"}
     extra, seen = [], set()
     for subject in subjects:
@@ -125,7 +126,7 @@ def _exact_findings(subjects: list, found: list) -> list:
             where = subject.locate("ds." + ".".join(path)) if path else subject.anchor
             if (where.path, where.line) not in taken and (where, message) not in seen:
                 seen.add((where, message))
-                extra.append(reader_finding("RM224", message, where))
+                extra.append(problem("deepspeed-refuses", where, error=message))
     return extra
 
 
@@ -217,7 +218,7 @@ def _read_entries(entries: list, policy, stdin: bytes | None, kind: str | None, 
             result.unread += 1
             continue
         found, problems = read
-        if not found and [p.rule for p in problems] == ["RM051"]:
+        if not found and len(problems) == 1 and reported_by(problems[0], "symlink-outside"):
             result.unread += 1     # a symlink out of the folder walked: a note, and not a file checked
         else:
             result.files += 1

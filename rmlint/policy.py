@@ -30,25 +30,39 @@ class Policy:
             return
         names = [r.name for r in self.catalog]   # ids are numbers: a "close" id would be a guess
         close = [] if selector[:2] == "RM" else difflib.get_close_matches(selector, names, n=1)
-        hint = f"; did you mean `{close[0]}`?" if close else " (use an id like RM201, a prefix like RM2, or a name)"
+        like = next(r for r in self.catalog if r.emitted_by == "condition")
+        hint = f"; did you mean `{close[0]}`?" if close else \
+            f" (use an id like {like.id}, a prefix like {like.id[:3]}, or a name like {like.name})"
         source = f"{self.settings.source}: " if self.settings.source else ""
         raise ConfigError(f"{source}{where}: unknown rule selector `{selector}`{hint}")
 
     def enabled(self, rule_id: str) -> bool:
         return rule_id in self.enabled_ids
 
+    def rule_for(self, kind: str):
+        """The rule whose YAML lists problem `kind` (problems.py)."""
+        if not hasattr(self, "_by_problem"):
+            self._by_problem = {k: rule for rule in self.catalog for k in rule.problem_kinds}
+        return self._by_problem[kind]
+
     def complete(self, findings: list) -> list:
-        """Reader findings (finding.reader_finding) with their rule's name, severity and fix from the catalog."""
-        return [f if f.severity or f.rule not in self.by_key else
-                replace(f, name=self.by_key[f.rule].name, severity=self.by_key[f.rule].severity, fix=self.by_key[f.rule].fix)
-                for f in findings]
+        """Readers' problems (problems.finding) as their rule's findings: id, name, severity, fix, and the
+        message its YAML words for the kind."""
+        return [f if f.severity or not f.problem else self._completed(f) for f in findings]
+
+    def _completed(self, found):
+        kind, facts = found.problem
+        rule = self.rule_for(kind)
+        return replace(found, rule=rule.id, name=rule.name, severity=rule.severity, fix=rule.fix,
+                       message=engine.render(rule.problem_message(kind), {"item": facts}))
 
     def finish(self, findings: list, texts: dict) -> list:
         """Reader findings filtered by selection, then suppressions, per-file ignores and severities."""
         findings = [f for f in self.complete(findings) if self.enabled(f.rule)]
         if any("rmlint:" in text for text in texts.values()):
             from .suppress import apply
-            findings = self.complete(apply(findings, texts, self.by_key, self.enabled))
+            findings = [f for f in self.complete(apply(findings, texts, self.by_key, self.enabled))
+                        if self.enabled(f.rule)]
         findings = [f for f in findings if not self._ignored_in_file(f)]
         return [self._severity(f) for f in findings]
 

@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class ExamplesModel(BaseModel):
@@ -21,12 +21,34 @@ class RuleModel(BaseModel):
     when: str = Field(min_length=1)
     emitted_by: Literal["condition", "reader", "guard"] = "condition"
     for_each: str | None = None
+    problems: dict[str, str | None] | None = None
+    fix_safety: Literal["safe", "unsafe"] | None = None
+    fix_edit: str | None = Field(default=None, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
     at: list[str] = []
     message: str = Field(min_length=1)
     why: str = Field(min_length=1)
     fix: str
     references: list[str] = Field(min_length=1)
     examples: ExamplesModel
+
+    @field_validator("problems")
+    @classmethod
+    def _kinds(cls, value):
+        import re
+        for kind in value or {}:
+            if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", kind):
+                raise ValueError(f"problem kind {kind!r} is not lower-case words joined by dashes")
+        return value
+
+    @model_validator(mode="after")
+    def _fix_declared_whole(self):
+        if (self.fix_safety is None) != (self.fix_edit is None):
+            raise ValueError("fix_safety and fix_edit go together: a fix says how safe it is and which edit it makes")
+        if self.fix_edit is not None:
+            from .fix import EDITS
+            if self.fix_edit not in EDITS:
+                raise ValueError(f"fix_edit {self.fix_edit!r} is not an edit rmlint makes ({', '.join(sorted(EDITS))})")
+        return self
 
     @field_validator("summary")
     @classmethod

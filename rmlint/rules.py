@@ -36,7 +36,10 @@ class Rule:
     examples: Examples
     at: tuple = ()
     for_each: str | None = None
-    emitted_by: str = "condition"   # "reader": RM0xx input problems reported while reading; "guard": by rmlint.guard
+    emitted_by: str = "condition"   # "reader": input problems reported while reading; "guard": by rmlint.guard
+    problems: dict | None = None    # problem kind (recorded by a reader or the guard) -> its message (None: `message`)
+    fix_safety: str | None = None   # "safe" (--fix) or "unsafe" (--fix --unsafe-fixes): the rule's finding carries edits
+    fix_edit: str | None = None     # the kind of edit (fix.EDITS) its findings carry
 
 
 class CompiledRule:
@@ -67,7 +70,13 @@ class CompiledRule:
             return fields[name]
         if name.startswith("_"):
             raise AttributeError(name)
+        if name == "problem_kinds":
+            return tuple(self.rule.problems or ())
         return getattr(self.rule, name)
+
+    def problem_message(self, kind: str) -> str:
+        """The message template of one problem kind this rule reports."""
+        return (self.rule.problems or {}).get(kind) or self.rule.message
 
 
 class RuleFileError(Exception):
@@ -184,19 +193,22 @@ def load_dir(directory: Path, validate: bool = False) -> list:
     return rules
 
 
-_TOP = re.compile(r"^(id|name|severity|scope|emitted_by|at|for_each):(.*)$", re.M)
+_TOP = re.compile(r"^(id|name|severity|scope|emitted_by|at|for_each|fix_safety|fix_edit):(.*)$", re.M)
 _EXACT = {"id": re.compile(r"RM\d{3}"), "name": re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*"),
           "severity": re.compile(r"error|warning|info"), "scope": re.compile(r"\[([a-z]+(?:, [a-z]+)*)\]"),
           "emitted_by": re.compile(r"condition|reader|guard"), "at": re.compile(r"\[([A-Za-z0-9_.]+)\]"),
-          "for_each": re.compile(r".+")}
-_DEFAULTS = {"emitted_by": "condition", "at": (), "for_each": None}
+          "for_each": re.compile(r".+"), "fix_safety": re.compile(r"safe|unsafe"),
+          "fix_edit": re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")}
+_DEFAULTS = {"emitted_by": "condition", "at": (), "for_each": None, "fix_safety": None, "fix_edit": None}
+_PROBLEMS = re.compile(r"^problems:[ \t]*\n((?:[ \t]+.*\n?)*)", re.M)
+_PROBLEM_KIND = re.compile(r"^  ([a-z0-9]+(?:-[a-z0-9]+)*):", re.M)
 
 
 def _fields(text: str, path: Path) -> dict | None:
     """The fields every run needs of a rule, read from its file without a YAML parser where the
     file writes them (once, at the top level) in the one plain form that can mean nothing else;
     else None: parse it."""
-    found = dict(_DEFAULTS)
+    found = dict(_DEFAULTS, problem_kinds=())
     seen = set()
     for match in _TOP.finditer(text):
         key, value = match.group(1), match.group(2).strip()
@@ -208,6 +220,11 @@ def _fields(text: str, path: Path) -> dict | None:
             True if key == "for_each" else value
     if not {"id", "name", "severity", "scope"} <= seen or path.stem != f"{found['id']}-{found['name']}":
         return None
+    if "problems:" in text:   # the problem kinds it reports (their wording is read when one is met)
+        block = _PROBLEMS.search(text)
+        if block is None:
+            return None
+        found["problem_kinds"] = tuple(_PROBLEM_KIND.findall(block.group(1)))
     blocks = {"message": [], "fix": []}
     for match in _BLOCK.finditer(text + "\n"):
         blocks[match.group(1)].append(match)

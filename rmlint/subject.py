@@ -18,7 +18,7 @@ class Subject:
     anchor: Location               # where a finding goes when its fact has no better place
     provenance: dict = field(default_factory=dict)   # fact path -> Location
     unknown: set = field(default_factory=set)        # fact paths rules must not rely on
-    reader_findings: list = field(default_factory=list)   # RM001 findings met while gathering the facts
+    reader_findings: list = field(default_factory=list)   # unreadable-input findings met while gathering the facts
     skipped: list = field(default_factory=list)   # (model path, Location, reason): checkpoints not on this machine
     deepspeed: dict | None = None      # the DeepSpeed config as DeepSpeed receives it (exact mode validates it)
     world_size: int = 0                # its data-parallel size, 0 when not known

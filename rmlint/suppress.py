@@ -1,11 +1,11 @@
 """Inline suppressions in shell and YAML files:
 
-    # rmlint: ignore[RM201] QLoRA under ZeRO-3 is what we test here on purpose
+    # rmlint: ignore[qlora-with-zero3] QLoRA under ZeRO-3 is what we test here on purpose
     --zero_stage 3 \\
 
 A comment suppresses the listed rules (ids or names) on its own line, or, alone on its line, on
 the next line; when that line starts a command continued with `\\`, on the whole command. A reason
-after the brackets is required (RM004); one that suppresses nothing is reported (RM005).
+after the brackets is required; one that suppresses nothing is reported.
 """
 
 import re
@@ -60,9 +60,10 @@ def _is_comment(line: str, start: int) -> bool:
 
 
 def apply(findings: list, texts: dict, rules: dict, enabled) -> list:
-    """Findings left after suppressions, plus RM004/RM005 about the suppressions themselves.
+    """Findings left after suppressions, plus the problems of the suppressions themselves.
     `rules` maps id and name to rule; `enabled(rule_id)` says whether a rule runs."""
-    from .finding import Location, reader_finding
+    from .finding import Location
+    from .problems import finding as problem
     by_path = {path: scan(text) for path, text in texts.items() if "rmlint:" in text}
     kept, extra = [], []
     for finding in findings:
@@ -76,13 +77,12 @@ def apply(findings: list, texts: dict, rules: dict, enabled) -> list:
         for s in suppressions:
             where = Location(path, s.line, s.column)
             if not s.reason:
-                extra.append(reader_finding("RM004", f"suppression of {', '.join(s.codes) or 'nothing'} gives no "
-                                                     "reason; write why after the brackets", where))
+                extra.append(problem("suppression-without-reason", where, codes=", ".join(s.codes) or "nothing"))
                 continue
             for code in s.codes:
                 rule = rules.get(code)
                 if rule is None:
-                    extra.append(reader_finding("RM005", f"`{code}` in this suppression is not a rule", where))
+                    extra.append(problem("suppression-not-a-rule", where, code=code))
                 elif code not in s.used and enabled(rule.id):
-                    extra.append(reader_finding("RM005", f"suppression of {code} suppresses nothing here", where))
-    return kept + [f for f in extra if enabled(f.rule)]
+                    extra.append(problem("suppression-unused", where, code=code))
+    return kept + extra   # the problems of the suppressions: completed and selected by the policy

@@ -67,8 +67,8 @@ def test_select_and_ignore_by_id_prefix_and_name():
 def test_unknown_selector_is_a_usage_error():
     result = cli("check", "--select", "RM999", TYPOS)
     assert result.exit_code == 2
-    assert result.output == ("Error: select: unknown rule selector `RM999` (use an id like RM201, a prefix like "
-                             "RM2, or a name)\n")
+    assert result.output == ("Error: select: unknown rule selector `RM999` (use an id like RM003, a prefix like "
+                             "RM0, or a name like duplicate-key)\n")
     typo = cli("check", "--ignore", "qlora-with-zero-3", TYPOS)
     assert typo.exit_code == 2
     assert typo.output == "Error: ignore: unknown rule selector `qlora-with-zero-3`; did you mean `qlora-with-zero3`?\n"

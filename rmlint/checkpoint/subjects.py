@@ -16,8 +16,8 @@ def _unknown_except(kept: set) -> set:
 
 
 def _unreadable(message: str, where: Location) -> Finding:
-    from ..finding import reader_finding
-    return reader_finding("RM001", message, where)
+    from ..problems import finding as problem
+    return problem("unreadable", where, error=message)
 
 
 @lru_cache(maxsize=64)
@@ -113,5 +113,5 @@ def attach(subject, role, settings: dict, base_dirs: list, dotted: bool):
         subject.provenance["ckpt.normalize_reward"] = subject.provenance["args.normalize_reward"]
     subject.reader_findings += [_unreadable(f"checkpoint `{role.path}`: {os.path.basename(e.path)}: {e.message}", where)
                                 for e in checkpoint.errors]
-    if checkpoint.errors:   # a half-read checkpoint is not judged: RM001 says what could not be read
+    if checkpoint.errors:   # a half-read checkpoint is not judged: `unreadable` says what could not be read
         subject.unknown |= _unknown_except({"available"})

@@ -11,7 +11,7 @@ HEADER_SUFFIX = ".rmlint-header"
 
 
 class CheckpointError(Exception):
-    """A weight file rmlint refuses to read; reported as RM001 naming the file (and byte offset)."""
+    """A weight file rmlint refuses to read; reported as unreadable input naming the file (and byte offset)."""
 
     def __init__(self, message: str, path: str, line: int = 0, column: int = 0):
         super().__init__(message)

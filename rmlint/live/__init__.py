@@ -15,7 +15,14 @@ from ..engine import render
 from ..finding import Finding, Location, UsageError
 
 ROLES = ("reward", "critic", "train_rm")
-NOT_FOR_TRAINING = {"RM621"}   # train_rm starts from a model without a head on purpose
+
+
+def _finding(policy, kind: str, facts: dict, where: Location) -> Finding:
+    """A problem the guard found, reported by the rule the YAML names for its kind (a rule pack's
+    version of it when one overrides it), worded with the facts it sees."""
+    rule = policy.rule_for(kind)
+    message = render(rule.problem_message(kind), facts)
+    return Finding(rule.id, rule.name, rule.severity, message, where.path, where.line, where.column, rule.fix)
 
 
 def _checkpoint(path: str, role: str | None, prefix: str, policy) -> tuple:
@@ -28,9 +35,7 @@ def _checkpoint(path: str, role: str | None, prefix: str, policy) -> tuple:
     from ..checkpoint.hub_cache import is_local_path, resolve
     local, how = resolve(path, [os.getcwd()], "in the working directory")
     if local is None and is_local_path(path):   # the process was told to load from a path that is not there
-        rule = policy.by_key["RM050"]
-        found = Finding(rule.id, rule.name, rule.severity, render(rule.message, {"ckpt": {"path": path}}),
-                        path, 0, 0, rule.fix)
+        found = _finding(policy, "live-checkpoint-missing", {"ckpt": {"path": path}}, Location(path, 0, 0))
         return None, None, [found], []
     if local is None:   # a Hub id not downloaded here: nothing to compare with (listed in Result.skipped)
         return None, None, [], [(path, Location(path, 0, 0), how)]
@@ -41,8 +46,7 @@ def _checkpoint(path: str, role: str | None, prefix: str, policy) -> tuple:
     if ckpt["prefix_from"] == "flag":
         ckpt["prefix_from"] = "the live model"
     subject.facts["role"].update(kind=use, name=use, value_head=use != "train_rm")
-    rules = [r for r in policy.rules if r.emitted_by == "condition" and not (
-        use == "train_rm" and r.id in NOT_FOR_TRAINING)]
+    rules = [r for r in policy.rules if r.emitted_by == "condition"]
     findings += engine.run([subject], rules)
     stored = None
     if ckpt["head"]["found"] and not subject.unknown:
@@ -91,10 +95,8 @@ def findings(model, checkpoint=None, role: str | None = None, training: bool | N
                                                                      live["head"]["prefix"], policy)
     view = view_of(live, role, ckpt)
     where = Location(f"<{live['model']}>", 0, 0)
-    for rule_id in decide(live, role, _training(model, role, training), ckpt, stored):
-        rule = policy.by_key[rule_id]
-        result.findings.append(Finding(rule.id, rule.name, rule.severity, render(rule.message, view),
-                                       where.path, where.line, where.column, rule.fix))
+    for kind in decide(live, role, _training(model, role, training), ckpt, stored):
+        result.findings.append(_finding(policy, kind, view, where))
     result.findings = policy.finish(list(dict.fromkeys(result.findings)), {})
     return result
 

@@ -18,7 +18,7 @@ def _same(live: list, stored: list) -> bool:
 
 
 def _looks_fresh(values: list, hidden: int, config: dict) -> bool:
-    """Indistinguishable from OpenRLHF's N(0, 1/(h+1)) initialisation (the statistical test of RM620)."""
+    """Indistinguishable from OpenRLHF's N(0, 1/(h+1)) initialisation (the statistical test of value-head-looks-untrained)."""
     initializer_range = config.get("initializer_range") if isinstance(config.get("initializer_range"), float) else 0.02
     return init_match(statistics(values), hidden, initializer_range)[0] == "openrlhf"
 
@@ -33,7 +33,7 @@ def view_of(live: dict, role: str | None, ckpt: dict | None) -> dict:
                  "role": ROLE_NAMES.get(role or "", "reward model"),
                  "looked": f"`{head['prefix']}`" if head.get("prefix") else ", ".join(f"`{n}`" for n in HEAD_NAMES),
                  "uint8_example": (live["uint8_4bit"] or [""])[0], "uint8_count": len(live["uint8_4bit"])},
-        # the static rules name the head they judge `ckpt.head`: here it is the live one (RM613)
+        # the static rules name the head they judge `ckpt.head`: here it is the live one (head-outputs-not-one)
         "ckpt": {**(ckpt or {}), "head": {**((ckpt or {}).get("head") or {}),
                                           **{k: head.get(k, "") for k in ("name", "rows", "shape")}}},
         "role": {"name": ROLE_NAMES.get(role or "", "reward model")},
@@ -47,37 +47,37 @@ def view_of(live: dict, role: str | None, ckpt: dict | None) -> dict:
 
 
 def decide(live: dict, role: str | None, training: bool, ckpt: dict | None, stored: list | None) -> list:
-    """Rule ids the live model breaks, in the order a user should read them."""
+    """The problem kinds (rules/*.yaml `problems:`) of the live model, in the order a user should read them."""
     head = live["head"]
     found = []
     if not head["found"]:
-        return ["RM674"]
+        return ["live-no-head"]
     if head["meta"]:
-        found.append("RM673")
+        found.append("live-head-on-meta")
     if head["rows"] > 1:
-        found.append("RM613")
+        found.append("live-head-rows")
     if live["zero3"] and live["uint8_4bit"]:
-        found.append("RM247")
+        found.append("live-qlora-zero3-storage")
     if live["norm"].get("used") and live["norm"]["wrong"]:
-        found.append("RM672")
+        found.append("live-normalization-buffers")
     if training:
         found += _training(head, live["peft"])
     values = head.get("values")
     if values is not None and stored is not None and ckpt and ckpt["head"]["found"] \
             and not ckpt["head"]["bad_values"] and not _same(values, stored):
-        # train_rm (always) and a PPO critic (on the actor's path) draw a new head on purpose: RM608 when a
-        # trained one is lost that way; a reward model scoring with any head but the stored one is RM670
+        # train_rm (always) and a PPO critic (on the actor's path) draw a new head on purpose: a trained one
+        # lost that way is reported; a reward model scoring with any head but the stored one too
         redrawn = role in ("train_rm", "critic") and ckpt["head"]["trained"] \
             and _looks_fresh(values, live["hidden"], live["config"])
         if redrawn or role != "train_rm":
-            found.append("RM608" if redrawn else "RM670")
+            found.append("live-head-redrawn" if redrawn else "live-head-not-stored")
     return found
 
 
 def _training(head: dict, peft: dict) -> list:
     if peft.get("wrapped"):
         if head["peft"] == "lora":
-            return ["RM630"]      # only its LoRA factors are trained and saved
+            return ["live-head-in-lora"]         # only its LoRA factors are trained and saved
         if head["peft"] == "plain":
-            return ["RM624"]      # frozen by PEFT and left out of the adapter
-    return [] if head["requires_grad"] else ["RM671"]
+            return ["live-head-frozen-by-peft"]  # frozen by PEFT and left out of the adapter
+    return [] if head["requires_grad"] else ["live-head-frozen"]

@@ -57,7 +57,7 @@ def lora_head(values: dict, release: int) -> tuple:
     if targets == "all-linear":
         return "wrapped", "all-linear"
     if targets == ["all-linear"]:
-        return "literal", ""        # PEFT takes the list as a module name (RM404's story)
+        return "literal", ""        # PEFT takes the list as a module name (the target-modules-all-linear-list rule's story)
     if targets:
         return "frozen", " ".join(map(str, targets)) if isinstance(targets, list) else str(targets)
     if values["load_in_4bit"]:

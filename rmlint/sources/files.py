@@ -35,6 +35,14 @@ def _kind(mode: int) -> str:
     return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
+def file_kind(path: str) -> str:
+    """What a path that is not a regular file is (a FIFO, a socket, ...), as a refusal names it."""
+    try:
+        return _kind(os.stat(path).st_mode)
+    except OSError:
+        return "not a regular file"
+
+
 def refusal(path: str, within: str | None = None) -> str | None:
     """Why open_input would refuse `path` (not a regular file, or outside `within`), without opening
     it; None when it would not. A dangling or unreadable path is left to the open."""

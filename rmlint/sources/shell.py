@@ -452,7 +452,7 @@ class _Scanner(ShellForms):
             line_end = self.text.find("\n", placeholder.end(), self.n)
             rest = self.text[placeholder.end():self.n if line_end < 0 else line_end]
             message = placeholder_message(placeholder.group(), line_ends=not rest.strip(" \t\r"))
-            self.script.failures.append(("placeholder", message, self.i))
+            self.script.failures.append(("placeholder", {"message": message}, self.i))
             self.add("", self.i, known=False)
             self.i = placeholder.end()
             return
@@ -461,7 +461,7 @@ class _Scanner(ShellForms):
         self.end_word()
         self.i, placeholder = redirect_target(self.text, self.i, self.n)
         if placeholder is not None:
-            self.script.failures.append(("placeholder", placeholder_message(placeholder.group(), True),
+            self.script.failures.append(("placeholder", {"message": placeholder_message(placeholder.group(), True)},
                                          placeholder.start()))
 
 

@@ -50,32 +50,25 @@ def redirect_target(text: str, i: int, n: int) -> tuple:
 
 
 def failures(text: str, script) -> list:
-    """(kind, message, offset) for each mistake; CRLF once per file, at its first line."""
+    """(problem kind, its facts, offset) for each mistake; CRLF once per file, at its first line."""
     found = []
     crlf = text.find("\r\n")
     if crlf >= 0:
         lines = text.count("\r\n")
-        found.append(("crlf", f"Windows (CRLF) line endings on {lines} line{'s' if lines != 1 else ''}: bash on Linux "
-                              "reads the `\\r` into the last word of each line (`--bf16\\r`, `\\\\\\r` is no "
-                              "continuation)", text.rfind("\n", 0, crlf) + 1))
+        found.append(("crlf", {"lines": f"{lines} line{'s' if lines != 1 else ''}"}, text.rfind("\n", 0, crlf) + 1))
     for match in _BACKSLASH_SPACE.finditer(text):
         line_start = text.rfind("\n", 0, match.start()) + 1
         if text[line_start:match.start()].lstrip().startswith("#"):
             continue
-        found.append(("backslash-space", "a backslash followed by a space ends this line: the command does not "
-                                         "continue on the next line, whose flags run as a command of their own",
-                      match.start()))
+        found.append(("backslash-space", {}, match.start()))
     for command in script.commands:
         first = command.words[0]
         flag = first.text.startswith("-") and len(first.text) > 1
         if first.known and (flag or _OVERRIDE.match(first.text)) and not command.outer:
-            found.append(("cut-short", f"`{first.text}` runs as a command of its own: the launch above ended "
-                                       "before this line (a blank or comment line, or a missing `\\`, inside "
-                                       "the continued command)", first.offset))
+            found.append(("cut-short", {"word": first.text}, first.offset))
         for word in command.words:
             pasted = next((name for char, name in _PASTED.items() if char in word.text), None)
             if word.known and pasted and (word.text[0] in "\u2013\u2014\u2212" or "\u00a0" in word.text):
-                found.append(("pasted", f"`{word.text}` holds {pasted}: the shell and argparse do not read it as "
-                                        "a flag or a word break (text pasted from a web page?)", word.offset))
+                found.append(("pasted", {"word": word.text, "character": pasted}, word.offset))
                 break
     return found

@@ -136,7 +136,8 @@ def deepspeed_of(settings: TrainerSettings, key: str, trainer: dict, unknown: se
     written inline); sets trainer.zero_stage and trainer.deepspeed_file."""
     from ..deepspeed.subjects import deepspeed_subject
     from ..finding import SourceError
-    from ..finding import reader_finding
+    from ..problems import unreadable
+    from ..problems import finding as problem
     from ..sources.document import Document, read_config
     value = settings.values.get(key)
     where = settings.locate(key)
@@ -148,14 +149,13 @@ def deepspeed_of(settings: TrainerSettings, key: str, trainer: dict, unknown: se
         path = find_file(value, where.path, walk_up)
         if path is None:
             unknown.add("trainer.zero_stage")
-            return [], [reader_finding("RM233", f"`{key}` file {value} is not found from here, beside the config"
-                                                f"{' or above it' if walk_up else ''}; its DeepSpeed settings were "
-                                                "not checked", where)]
+            missing = "trainer-deepspeed-file-missing-above" if walk_up else "trainer-deepspeed-file-missing"
+            return [], [problem(missing, where, key=key, file=value)]
         try:
             config = read_config(path)
         except SourceError as err:
             unknown.add("trainer.zero_stage")
-            return [], [reader_finding("RM001", err.message, err.location)]
+            return [], [unreadable(err)]
     else:
         return [], []
     if not isinstance(config.data, dict):

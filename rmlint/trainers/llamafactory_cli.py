@@ -54,9 +54,8 @@ def read_args(args: list, form: str, path: str, here, anchor: Location) -> tuple
     if args and args[0].known and args[0].text.endswith((".yaml", ".yml", ".json")):
         document, findings = _config(args[0].text, path, here(args[0].offset))
         if document is None and not findings:
-            from ..finding import reader_finding
-            return [], [reader_finding("RM011", f"{args[0].text}, which the launch names, is not found from here or "
-                                                "beside the script; its settings were not checked", anchor)]
+            from ..problems import finding as problem
+            return [], [problem("launch-file-missing", anchor, name=args[0].text)]
         if document is not None and isinstance(document.data, dict):
             values.update(document.data)
             where.update({key: document.locate((key,)) for key in document.data})
@@ -83,7 +82,7 @@ def read_args(args: list, form: str, path: str, here, anchor: Location) -> tuple
 
 def _config(name: str, script: str, at: Location) -> tuple:
     from ..finding import SourceError
-    from ..finding import reader_finding
+    from ..problems import unreadable
     from ..sources.document import load_json, load_yaml
     from ..sources.text import read_text
     from .common import find_file
@@ -94,4 +93,4 @@ def _config(name: str, script: str, at: Location) -> tuple:
         text = read_text(found)
         return (load_json if found.endswith(".json") else load_yaml)(text, found), []
     except SourceError as err:
-        return None, [reader_finding("RM001", err.message, err.location)]
+        return None, [unreadable(err)]

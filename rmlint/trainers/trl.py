@@ -216,7 +216,8 @@ def launch_subjects(launch, path: str, here) -> tuple:
     """(subjects, findings) of one TRL launch (sources/commands.py recognised it): `trl <command>`, or a TRL
     script run directly or with accelerate/torchrun/deepspeed, with `--model_name_or_path` or `--config`."""
     from ..finding import SourceError
-    from ..finding import reader_finding
+    from ..problems import unreadable
+    from ..problems import finding as problem
     from ..sources.document import load_yaml
     from ..sources.text import read_text
     findings = []
@@ -243,13 +244,12 @@ def launch_subjects(launch, path: str, here) -> tuple:
     if isinstance(config, str) and config:
         found = find_file(config, path, walk_up=False)
         if found is None:
-            findings.append(reader_finding("RM233", f"`--config` file {config} is not found from here or beside "
-                                                    "the script; its settings were not checked", here(command.offset)))
+            findings.append(problem("trl-config-missing", here(command.offset), file=config))
         else:
             try:
                 document = load_yaml(read_text(found), found)
             except SourceError as err:
-                findings.append(reader_finding("RM001", err.message, err.location))
+                findings.append(unreadable(err))
             if document is not None and isinstance(document.data, dict):
                 recipe = TrainerSettings.of(document)
                 merged.update(recipe.values)

@@ -1,0 +1,23 @@
+"""What a reader (or the live guard) records when it cannot read or check something: a problem of
+a named kind, with its place and its facts. The readers sit below the rule catalog, so a problem is
+a finding to be completed: the rule whose YAML lists that kind under `problems:` gives its id, name,
+severity, fix and message template (policy.Policy.complete). Python names the kind, never the rule."""
+
+from .finding import Finding, Location, SourceError
+
+
+def finding(kind: str, where: Location, **facts) -> Finding:
+    """One problem of `kind` at `where`; its message is the rule's template for the kind, filled from
+    `facts` as `{item.<fact>}` once the catalog completes it."""
+    return Finding(kind, "", "", repr(sorted(facts.items())), where.path, where.line, where.column,
+                   problem=(kind, facts))
+
+
+def unreadable(err: SourceError) -> Finding:
+    """The problem of a file (or part of one) that cannot be read, at the place the reader stopped."""
+    return finding("unreadable", err.location, error=err.message)
+
+
+def reported_by(found: Finding, kind: str) -> bool:
+    """Whether a finding is (or was, before completion) a problem of `kind`."""
+    return bool(found.problem) and found.problem[0] == kind
