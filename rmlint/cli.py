@@ -232,15 +232,17 @@ def check(paths, fix, unsafe_fixes, show_diff, kind, **options):
     policy = _policy(settings)
     if (fix or show_diff) and "-" in paths:
         raise click.UsageError("--fix and --diff work on files, not on standard input")
+    from .sources.files import reading_once
     from .sources.text import MAX_BYTES
     stdin = sys.stdin.buffer.read(MAX_BYTES + 1) if "-" in paths else None   # more is refused (unreadable input)
-    try:
-        result = lint_paths(paths, stdin=stdin, settings=settings, kind=kind, settings_for=settings_for)
-        if fix or show_diff:
-            result = _fix(paths, result, policy, settings, unsafe_fixes, show_diff, settings_for)
-    except UsageError as err:
-        raise click.UsageError(printable(err))
-    _emit(result, options, settings, policy.catalog, policy, unsafe_fixes)
+    with reading_once():   # the fixes, the source lines shown and the check after --fix read no file again
+        try:
+            result = lint_paths(paths, stdin=stdin, settings=settings, kind=kind, settings_for=settings_for)
+            if fix or show_diff:
+                result = _fix(paths, result, policy, settings, unsafe_fixes, show_diff, settings_for)
+        except UsageError as err:
+            raise click.UsageError(printable(err))
+        _emit(result, options, settings, policy.catalog, policy, unsafe_fixes)
 
 
 def _fix(paths, result, policy, settings, unsafe: bool, show_diff: bool, settings_for=None):

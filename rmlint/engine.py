@@ -98,22 +98,22 @@ def run(subjects: list, rules, errors: list | None = None) -> list:
     odd input are collected in `errors` (tests assert there are none) instead of stopping the run."""
     findings, seen = [], set()
     for subject in subjects:
-        subject.facts = {root: value if root == "versions" else _bounded(value) for root, value in subject.facts.items()}
-        bound = activation(subject.facts)
+        known = {root: value if root == "versions" else _bounded(value) for root, value in subject.facts.items()}
+        bound = activation(known)
         for rule in rules:
             if subject.kind not in rule.scope or not all(subject.knows(p) for p in rule.needs):
                 continue
             try:
-                hits = _hits(rule, subject, bound)
+                hits = _hits(rule, known, bound)
             except ExpressionError as err:
                 if errors is not None:
                     errors.append(f"{rule.id} on {subject.anchor.path}: {err}")
                 continue
             for item in hits:
-                facts = subject.facts if item is None else {**subject.facts, "item": item}
+                facts = known if item is None else {**known, "item": item}
                 where = _where(subject, rule, item)
                 finding = Finding(rule.id, rule.name, rule.severity, render(rule.message, facts),
-                                  where.path, where.line, where.column, rule.fix)
+                                  where.path, where.line, where.column, rule.fix, _edits(rule, subject, item, where))
                 key = (finding.rule, finding.path, finding.line, finding.column, finding.message)
                 if key not in seen:
                     seen.add(key)
@@ -121,8 +121,17 @@ def run(subjects: list, rules, errors: list | None = None) -> list:
     return findings
 
 
-def _hits(rule, subject, bound) -> list:
+def _hits(rule, facts: dict, bound) -> list:
     if rule.items is None:
         return [None] if evaluate(rule.condition, bound) is True else []
     items = evaluate(rule.items, bound) or []
-    return [item for item in items if evaluate(rule.condition, {**subject.facts, "item": item}) is True]
+    return [item for item in items if evaluate(rule.condition, {**facts, "item": item}) is True]
+
+
+def _edits(rule, subject, item, where) -> tuple:
+    """The edits that fix this finding, made from the text its subject was read from (a rule's YAML
+    names the edit, `fix_edit`); none for the rules that have no fix."""
+    if not rule.fix_edit or subject.source is None:
+        return ()
+    from .fix import edits_for
+    return tuple(edits_for(rule.fix_edit, rule.id, rule.fix_safety == "safe", subject.source, item, where))

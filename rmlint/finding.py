@@ -21,6 +21,19 @@ class Location:
 
 
 @dataclass(frozen=True)
+class Edit:
+    """One replacement in the text a file was read as: `text` for [start, end). `source` is the
+    Document (path and text) it edits, as the finding was made from it."""
+    start: int
+    end: int
+    text: str
+    rule: str
+    safe: bool
+    what: str
+    source: object = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class Finding:
     rule: str
     name: str
@@ -31,6 +44,7 @@ class Finding:
     column: int
     fix: str | None = None
     problem: tuple = field(default=(), compare=False, repr=False)   # (kind, facts) of a reader's problem
+    edits: tuple = field(default=(), compare=False, repr=False)   # the Edits that fix it, found while linting
 
     def sort_key(self):
         return (self.path, self.line, self.column, self.rule, self.message)

@@ -3,6 +3,10 @@ formatting, comments and key order stay as written (JSON and YAML keys are renam
 stand; a new key goes in beside its siblings with their indentation; a shell flag's value is
 replaced in its word).
 
+The edits are found while linting, from the text the finding's subject was read from, and carried
+by the finding (as ruff attaches a Fix to a diagnostic): --fix, --diff and the "N fixable" line
+neither read a file again nor rebuild its facts.
+
 A rule's YAML says which edit its findings carry (`fix_edit`, one of EDITS) and how safe it is
 (`fix_safety`: "safe" for --fix, "unsafe" for --fix --unsafe-fixes). The edits:
   rename-deprecated-key  a deprecated DeepSpeed key renamed to its replacement (only where DeepSpeed
@@ -19,24 +23,15 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
+from .finding import Edit
 from .sources.document import _LineIndex
 
 GATHER = "stage3_gather_16bit_weights_on_model_save"
 GATHER_NAMES = {GATHER, "gather_16bit_weights_on_model_save", "stage3_gather_fp16_weights_on_model_save"}
-# edit kind -> where its edit is: "line" at the finding's line, "file" elsewhere in the file (once per file)
-EDITS = {"rename-deprecated-key": "line", "rename-unknown-key": "line", "rename-ignored-key": "line",
-         "add-gather-on-save": "file", "zero-stage-3-to-2": "file"}
-
-
-@dataclass(frozen=True)
-class Edit:
-    start: int
-    end: int
-    text: str
-    rule: str
-    safe: bool
-    what: str
+EDITS = ("rename-deprecated-key", "rename-unknown-key", "rename-ignored-key", "add-gather-on-save",
+         "zero-stage-3-to-2")   # the edits a rule's `fix_edit` may name (edits_for)
 
 
 def _offset(index: _LineIndex, line: int, column: int) -> int:
@@ -97,49 +92,57 @@ def _add_gather(text: str, index, document, json_like: bool, rule: str, safe: bo
     return Edit(at, at, new, rule, safe, f"add `zero_optimization.{GATHER}: true`")
 
 
-def document_edits(text: str, document, items: dict, fixers: dict) -> list:
-    """Edits for one DeepSpeed config file (JSON or YAML) from its inspected items; `fixers` maps each
-    edit kind wanted to (rule id, safe)."""
-    index = _LineIndex(text)
-    json_like = text.lstrip().startswith("{")
-    edits = []
-    if "rename-deprecated-key" in fixers:
-        rule, safe = fixers["rename-deprecated-key"]
-        for item in items["deprecated"]:
-            parent = _block(document.data, tuple(item["path"].split("."))[:-1])
-            if item.get("renamable") and item["new"] and item["new"] not in parent:
-                edits.append(_rename(text, index, document, item, item["new"], rule, safe))
-    for kind, edit in (("unknown", "rename-unknown-key"), ("ignored", "rename-ignored-key")):
-        if edit not in fixers:
-            continue
-        rule, safe = fixers[edit]
-        for item in items[kind]:
-            parent = _block(document.data, tuple(item["path"].split("."))[:-1])
-            if _beyond_doubt(item["key"], item.get("hint", ""), [k for k in parent if k != item["key"]]):
-                edits.append(_rename(text, index, document, item, item["hint"], rule, safe))
-    if "add-gather-on-save" in fixers:
-        edits.append(_add_gather(text, index, document, json_like, *fixers["add-gather-on-save"]))
-    return [e for e in edits if e is not None]
+@lru_cache(maxsize=8)
+def _index(text: str) -> _LineIndex:
+    return _LineIndex(text)
+
+
+def edits_for(kind: str, rule: str, safe: bool, source, item: dict | None, where) -> list:
+    """The edits (of `kind`, EDITS) that fix one finding of `rule` at `where`, made on `source`, the
+    Document its subject was read from; none when the finding is not in that file or the edit is not
+    beyond doubt."""
+    from dataclasses import replace
+    return [replace(edit, source=source) for edit in _edits(kind, rule, safe, source, item, where) if edit]
+
+
+def _edits(kind: str, rule: str, safe: bool, source, item: dict | None, where) -> list:
+    text = source.text
+    if where.path != source.path or not text:
+        return []
+    if kind == "zero-stage-3-to-2":
+        return _stage_edits(text, where.line, rule, safe)
+    from .inputs import is_deepspeed_config
+    if not is_deepspeed_config(source.data):
+        return []
+    index = _index(text)
+    if kind == "add-gather-on-save":
+        return [_add_gather(text, index, source, text.lstrip().startswith("{"), rule, safe)]
+    if not item or "path" not in item:
+        return []
+    parent = _block(source.data, tuple(item["path"].split("."))[:-1])
+    if kind == "rename-deprecated-key":
+        new = item["new"] if item.get("renamable") and item.get("new") and item["new"] not in parent else None
+    else:   # rename-unknown-key, rename-ignored-key
+        hint = item.get("hint", "")
+        new = hint if _beyond_doubt(item.get("key", ""), hint, [k for k in parent if k != item.get("key")]) else None
+    return [_rename(text, index, source, item, new, rule, safe)] if new else []
 
 
 _STAGE = re.compile(r"(--(?:ds\.)?zero_stage)(=|\s+)(['\"]?)3\3(?=\s|$)")
 
 
-def shell_edits(text: str, findings: list, fixers: dict) -> list:
-    """QLoRA under ZeRO-3 (zero-stage-3-to-2): the stage flag's value 3 -> 2, in its own word."""
-    if "zero-stage-3-to-2" not in fixers:
+def _stage_edits(text: str, line: int, rule: str, safe: bool) -> list:
+    """QLoRA under ZeRO-3 (zero-stage-3-to-2): the stage flag's value 3 -> 2, in its own word, on the
+    finding's line."""
+    index = _index(text)
+    if not 0 < line <= len(index.starts):
         return []
-    rule, safe = fixers["zero-stage-3-to-2"]
-    index = _LineIndex(text)
+    line_start = index.starts[line - 1]
+    line_end = text.find("\n", line_start)
     edits = []
-    for finding in findings:
-        if finding.rule != rule:
-            continue
-        line_start = index.starts[finding.line - 1]
-        line_end = text.find("\n", line_start)
-        for match in _STAGE.finditer(text, line_start, len(text) if line_end < 0 else line_end):
-            digit = match.end() - 1 - len(match.group(3))
-            edits.append(Edit(digit, digit + 1, "2", rule, safe, f"{match.group(1)} 3 -> 2 (QLoRA needs ZeRO-2)"))
+    for match in _STAGE.finditer(text, line_start, len(text) if line_end < 0 else line_end):
+        digit = match.end() - 1 - len(match.group(3))
+        edits.append(Edit(digit, digit + 1, "2", rule, safe, f"{match.group(1)} 3 -> 2 (QLoRA needs ZeRO-2)"))
     return edits
 
 
@@ -156,32 +159,9 @@ def apply(text: str, edits: list) -> tuple:
     return text, chosen
 
 
-def fixers(rules, unsafe: bool) -> dict:
-    """rule id -> (edit kind, safe) of the rules given whose findings carry edits (unsafe ones only
-    with `unsafe`)."""
-    return {r.id: (r.fix_edit, r.fix_safety == "safe") for r in rules
-            if r.fix_edit and (unsafe or r.fix_safety == "safe")}
-
-
-def file_edits(path: str, text: str, findings: list, fixing: dict) -> list:
-    """Every edit rmlint can make to one file, for the findings it has; `fixing` is fixers()."""
-    from .inputs import kind_of
-    wanted = {fixing[f.rule][0]: (f.rule, fixing[f.rule][1]) for f in findings if f.rule in fixing}
-    kind = kind_of(path, text)
-    if kind == "shell":
-        return shell_edits(text, findings, wanted)
-    from .deepspeed.subjects import deepspeed_subject
-    from .finding import SourceError
-    from .inputs import is_deepspeed_config
-    from .sources.document import load_json, load_yaml
-    try:
-        document = load_json(text, path) if kind == "json" else load_yaml(text, path)
-    except SourceError:
-        return []
-    if not is_deepspeed_config(document.data):
-        return []
-    items = deepspeed_subject(document, "unknown").facts["ds"]["items"]
-    return document_edits(text, document, items, wanted)
+def fixers(rules, unsafe: bool) -> set:
+    """The ids of the rules given whose findings' edits are applied (unsafe ones only with `unsafe`)."""
+    return {r.id for r in rules if r.fix_edit and (unsafe or r.fix_safety == "safe")}
 
 
 @dataclass
@@ -194,27 +174,20 @@ class Change:
 
 
 def plan(result, policy, unsafe: bool) -> list:
-    """The Change each file with fixable findings would get (nothing is written here)."""
-    from .finding import SourceError
-    from .sources.text import decode, read_raw
+    """The Change each file with fixable findings would get, from the edits the findings carry
+    (nothing is read or written here)."""
     fixing = fixers(policy.rules, unsafe)
     by_path = {}
     for finding in result.findings:
-        if finding.rule in fixing:
-            by_path.setdefault(finding.path, []).append(finding)
+        if finding.rule in fixing and finding.edits and not finding.path.startswith("<"):
+            source, edits = by_path.setdefault(finding.path, (finding.edits[0].source, []))
+            edits += [e for e in finding.edits if e.source is source]
     changes = []
-    for path, findings in sorted(by_path.items()):
-        if path.startswith("<"):
-            continue
-        try:
-            raw = read_raw(path)
-            before = decode(raw, path)
-        except SourceError:
-            continue
-        edits = file_edits(path, before, findings, fixing)
-        after, applied = apply(before, edits)
+    for path, (source, edits) in sorted(by_path.items()):
+        before = source.text
+        after, applied = apply(before, list(dict.fromkeys(edits)))
         if applied and after != before and _still_parses(path, after):
-            changes.append(Change(path, before, after, applied, raw.startswith(b"\xef\xbb\xbf")))
+            changes.append(Change(path, before, after, applied, bool(getattr(before, "bom", False))))
     return changes
 
 
@@ -235,16 +208,9 @@ def _still_parses(path: str, text: str) -> bool:
 
 
 def fixable(result, policy, unsafe: bool = False) -> frozenset:
-    """The findings `--fix` (with `unsafe`: `--fix --unsafe-fixes`) would fix."""
-    fixing = fixers(policy.rules, True)
-    once = {rule for rule, (edit, _) in fixing.items() if EDITS[edit] == "file"}   # the edit is not at the finding's line
-    marks = set()
-    for change in plan(result, policy, unsafe):
-        for edit in change.edits:
-            line = change.before.count("\n", 0, edit.start) + 1
-            marks.add((change.path, edit.rule, None if edit.rule in once else line))
-    return frozenset(f for f in result.findings
-                     if (f.path, f.rule, None if f.rule in once else f.line) in marks)
+    """The findings `--fix` (with `unsafe`: `--fix --unsafe-fixes`) would fix: those whose edits it applies."""
+    applied = {(change.path, edit) for change in plan(result, policy, unsafe) for edit in change.edits}
+    return frozenset(f for f in result.findings if any((f.path, edit) in applied for edit in f.edits))
 
 
 def counts(result, policy) -> tuple:
@@ -304,6 +270,8 @@ def write(change: Change, roots: list) -> str | None:
             pass
         return f"writing failed ({err.strerror or err}); the file is unchanged"
     _sync_folder(os.path.dirname(target))
+    from .sources.files import wrote
+    wrote(target, data)
     return None
 
 

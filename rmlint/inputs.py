@@ -194,6 +194,10 @@ def _script_subjects(path: str, text: str, script, launches: list | None = None)
                  for kind, facts, offset in script.failures]
     result, trouble = read_commands(script.commands, path, index.position, launches, locate, script.unread,
                                     read_file=subjects_of_file)
+    source = Document(path, None, text=text)
+    for subject in result:
+        if subject.source is None:   # a launch's own subjects: a fix edits the script
+            subject.source = source
     return result, findings + trouble
 
 

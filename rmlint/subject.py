@@ -24,6 +24,7 @@ class Subject:
     world_size: int = 0                # its data-parallel size, 0 when not known
     settings_files: list = field(default_factory=list)   # config files a launch reads its settings from
     versions: dict = field(default_factory=_target_versions)   # the target versions where it was read
+    source: object = None              # the Document (path, text) of the file it was read from, for fixes
 
     def locate(self, fact_path: str) -> Location:
         path = fact_path

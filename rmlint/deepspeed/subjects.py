@@ -20,4 +20,5 @@ def deepspeed_subject(document, consumer: str) -> Subject:
         provenance[fact] = document.locate(keypath)
     subject = Subject("deepspeed", facts, Location(document.path, 1, 1), provenance, unknown)
     subject.deepspeed = document.data if isinstance(document.data, dict) else None
+    subject.source = document if document.text else None   # a file's own text, not a config made from flags
     return subject

@@ -110,7 +110,7 @@ def _yaml_loader():
 def load_yaml(text: str, path: str) -> Document:
     import yaml
     try:
-        nodes = list(yaml.compose_all(text, Loader=_yaml_loader()))
+        nodes = list(yaml.compose_all(str(text), Loader=_yaml_loader()))   # the C loader takes a str, not a subclass
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)

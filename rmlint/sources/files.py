@@ -9,6 +9,7 @@ Both are refused with a message the caller turns into a finding.
 import os
 import stat
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
           (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
@@ -83,12 +84,53 @@ def _size(count: int, digits: int = 0) -> str:
     return f"{count / 1e6:.{digits}f} MB" if count >= 1e6 else f"{count / 1e3:.0f} KB"
 
 
+_READ = ContextVar("rmlint_read", default=None)   # real path -> bytes, inside reading_once()
+READ_ONCE_BYTES = 64 * 1024 * 1024   # kept for a run at most; a run over more (a huge tree) reads again
+
+
+class _Reads(dict):
+    size = 0    # bytes kept
+
+
+@contextmanager
+def reading_once():
+    """Within it, each file is opened once: a later read of the same file (a launch naming a config
+    the run also checks, the source lines of the report, the check after --fix) gets the bytes read
+    first, or those a fix wrote (`wrote`)."""
+    token = _READ.set(_Reads())
+    try:
+        yield
+    finally:
+        _READ.reset(token)
+
+
+def wrote(path: str, data: bytes) -> None:
+    """Tell reading_once() that `path` now holds `data` (rmlint wrote it)."""
+    read = _READ.get()
+    if read is not None:
+        read.size -= len(read.pop(os.path.realpath(path), b""))
+        read[os.path.realpath(path)] = data
+        read.size += len(data)
+
+
 def read_input(path: str, limit: int, within: str | None = None, what: str = "such files") -> bytes:
     """All bytes of a regular file of at most `limit` bytes (checked again after reading: it may grow)."""
+    read = _READ.get()
+    key = os.path.realpath(path) if read is not None else None
+    if key in (read or {}):
+        if within is not None and not inside(path, within):
+            raise Refused(refusal(path, within))
+        data = read[key]
+        if len(data) > limit:
+            raise Refused(f"file is {len(data) / 1e6:.1f} MB; rmlint reads {what} up to {limit / 1e6:.0f} MB")
+        return data
     with open_input(path, limit, within, what) as (handle, _):
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise Refused(f"file grew past {_size(limit)} while it was read")
+    if read is not None and read.size + len(data) <= READ_ONCE_BYTES:
+        read[key] = data
+        read.size += len(data)
     return data
 
 

@@ -25,6 +25,11 @@ def peek_text(data: bytes) -> str:
     return data.decode("utf-8", "replace")
 
 
+class MarkedText(str):
+    """The text of a file that begins with a UTF-8 byte order mark (a fix writes the mark back)."""
+    bom = True
+
+
 def decode(data: bytes, path: str) -> str:
     wide = wide_encoding(data)
     if wide:   # json.load(open(path)) in DeepSpeed, yaml.safe_load in accelerate: UTF-8 only
@@ -33,11 +38,12 @@ def decode(data: bytes, path: str) -> str:
     if b"\x00" in data[:8192]:
         raise SourceError("binary file (NUL bytes); expected a text config or launch script", Location(path))
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
         column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
         raise SourceError(f"not UTF-8: byte 0x{data[err.start]:02x} cannot be decoded", Location(path, line, column))
+    return MarkedText(text) if data.startswith(codecs.BOM_UTF8) else text
 
 
 def read_raw(path: str, within: str | None = None, limit: int = MAX_BYTES) -> bytes:
