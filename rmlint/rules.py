@@ -76,7 +76,10 @@ class CompiledRule:
 
     def problem_message(self, kind: str) -> str:
         """The message template of one problem kind this rule reports."""
-        return (self.rule.problems or {}).get(kind) or self.rule.message
+        templates = self.__dict__.get("_fields", {}).get("problem_templates")
+        if templates is None or kind not in templates:   # not read exactly from the file: parsed
+            return (self.rule.problems or {}).get(kind) or self.rule.message
+        return templates[kind] or self.message
 
 
 class RuleFileError(Exception):
@@ -225,6 +228,9 @@ def _fields(text: str, path: Path) -> dict | None:
         if block is None:
             return None
         found["problem_kinds"] = tuple(_PROBLEM_KIND.findall(block.group(1)))
+        templates = dict(_problem_templates(block.group(1)))
+        if set(templates) == set(found["problem_kinds"]):
+            found["problem_templates"] = templates
     blocks = {"message": [], "fix": []}
     for match in _BLOCK.finditer(text + "\n"):
         blocks[match.group(1)].append(match)
@@ -236,20 +242,35 @@ def _fields(text: str, path: Path) -> dict | None:
 
 
 _BLOCK = re.compile(r"^(message|fix):(.*)\n((?:[ \t].*\n?)*)", re.M)
+_QUOTED = re.compile(r'"(?:[^"\\\x00-\x1f]|\\["\\bfnrt]|\\u[0-9a-fA-F]{4})*"')   # escapes JSON and YAML read alike
+_TEMPLATE = re.compile(r"^  ([a-z0-9]+(?:-[a-z0-9]+)*): (null|\".*\")[ \t]*$", re.M)
+
+
+def _quoted(value: str) -> str | None:
+    """A double-quoted one-line YAML string using only JSON's escapes, as YAML reads it; else None."""
+    import json
+    return json.loads(value) if _QUOTED.fullmatch(value) else None
+
+
+def _problem_templates(block: str):
+    """(kind, template or None) of each `problems:` entry written `null` or as a quoted line read exactly."""
+    for kind, value in _TEMPLATE.findall(block):
+        template = None if value == "null" else _quoted(value)
+        if value != "null" and template is None:
+            return
+        yield kind, template
 
 
 def _text(blocks: list) -> str | None:
     """A top-level string (its `_BLOCK` matches) written one of three plain ways (a double-quoted line
-    without escapes, a `>-` folded block of evenly indented lines, a plain sentence on one line), as
+    with JSON's escapes, a `>-` folded block of evenly indented lines, a plain sentence on one line), as
     YAML reads it; None for any other form (the file is parsed when the field is used)."""
     if len(blocks) != 1:
         return None
     head, body = blocks[0].group(2).strip(), blocks[0].group(3)
     lines = body.splitlines()
     if head.startswith('"'):
-        inner = head[1:-1]
-        ok = not lines and len(head) > 1 and head.endswith('"') and not any(c in inner for c in '"\\')
-        return inner if ok else None
+        return _quoted(head) if not lines else None
     if head == ">-":
         indent = len(lines[0]) - len(lines[0].lstrip(" ")) if lines else 0
         even = lines and indent and all(len(l) - len(l.lstrip(" ")) == indent and l.strip() and l == l.rstrip()

@@ -43,11 +43,23 @@ def test_every_problem_kind_belongs_to_one_rule():
     assert readers and all(r.problem_kinds for r in readers)
 
 
-def test_the_fast_catalog_reads_the_same_problem_kinds_and_fix_as_yaml():
+def test_the_fast_catalog_reads_what_yaml_reads():
+    """The catalog reads what a finding shows without a YAML parser; it must read what YAML reads."""
     for rule in builtin():
         raw = yaml.safe_load(rule.source.read_text(encoding="utf-8"))
         assert rule.problem_kinds == tuple(raw.get("problems") or ()), rule.id
         assert (rule.fix_safety, rule.fix_edit) == (raw.get("fix_safety"), raw.get("fix_edit")), rule.id
+        assert (rule.message, rule.fix) == (raw["message"], raw["fix"]), rule.id
+        for kind, template in (raw.get("problems") or {}).items():
+            assert rule.problem_message(kind) == (template or raw["message"]), (rule.id, kind)
+
+
+def test_reader_rules_are_worded_without_parsing_their_files():
+    """A reader finding costs no YAML parse at start-up: every problem template is read exactly."""
+    from rmlint.rules import _fields
+    readers = [r.source for r in builtin() if r.problem_kinds]
+    read = [_fields(path.read_text(encoding="utf-8"), path) for path in readers]
+    assert len(readers) == 30 and all({"problem_templates", "message"} <= set(fields) for fields in read)
 
 
 def test_fix_safety_is_declared_in_the_rule_files():
