@@ -72,6 +72,8 @@ class CompiledRule:
             raise AttributeError(name)
         if name == "problem_kinds":
             return tuple(self.rule.problems or ())
+        if name == "problem_templates":
+            return dict(self.rule.problems or {})
         return getattr(self.rule, name)
 
     def problem_message(self, kind: str) -> str:

@@ -149,8 +149,8 @@ def deepspeed_of(settings: TrainerSettings, key: str, trainer: dict, unknown: se
         path = find_file(value, where.path, walk_up)
         if path is None:
             unknown.add("trainer.zero_stage")
-            missing = "trainer-deepspeed-file-missing-above" if walk_up else "trainer-deepspeed-file-missing"
-            return [], [problem(missing, where, key=key, file=value)]
+            return [], [problem("trainer-deepspeed-file-missing-above" if walk_up else "trainer-deepspeed-file-missing",
+                                where, key=key, file=value)]
         try:
             config = read_config(path)
         except SourceError as err:
