@@ -113,7 +113,7 @@ def run(subjects: list, rules, errors: list | None = None) -> list:
                 facts = known if item is None else {**known, "item": item}
                 where = _where(subject, rule, item)
                 finding = Finding(rule.id, rule.name, rule.severity, render(rule.message, facts),
-                                  where.path, where.line, where.column, rule.fix, _edits(rule, subject, item, where))
+                                  where.path, where.line, where.column, rule.fix, edits=_edits(rule, subject, item, where))
                 key = (finding.rule, finding.path, finding.line, finding.column, finding.message)
                 if key not in seen:
                     seen.add(key)

@@ -138,7 +138,6 @@ def _llamafactory(launch, path: str, here, read_file) -> tuple:
 
 def _named_files(names: list, path: str, where: Location, read_file) -> tuple:
     """Config files a launch names, found from here or beside the script; missing ones reported."""
-    from .inputs import subjects_of_file
     from .problems import finding as problem
     from .trainers.common import find_file
     subjects, findings = [], []

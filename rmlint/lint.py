@@ -74,7 +74,7 @@ def _finish(result: Result, subjects: list, policy, texts: dict | None = None, s
             result.versions = {p: {"version": v["text"] or None, "source": v["source"]} for p, v in subject.versions.items()}
         result.findings += subject.reader_findings
         result.skipped += [skip for skip in subject.skipped if skip not in result.skipped]
-    result.findings = policy.complete(result.findings)     # reader findings: the RM224 check below reads severities
+    result.findings = policy.complete(result.findings)     # readers' problems: the exact-mode check below reads severities
     result.findings += engine.run(subjects, [r for r in policy.rules if r.emitted_by == "condition"],
                                   result.rule_errors)
     if policy.enabled(policy.rule_for("deepspeed-refuses").id) and _exact(policy.settings):

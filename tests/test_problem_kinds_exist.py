@@ -4,11 +4,11 @@ traceback on the input that meets it, so it is caught here, before any input doe
 import ast
 from pathlib import Path
 
-from rmlint.problems import rule_of
+from rmlint.policy import Policy
 from rmlint.rules import builtin
 
 LIBRARY = Path(__file__).resolve().parent.parent / "rmlint"
-NAMING = {"problem": 0, "finding": 0, "rule_of": 0, "reported_by": 1, "_finding": 1}
+NAMING = {"problem": 0, "finding": 0, "rule_for": 0, "reported_by": 1, "_finding": 1}
 
 
 def _strings(node) -> list:
@@ -20,7 +20,7 @@ def _strings(node) -> list:
 
 
 def kinds_named_in_python() -> dict:
-    """kind -> first place (file:line) a call names it: problems.finding / rule_of / reported_by, the
+    """kind -> first place (file:line) a call names it: problems.finding / Policy.rule_for / reported_by, the
     guard's decide() results and the shell mistakes' records."""
     named = {}
     for path in sorted(LIBRARY.rglob("*.py")):
@@ -50,4 +50,4 @@ def test_every_kind_named_in_python_is_listed_by_a_rule():
 def test_every_kind_a_rule_lists_is_named_somewhere():
     named = kinds_named_in_python()
     assert sorted(kind for rule in builtin() for kind in rule.problem_kinds if kind not in named) == []
-    assert rule_of("unreadable").id == "RM001"
+    assert Policy().rule_for("unreadable").id == "RM001"
