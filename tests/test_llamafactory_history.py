@@ -35,7 +35,7 @@ PPO_0_6 = """CUDA_VISIBLE_DEVICES=0 python src/train_bash.py \\
 
 def trainer(text: str) -> dict:
     found, problems = inputs.subjects_of_text("launch.sh", text)
-    assert [p.rule for p in problems if p.rule not in ("RM006", "RM011")] == []   # not understood; a.yaml absent
+    assert [p for p in problems if p.problem[0] not in ("launch-not-understood", "launch-file-missing")] == []   # a.yaml absent
     return [s.facts["trainer"] for s in found if s.kind == "trainer"]
 
 
