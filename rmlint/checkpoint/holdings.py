@@ -18,7 +18,7 @@ def _names(folder: str) -> set:
 
 
 def holds(path: str, kind: str, base_dirs: list) -> str:
-    """What `path` holds that a `kind` reward model cannot load (RM635 words each): `not-url`, `url`,
+    """What `path` holds that a `kind` reward model cannot load (the rule words each in its YAML): `not-url`, `url`,
     `full-model`, `adapter-without-head`, `adapter`; "" when it fits or is not here."""
     if kind == "api":
         if not path.startswith(("http://", "https://")):
