@@ -130,7 +130,8 @@ def _llamafactory(launch, path: str, here, read_file) -> tuple:
     read with the launch form, which tells the releases (trainers/llamafactory_cli.py)."""
     if launch.kind == "cli" and launch.program.split()[1:] != ["train"]:    # chat, export, ...
         more, trouble = _named_files(_positional_configs(launch), path, here(launch.command.offset), read_file)
-        return more, [f for f in trouble if f.rule != "RM002"]    # an inference or merge YAML is no training config
+        from .problems import reported_by    # an inference or merge YAML is no training config
+        return more, [f for f in trouble if not reported_by(f, "unrecognised")]
     from .trainers.llamafactory_cli import form_of, read_args
     anchor = here(launch.program_word.offset if launch.program_word is not None else launch.command.offset)
     return read_args(launch.args, form_of(launch.program), path, here, anchor)

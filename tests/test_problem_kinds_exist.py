@@ -31,7 +31,9 @@ def kinds_named_in_python() -> dict:
                 name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
                 if name in NAMING and len(node.args) > NAMING[name]:
                     found = _strings(node.args[NAMING[name]])
-                if name == "append" and path.name == "shellfail.py" and node.args and isinstance(node.args[0], ast.Tuple):
+                owner = getattr(getattr(node.func, "value", None), "attr", None) or getattr(getattr(node.func, "value", None), "id", None)
+                if name == "append" and owner in ("found", "failures") and path.parent.name == "sources" and node.args \
+                        and isinstance(node.args[0], ast.Tuple):
                     found = _strings(node.args[0].elts[0])
             if path.name == "checks.py" and isinstance(node, ast.Constant) and str(node.value).startswith("live-"):
                 found = [node.value]

@@ -59,7 +59,7 @@ def test_reader_rules_are_worded_without_parsing_their_files():
     from rmlint.rules import _fields
     readers = [r.source for r in builtin() if r.problem_kinds]
     read = [_fields(path.read_text(encoding="utf-8"), path) for path in readers]
-    assert len(readers) == 30 and all({"problem_templates", "message"} <= set(fields) for fields in read)
+    assert len(readers) == 31 and all({"problem_templates", "message"} <= set(fields) for fields in read)
 
 
 def test_fix_safety_is_declared_in_the_rule_files():
