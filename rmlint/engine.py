@@ -75,6 +75,12 @@ def _where(subject, rule, item) -> Location:
         if item.get("line"):
             return Location(item.get("file") or subject.anchor.path, item["line"], item.get("column", 1))
         return subject.locate("ds." + item.get("path", ""))
+    # `at` lists candidates: the first fact some input sets is the place (e.g. the key a framework reads)
+    for candidate in rule.at[1:] if target else ():
+        place = subject.locate(target, otherwise=False)
+        if place is not False:
+            return place
+        target = candidate
     return subject.locate(target) if target else subject.anchor
 
 

@@ -37,9 +37,12 @@ def _example_subjects(example: dict) -> tuple:
         argv = example["argv"].replace("{fixtures}", fixtures_dir())
         found, problems = subjects_of_text("<example>.sh", argv + "\n", texts=texts)
     elif "deepspeed" in example:
+        import json
         from .deepspeed.subjects import deepspeed_subject
-        from .sources.document import Document
-        found, problems = [deepspeed_subject(Document("<example>", example["deepspeed"]),
+        from .sources.document import load_json
+        # Written out one key per line and read back as a file is, so a finding's line names its key.
+        text = json.dumps(example["deepspeed"], indent=2)
+        found, problems = [deepspeed_subject(load_json(text, "<example>.json"),
                                              example.get("consumer", "unknown"))], []
     else:
         text = example["file"]["text"].replace("{root}", checkout()).replace("{fixtures}", fixtures_dir())

@@ -5,10 +5,26 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
+class ExpectedFinding(BaseModel):
+    """Where and what a bad example raises: `at` is line:col within the example (`file` for a finding
+    about a whole file or folder), `message` the exact words ({fixtures}, {root}, {tmp} for paths)."""
+    model_config = ConfigDict(extra="forbid")
+    at: str = Field(pattern=r"^(file|[0-9]+:[0-9]+)$")
+    message: str = Field(min_length=1)
+
+
 class ExamplesModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     bad: list[dict] = Field(min_length=1)
     good: list[dict] = Field(min_length=1)
+
+    @field_validator("bad")
+    @classmethod
+    def _expectations(cls, value):
+        for example in value:
+            for expected in example.get("expect") or []:
+                ExpectedFinding.model_validate(expected)
+        return value
 
 
 class RuleModel(BaseModel):

@@ -34,6 +34,9 @@ def test_readme_first_rule_runs(tmp_path, monkeypatch):
     assert result.exit_code == 1, result.output
     assert result.output.startswith("train.sh:1:62: error RM901 our cluster trains reward models with ZeRO-2, "
                                     "not ZeRO-3  [team-reward-models-use-zero2]")
+    import yaml
+    assert yaml.safe_load(text)["examples"]["bad"][0]["expect"] == [   # what the example itself pins
+        {"at": "1:62", "message": "our cluster trains reward models with ZeRO-2, not ZeRO-3"}]
     assert cli("check", "train.sh", "--ignore", "RM901").exit_code == 0
     page = cli("explain", "RM901")
     assert page.exit_code == 0 and page.output.startswith("# RM901 team-reward-models-use-zero2 (error)")

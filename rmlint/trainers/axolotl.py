@@ -16,7 +16,8 @@ SIGNS = {"adapter", "datasets", "micro_batch_size", "sequence_len", "rl", "rewar
 PROVENANCE = {"stage": "reward_model", "finetuning": "adapter", "lora_targets": "lora_target_modules",
               "modules_to_save": "lora_modules_to_save", "zero_stage": "deepspeed", "deepspeed_file": "deepspeed",
               "use_reentrant": "gradient_checkpointing_kwargs", "gradient_checkpointing": "gradient_checkpointing",
-              "packing": "sample_packing", "num_labels": "num_labels", "batch": "micro_batch_size"}
+              "packing": "sample_packing", "num_labels": "num_labels", "batch": "micro_batch_size",
+              "task_type": "model_type"}
 BATCH_FIELDS = ("micro_batch_size", "gradient_accumulation_steps", "batch_size")
 
 
@@ -64,7 +65,8 @@ def subjects(document) -> tuple:
                    use_reentrant=_reentrant(get, bool(get("rl"))), packing=as_bool(get("sample_packing")),
                    num_labels=as_int(get("num_labels")), typos=typos(settings, "axolotl"))
     trainer["keys"].update(quantization="load_in_4bit" if four or not eight else "load_in_8bit", adapter="adapter",
-                           modules_to_save="lora_modules_to_save", targets="lora_target_modules", packing="sample_packing")
+                           modules_to_save="lora_modules_to_save", targets="lora_target_modules", packing="sample_packing",
+                           task_type="model_type")  # the PEFT task type follows the model class
     given = [key for key in BATCH_FIELDS if get(key) is not None]
     trainer["batch"].update(micro=as_int(get("micro_batch_size")), grad_accum=as_int(get("gradient_accumulation_steps")),
                             fields=given, conflict="gradient_accumulation_steps" in given and "batch_size" in given)

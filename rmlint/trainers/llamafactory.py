@@ -47,7 +47,7 @@ def settings_subjects(settings: TrainerSettings, forms=()) -> tuple:
                    quant_storage="compute dtype", quant_storage_ok=True)
     trainer["releases"], trainer["release_problems"] = problems(settings, forms)
     trainer["keys"].update(quantization="quantization_bit", adapter="finetuning_type", modules_to_save="additional_target",
-                           targets="lora_target", packing="packing")
+                           targets="lora_target", packing="neat_packing")
     unknown = set()
     found, problems = deepspeed_of(settings, "deepspeed", trainer, unknown)
     return [subject(settings, trainer, PROVENANCE, unknown, "llamafactory", "model_name_or_path"), *found], problems
