@@ -87,7 +87,7 @@ def test_lora_reward_model_without_the_head_in_modules_to_save(factory, tiny_lla
     model = build(factory, tiny_llama, lora_rank=4, target_modules=["q_proj", "v_proj"], init_value_head=True)
     result = findings(model, role="train_rm")
     assert rules(result) == ["RM624"]
-    assert result.findings[0].message == ("LoRA reward model with task_type None and no `score` in `modules_to_save`: "
+    assert result.findings[0].message == ("LoRA reward model with PEFT task_type None (from `task_type`) and no `score` in `modules_to_save`: "
                                           "PEFT does not train or save the score head")
     wrapped = build(factory, tiny_llama, lora_rank=4, target_modules="all-linear", init_value_head=True)
     assert rules(findings(wrapped, role="train_rm")) == ["RM630"]   # only its LoRA factors are saved
