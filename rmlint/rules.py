@@ -201,7 +201,7 @@ def load_dir(directory: Path, validate: bool = False) -> list:
 _TOP = re.compile(r"^(id|name|severity|scope|emitted_by|at|for_each|fix_safety|fix_edit):(.*)$", re.M)
 _EXACT = {"id": re.compile(r"RM\d{3}"), "name": re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*"),
           "severity": re.compile(r"error|warning|info"), "scope": re.compile(r"\[([a-z]+(?:, [a-z]+)*)\]"),
-          "emitted_by": re.compile(r"condition|reader|guard"), "at": re.compile(r"\[([A-Za-z0-9_.]+)\]"),
+          "emitted_by": re.compile(r"condition|reader|guard"), "at": re.compile(r"\[([A-Za-z0-9_.]+(?:, [A-Za-z0-9_.]+)*)\]"),
           "for_each": re.compile(r".+"), "fix_safety": re.compile(r"safe|unsafe"),
           "fix_edit": re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")}
 _DEFAULTS = {"emitted_by": "condition", "at": (), "for_each": None, "fix_safety": None, "fix_edit": None}
