@@ -7,7 +7,7 @@ from functools import lru_cache
 from .finding import Location, SourceError
 from .problems import finding as problem, unreadable
 from .sources.document import Document, _LineIndex, load_json, load_yaml
-from .sources.text import decode, read_text
+from .sources.text import decode, read_raw, read_text
 
 SHELL_SUFFIXES = (".sh", ".bash", ".zsh", ".slurm", ".sbatch")
 DATA_SUFFIXES = (".json", ".yaml", ".yml")
@@ -119,12 +119,14 @@ def read_file(path: str, explicit: bool = True, texts: dict | None = None, force
         if not explicit or not _head_names_keys(path):
             return None
     if not name.endswith(SHELL_SUFFIXES):
+        data = None
         try:
             if os.path.getsize(path) > PEEK and not _head_names_keys(path):
                 return None
-            text = read_text(path, within)
+            data = read_raw(path, within)   # a file that cannot be read is an error (root too: EACCES, EIO)
+            text = decode(data, path)
         except SourceError as err:
-            if os.access(path, os.R_OK) and not _head_names_keys(path):   # unreadable is an error, garbage is not ours
+            if data is not None and not _head_names_keys(path):   # readable garbage is not ours
                 return None
             return [], [unreadable(err)]
         except OSError:

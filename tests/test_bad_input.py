@@ -120,19 +120,53 @@ def test_directory_of_ten_thousand_files(tmp_path):
     assert [(f.rule, os.path.basename(f.path)) for f in result.findings] == [("RM101", "bad.json")]
 
 
-def test_unreadable_file(tmp_path):
+def _refuse_open(monkeypatch, refused, errno_=13):
+    """os.open raising EACCES for one path: unreadable even for root (CI runs as root, and a chmod 000
+    file is readable there)."""
+    real_open = os.open
+    def fake_open(path, *args, **kwargs):
+        if os.fspath(path) == os.fspath(refused):
+            raise OSError(errno_, os.strerror(errno_), os.fspath(path))
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(os, "open", fake_open)
+
+
+def test_unreadable_file(tmp_path, monkeypatch):
     path = tmp_path / "ds.json"
-    path.write_text("{}")
-    path.chmod(0)
-    if os.access(path, os.R_OK):  # root reads anything: use a directory named like a file instead
-        path.chmod(0o644)
-        path = tmp_path / "dir.json"
-        path.mkdir()
-        result = cli("check", str(path))
-        assert result.exit_code == 2 and f"{path}: no file rmlint reads here" in result.output
-    else:
-        f = only_finding(path)
-        assert f.rule == "RM001" and f.message.startswith("cannot read")
+    path.write_text('{"bf16": {"enabled": true}}')
+    _refuse_open(monkeypatch, path)
+    result = cli("check", str(path))
+    assert result.exit_code == 1
+    assert result.output.startswith(f"{path}:1:1: error RM001 cannot read: Permission denied  [unreadable-input]\n")
+
+
+def test_unreadable_launch_script_is_not_a_silent_pass(tmp_path, monkeypatch):
+    path = tmp_path / "train.sh"
+    path.write_text("deepspeed --module openrlhf.cli.train_rm --pretrain m --zero_stage 3\n")
+    _refuse_open(monkeypatch, path)
+    f = only_finding(path)
+    assert (f.rule, f.line, f.column, f.message) == ("RM001", 1, 1, "cannot read: Permission denied")
+
+
+def test_a_dangling_symlink_inside_a_folder_is_rm001(tmp_path):
+    (tmp_path / "ds.json").symlink_to(tmp_path / "gone.json")
+    f = only_finding(tmp_path)
+    assert (f.rule, os.path.basename(f.path), f.line, f.message) == \
+        ("RM001", "ds.json", 1, "cannot read: No such file or directory")
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "ds.json")
+    result = cli("check", str(tmp_path / "ds.json"))
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'ds.json'}: error RM052 not a regular file (a FIFO); not read" in result.output
+
+
+def test_a_folder_named_like_a_file_is_a_usage_error(tmp_path):
+    path = tmp_path / "dir.json"
+    path.mkdir()
+    result = cli("check", str(path))
+    assert result.exit_code == 2 and f"{path}: no file rmlint reads here" in result.output
 
 
 def test_numbers_beyond_64_bits_do_not_break_rules():
