@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from conftest import cli
 
 LAUNCH = ("deepspeed --module openrlhf.cli.train_rm --pretrain m --bf16 \\\n"
@@ -64,3 +66,17 @@ def test_yaml_arguments_file(tmp_path):
 def test_a_hash_inside_a_word_is_not_a_comment(tmp_path):
     text = LAUNCH.replace("--pretrain m", "--pretrain m#rmlint:ignore[RM201]x")
     assert ("RM201", 2) in rules(tmp_path, text)
+
+
+@pytest.mark.parametrize("comment", [
+    "# rmlint: ignore[RM201, RM602]", "# rmlint: ignore[RM201,RM602]", "# rmlint: ignore[ RM201 ,RM602 ]",
+    "#rmlint:ignore[RM201,\tRM602]", "#  rmlint:  ignore[RM201,lora-freezes-value-head]",
+    "# rmlint: ignore[RM201,,RM602]"])
+def test_a_suppression_list_reads_the_same_with_or_without_spaces(tmp_path, comment):
+    assert rules(tmp_path, f"{comment} ZeRO-3 QLoRA smoke test\n" + LAUNCH) == []
+
+
+@pytest.mark.parametrize("comment", ["# rmlint: ignore[RM201,RM9999]", "# rmlint: ignore[RM201 ,  RM9999]"])
+def test_each_code_of_an_unspaced_list_is_checked(tmp_path, comment):
+    assert findings(tmp_path, f"{comment} smoke test\n" + LAUNCH) == [
+        ("RM005", 1, "`RM9999` in this suppression is not a rule"), ("RM602", 4, findings(tmp_path, LAUNCH)[1][2])]

@@ -5,6 +5,8 @@ that have no JSON at all. Mirrors `get_train_ds_config` / `get_eval_ds_config`
 Keys OpenRLHF sets to "auto" on purpose (DeepSpeed then uses its defaults) are left out.
 """
 
+from .batch import global_batch
+
 
 def train_config(s: dict) -> tuple:
     """(config, {ds key path: concept that set it})."""
@@ -59,6 +61,6 @@ def _batch(config: dict, origin: dict, s: dict, dynamic: bool):
         origin["train_micro_batch_size_per_gpu"] = "dynamic_batch"
         return
     config["train_micro_batch_size_per_gpu"] = s["micro_train_batch_size"]
-    config["train_batch_size"] = s["train_batch_size"] * s["ring_attn_size"] * s["tensor_parallel_size"]
+    config["train_batch_size"] = global_batch(s)
     origin["train_micro_batch_size_per_gpu"] = "micro_train_batch_size"
     origin["train_batch_size"] = "train_batch_size"

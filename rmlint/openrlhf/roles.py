@@ -9,7 +9,7 @@ reward is remote (train_ppo_ray.py, the `critic.model_name_or_path is None` bran
 import os
 from dataclasses import dataclass, field
 
-from . import dsconfig
+from . import batch, dsconfig
 from .flags import table
 
 
@@ -111,9 +111,6 @@ def _gpus_from(role: Role, world_source: str) -> str:
 
 
 def facts(role: Role, s: dict, world_source: str = "") -> dict:
-    micro = s["micro_train_batch_size"] or 0
-    global_batch = (s["train_batch_size"] or 0) * (s["ring_attn_size"] or 1) * (s["tensor_parallel_size"] or 1)
-    per_step = micro * role.gpus
     return {
         "kind": role.kind,
         "name": role.name,
@@ -128,12 +125,5 @@ def facts(role: Role, s: dict, world_source: str = "") -> dict:
         "gpus_from": _gpus_from(role, world_source),
         "deepspeed": role.ds is not None,
         "saves_weights": role.saves_weights,
-        "batch": {
-            "global": global_batch,
-            "micro": micro,
-            "per_step": per_step,
-            "remainder": global_batch % per_step if per_step else 0,
-            "micro_remainder": global_batch % micro if micro else 0,
-            "grad_accum": global_batch // per_step if per_step else 0,
-        },
+        "batch": batch.split(s, role.gpus),
     }
