@@ -16,8 +16,36 @@ STORAGE_DTYPES = {"FloatStorage": "F32", "DoubleStorage": "F64", "HalfStorage": 
                   "Float8_e4m3fnStorage": "F8_E4M3", "Float8_e5m2Storage": "F8_E5M2"}
 
 
-class _StateDict(dict):
-    """collections.OrderedDict stand-in; BUILD may set `_metadata` on it."""
+class _Sealed(type):
+    """BUILD with a slot state sets attributes on whatever is on the stack, a class too: the classes
+    find_class hands out refuse it, so no file changes how later files are read."""
+
+    def __setattr__(cls, name, value):
+        raise pickle.UnpicklingError(f"BUILD on the global {cls.pickled_as} is not allowed")
+
+    def __delattr__(cls, name):
+        raise pickle.UnpicklingError(f"BUILD on the global {cls.pickled_as} is not allowed")
+
+
+class _StateDict(dict, metaclass=_Sealed):
+    """collections.OrderedDict stand-in; BUILD may set `_metadata` on an instance, not on the class."""
+    pickled_as = "collections.OrderedDict"
+
+
+class _Allowed:
+    """An allowed function as find_class hands it out: callable, and BUILD cannot set its attributes
+    (a plain function's __defaults__ could be changed for every later file)."""
+    __slots__ = ("function", "pickled_as")
+
+    def __init__(self, function, pickled_as: str):
+        object.__setattr__(self, "function", function)
+        object.__setattr__(self, "pickled_as", pickled_as)
+
+    def __setattr__(self, name, value):
+        raise pickle.UnpicklingError(f"BUILD on the global {self.pickled_as} is not allowed")
+
+    def __call__(self, *args):
+        return self.function(*args)
 
 
 class _TensorRef:
@@ -43,9 +71,9 @@ class _Storage(str):
 
 _ALLOWED = {
     ("collections", "OrderedDict"): _StateDict,
-    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
-    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
-    ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
+    **{("torch._utils", name): _Allowed(function, f"torch._utils.{name}") for name, function in (
+        ("_rebuild_tensor_v2", _rebuild_tensor), ("_rebuild_parameter", _rebuild_parameter),
+        ("_rebuild_parameter_with_state", _rebuild_parameter))},
 }
 
 
