@@ -1,0 +1,99 @@
+"""rmlint's safetensors reader accepts a file exactly when the real `safetensors.safe_open` does:
+files built from a header (tensors with dtypes, shapes and offsets that are right, or off by a gap,
+an overlap, a swap), a length field (right or off), and a data buffer (exact, short, or with trailing
+bytes). Hypothesis draws them; both readers judge each one."""
+
+import json
+import struct
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from conftest import cli
+from rmlint.checkpoint.safetensors_file import read_header
+from rmlint.checkpoint.tensors import BITS, CheckpointError
+
+DTYPES = sorted(BITS) + ["F128", "f32", "", "Q4"]
+
+
+@st.composite
+def safetensors_files(draw) -> bytes:
+    tensors, offset = {}, 0
+    for index in range(draw(st.integers(0, 4))):
+        dtype = draw(st.sampled_from(DTYPES))
+        shape = draw(st.lists(st.integers(0, 5), max_size=3))
+        numel = 1
+        for dim in shape:
+            numel *= dim
+        nbytes = numel * BITS.get(dtype, 8) // 8
+        begin, end = offset, offset + nbytes
+        bend = draw(st.sampled_from(["right"] * 6 + ["gap", "overlap", "swap", "end+1", "negative", "shape"]))
+        if bend == "gap":
+            begin, end = begin + 1, end + 1
+        elif bend == "overlap" and begin:
+            begin, end = begin - 1, end - 1
+        elif bend == "swap":
+            begin, end = end, begin
+        elif bend == "end+1":
+            end += 1
+        elif bend == "negative":
+            shape = shape + [-1]
+        elif bend == "shape":
+            shape = "3"
+        tensors[f"t{index}"] = {"dtype": dtype, "shape": shape, "data_offsets": [begin, end]}
+        offset = max(offset, end)
+    if draw(st.booleans()):
+        tensors["__metadata__"] = draw(st.sampled_from([{"format": "pt"}, {}, {"n": 1}, "pt", None]))
+    header = json.dumps(tensors).encode()
+    header += b" " * draw(st.integers(0, 8))                          # safetensors pads headers with spaces
+    if draw(st.integers(0, 9)) == 0:
+        header = draw(st.sampled_from([b"[]", b"{", b"\xff\xfe", b"", b"{\"a\": 1}", b" {}", b"{}x"]))
+    length = len(header) + draw(st.sampled_from([0] * 8 + [-1, 1, 2 ** 40]))
+    buffer = b"\x00" * max(0, offset + draw(st.sampled_from([0] * 6 + [1, 7, -1])))
+    return struct.pack("<Q", max(0, length)) + header + buffer
+
+
+def _file(header: dict, buffer: int) -> bytes:
+    text = json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + b"\x00" * buffer
+
+
+def _safe_open_accepts(path) -> bool:
+    from safetensors import safe_open
+    try:
+        with safe_open(str(path), framework="numpy") as handle:
+            handle.keys()
+        return True
+    except Exception:   # SafetensorError, or an OSError from the mmap of an empty file
+        return False
+
+
+def _rmlint_accepts(path) -> bool:
+    try:
+        read_header(str(path))
+        return True
+    except CheckpointError:
+        return False
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=safetensors_files())
+@example(data=struct.pack("<Q", 2) + b"{}" + b"\x00")                 # trailing bytes after an empty header
+@example(data=struct.pack("<Q", 2) + b"{}")
+@example(data=struct.pack("<Q", 8) + b"{}      ")
+@example(data=_file({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},   # an overlap and a hole that
+                     "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}, 16))   # add up to the buffer
+def test_rmlint_reads_a_safetensors_file_exactly_when_safe_open_does(tmp_path, data):
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(data)
+    assert _rmlint_accepts(path) == _safe_open_accepts(path), data[:300]
+
+
+def test_trailing_bytes_are_rm001_in_a_launch_check(tmp_path):
+    header = json.dumps({"value_head.weight": {"dtype": "F32", "shape": [1, 4], "data_offsets": [0, 16]}}).encode()
+    (tmp_path / "model.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + b"\x00" * 17)
+    assert not _safe_open_accepts(tmp_path / "model.safetensors")
+    result = cli("inspect", str(tmp_path))
+    assert result.exit_code == 1
+    assert (f"{tmp_path}/model.safetensors: error RM001 tensors cover 16 bytes but the file holds 17 after the "
+            "header: trailing data (safetensors: incomplete metadata, file not fully covered)") in result.output
