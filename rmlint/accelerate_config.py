@@ -7,7 +7,7 @@ config_args.py); the deepspeed_config keys of the questionnaire and `accelerate 
 DeepSpeedPlugin's generated config and `_deepspeed_config_checks` (utils/dataclasses.py).
 """
 
-import difflib
+from .suggest import suggest
 import os
 
 from .finding import Location
@@ -35,8 +35,8 @@ def is_accelerate_config(data) -> bool:
 
 
 def _suggest(key: str, names) -> str:
-    close = difflib.get_close_matches(key, sorted(names), n=1, cutoff=0.75)
-    return f"; did you mean `{close[0]}`?" if close else ""
+    close = suggest(key, sorted(names))
+    return f"; did you mean `{close}`?" if close else ""
 
 
 def subjects(document) -> tuple:

@@ -378,12 +378,12 @@ def facts(fmt):
 @click.option("--config", type=click.Path(dir_okay=False), help="Settings file to use instead of discovery.")
 def explain(rule, config):
     """Explain one rule (by id or name), built in or from a rule pack: what it checks, why, an example and the fix."""
-    import difflib
     from .rule_pages import explain as page
+    from .suggest import suggest
     catalog = _policy(_settings({"config": config})).catalog
     match = [r for r in catalog if rule in (r.id, r.name)]
     if not match:
-        close = difflib.get_close_matches(rule, [key for r in catalog for key in (r.name, r.id)], n=1, cutoff=0.6)
-        hint = f"; did you mean `{close[0]}`?" if close else "; `rmlint rules` lists them"
+        close = suggest(rule, [key for r in catalog for key in (r.name, r.id)])
+        hint = f"; did you mean `{close}`?" if close else "; `rmlint rules` lists them"
         raise click.UsageError(f"no rule {rule!r}{hint}")
     click.echo(page(match[0]), nl=False)

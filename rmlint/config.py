@@ -17,7 +17,7 @@ folder upwards (the nearest wins, as with ruff), merged with the command line.
     extra-flags = ["--my_fork_flag"]   # flags a fork of OpenRLHF adds: accepted, not checked
 """
 
-import difflib
+from .suggest import suggest
 import os
 from dataclasses import dataclass, field
 
@@ -124,8 +124,8 @@ def load(path: str) -> Settings:
     where = path if path.endswith((".yaml", ".yml")) else f"{path} [tool.rmlint]"
     for key in table:
         if key not in SETTINGS:
-            close = difflib.get_close_matches(str(key).replace("_", "-"), SETTINGS, n=1, cutoff=0.6)
-            hint = f"; did you mean `{close[0]}`?" if close else f" (known: {', '.join(SETTINGS)})"
+            close = suggest(key, SETTINGS)
+            hint = f"; did you mean `{close}`?" if close else f" (known: {', '.join(SETTINGS)})"
             raise ConfigError(f"{where}: unknown setting `{key}`{hint}")
     root = os.path.dirname(os.path.abspath(path))
     settings = Settings(source=path, root=root)
@@ -176,8 +176,8 @@ def _versions(where: str, table) -> dict:
         raise ConfigError(f"{where}: `versions` must be a table of package = \"version\"")
     for package, version in table.items():
         if package not in PACKAGES:
-            close = difflib.get_close_matches(str(package), PACKAGES, n=1, cutoff=0.6)
-            hint = f"; did you mean `{close[0]}`?" if close else f" (known: {', '.join(PACKAGES)})"
+            close = suggest(package, PACKAGES)
+            hint = f"; did you mean `{close}`?" if close else f" (known: {', '.join(PACKAGES)})"
             raise ConfigError(f"{where}: unknown package `versions.{package}`{hint}")
         if not isinstance(version, str) or not version[:1].isdigit():
             raise ConfigError(f"{where}: `versions.{package}` must be a version string such as \"0.16.4\", not {version!r}")

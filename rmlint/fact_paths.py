@@ -1,7 +1,7 @@
 """The facts a rule may read, as declared (rmlint/fact_schema.py, through its generated shapes): rule packs
 are checked against them at load."""
 
-import difflib
+from .suggest import suggest
 from functools import lru_cache
 
 # CEL member functions and macros written after a fact (`role.path.matches(...)`, `ckpt.misplaced.size()`)
@@ -38,8 +38,7 @@ def problem(path: str) -> str | None:
         if len(rest) == 1 and rest[0] in MEMBERS and not isinstance(value, dict):
             return None
         break
-    close = difflib.get_close_matches(path, list(known), n=1, cutoff=0.75)
-    return close[0] if close else ""
+    return suggest(path, known) or ""
 
 
 def type_name(path: str) -> str:

@@ -18,7 +18,6 @@ A rule's YAML says which edit its findings carry (`fix_edit`, one of EDITS) and 
   zero-stage-3-to-2      a launch's `--zero_stage 3` made 2 (QLoRA under ZeRO-3).
 """
 
-import difflib
 import json
 import os
 import re
@@ -42,8 +41,8 @@ def _beyond_doubt(key: str, hint: str, siblings) -> bool:
     """One candidate, very close, and not a key the block already has."""
     if not hint or hint in siblings:
         return False
-    ratio = difflib.SequenceMatcher(None, key, hint).ratio()
-    return ratio >= 0.9 and len(difflib.get_close_matches(key, [hint, *siblings], n=3, cutoff=ratio - 0.05)) <= 1
+    from .suggest import CERTAIN, suggest
+    return suggest(key, [hint, *siblings], CERTAIN) == hint
 
 
 def _block(data, path: tuple):

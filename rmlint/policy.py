@@ -1,7 +1,7 @@
 """Which rules run and what happens to their findings, from the settings: selection, rule packs,
 per-file ignores, inline suppressions and severity overrides."""
 
-import difflib
+from .suggest import suggest
 import fnmatch
 import os
 from dataclasses import replace
@@ -29,9 +29,9 @@ class Policy:
         if selector in self.by_key or any(k.startswith(selector) for k in self.by_key if k.startswith("RM")):
             return
         names = [r.name for r in self.catalog]   # ids are numbers: a "close" id would be a guess
-        close = [] if selector[:2] == "RM" else difflib.get_close_matches(selector, names, n=1)
+        close = None if selector[:2] == "RM" else suggest(selector, names)
         like = next(r for r in self.catalog if r.emitted_by == "condition")
-        hint = f"; did you mean `{close[0]}`?" if close else \
+        hint = f"; did you mean `{close}`?" if close else \
             f" (use an id like {like.id}, a prefix like {like.id[:3]}, or a name like {like.name})"
         source = f"{self.settings.source}: " if self.settings.source else ""
         raise ConfigError(f"{source}{where}: unknown rule selector `{selector}`{hint}")

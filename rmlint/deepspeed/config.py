@@ -23,9 +23,8 @@ BATCH_KEYS = ("train_batch_size", "train_micro_batch_size_per_gpu", "gradient_ac
 
 
 def _suggest(key: str, names) -> str:
-    import difflib
-    close = difflib.get_close_matches(key, list(names), n=1, cutoff=0.7)
-    return close[0] if close else ""
+    from ..suggest import suggest
+    return suggest(key, names) or ""
 
 
 def _coerces(text: str, expected: str) -> bool:

@@ -9,7 +9,7 @@ the settings, or a library call in a process that has already imported deepspeed
 """
 
 import copy
-import difflib
+from ..suggest import suggest
 import os
 import sys
 
@@ -99,8 +99,8 @@ def _pydantic_problem(title: str, error: dict, config: dict) -> tuple:
     path = ((block,) if block else ()) + location
     if error["type"] == "extra_forbidden":
         known = _known_fields(block, location[:-1])
-        close = difflib.get_close_matches(location[-1], known, n=1, cutoff=0.75)
-        hint = f"; did you mean `{close[0]}`?" if close else ""
+        close = suggest(location[-1], known)
+        hint = f"; did you mean `{close}`?" if close else ""
         return path, f"DeepSpeed rejects unknown key `{'.'.join(path)}`{hint}"
     value = error.get("input")
     shown = f" (got {value!r})" if not isinstance(value, dict) else ""

@@ -5,7 +5,7 @@ argparse rules that matter here: `--flag=value`, unique-prefix abbreviations
 next flag, and values that start with "-" being read as flags unless they are numbers.
 """
 
-import difflib
+from ..suggest import suggest as suggest_name
 import re
 from dataclasses import dataclass, field
 
@@ -213,9 +213,9 @@ def _missing_program(entrypoint: str, form: str, program: str, matched: list, at
 
 
 def suggest(name: str, names: list) -> str | None:
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
+    close = suggest_name(name, names)
     if close:
-        return close[0]
+        return close
     tail = name.lstrip("-").split(".")[-1]
     same_tail = [n for n in names if n.lstrip("-").split(".")[-1] == tail]
     return same_tail[0] if len(same_tail) == 1 else None

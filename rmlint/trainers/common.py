@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from ..data import TABLES as DATA
 from ..finding import Location
+from ..suggest import SURE, suggest
 
 LABELS = {"llamafactory": "LLaMA-Factory", "trl": "TRL", "axolotl": "axolotl", "peft": "PEFT", "verl": "verl",
           "deepspeed_chat": "DeepSpeed-Chat"}
@@ -78,12 +79,10 @@ def typos(settings: TrainerSettings, framework: str) -> list:
     for key in settings.values:
         if key in known:
             continue
-        import difflib      # only once a key is unknown: importing it costs a pre-commit run ~1 ms
-        close = difflib.get_close_matches(str(key), known, n=2, cutoff=0.85)
-        if close and (len(close) == 1 or difflib.SequenceMatcher(None, key, close[0]).ratio() >
-                      difflib.SequenceMatcher(None, key, close[1]).ratio()):
+        close = suggest(key, known, SURE)   # the guess is the finding: only a sure one
+        if close:
             where = settings.locate(key)
-            found.append({"key": str(key), "hint": close[0], "file": where.path, "line": where.line,
+            found.append({"key": str(key), "hint": close, "file": where.path, "line": where.line,
                           "column": where.column, "path": str(key)})
     return found
 

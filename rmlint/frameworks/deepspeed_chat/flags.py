@@ -81,9 +81,8 @@ def parse(step: str, args: list) -> Parsed:
             _refuse(parsed, written, f"ambiguous option: {written} could match {', '.join(ambiguous)}", "", arg.at)
             name = None
         elif name is None:
-            import difflib
-            close = difflib.get_close_matches(written, table, n=1, cutoff=0.8)
-            _refuse(parsed, written, f"unrecognized arguments: {written}", close[0] if close else "", arg.at)
+            from ...suggest import suggest
+            _refuse(parsed, written, f"unrecognized arguments: {written}", suggest(written, table) or "", arg.at)
         if name is None:
             while i < len(args) and not args[i].text.startswith("-"):   # its values go with it
                 i += 1

@@ -83,18 +83,17 @@ class Tree:
     def hint(self, key: str) -> str:
         """The closest existing key: a sibling (`ppo_mini_batchsize` -> `ppo_mini_batch_size`), or when the
         parent itself is misspelled, a key of the same depth."""
-        import difflib
+        from ...suggest import SURE, suggest
         parent, _, leaf = key.rpartition(".")
         siblings = {k.rpartition(".")[2] for k in self.leaves.keys() | self.nodes.keys() if k.rpartition(".")[0] == parent}
-        close = difflib.get_close_matches(leaf, siblings, n=1, cutoff=0.75)
+        close = suggest(leaf, sorted(siblings))
         if close:
-            return f"{parent}.{close[0]}" if parent else close[0]
+            return f"{parent}.{close}" if parent else close
         if not parent or self.has(parent):     # the parent is right: only its own keys are candidates
             return ""
         depth = key.count(".")                 # a misspelled parent (`actor_rollout_ref.actr.x`): same depth
         others = {k for k in self.leaves.keys() | self.nodes.keys() if k.count(".") == depth}
-        close = difflib.get_close_matches(key, others, n=1, cutoff=0.85)
-        return close[0] if close else ""
+        return suggest(key, sorted(others), SURE) or ""
 
     def decide(self, prefix: str, key: str, value=None, fit: frozenset | None = None) -> str:
         """What Hydra 1.3 (ConfigLoaderImpl._apply_overrides_to_config) does with the override: ""
