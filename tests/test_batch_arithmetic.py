@@ -1,5 +1,5 @@
-"""The batch rules (RM301, RM302) against the real thing: OpenRLHF 0.11.0's own DeepspeedStrategy
-builds the DeepSpeed config (train_batch_size x ring_attn_size x tensor_parallel_size) and DeepSpeed's
+"""The batch rules (RM301, RM302) against the real thing: OpenRLHF's own DeepspeedStrategy (0.11.0 for
+a launch with its flags, 0.9.1 for one with the flat flags of before 0.10.2) builds the DeepSpeed config (train_batch_size x ring_attn_size x tensor_parallel_size) and DeepSpeed's
 own DeepSpeedConfig runs its batch assertion on it with the launch's GPU count as the world size.
 rmlint reports RM301 exactly when DeepSpeed refuses, RM302 exactly when it refuses even on one GPU,
 and the numbers in the messages are the ones OpenRLHF and DeepSpeed compute."""
@@ -12,7 +12,6 @@ import pytest
 import upstream
 from rmlint import lint_paths
 
-RELEASE = "0.11.0"
 
 
 def _cases() -> list:
@@ -36,12 +35,14 @@ CASES = _cases()
 
 @pytest.fixture(scope="module")
 def verdicts():
-    """For each case: (batch DeepSpeed gets, refusal at the case's GPUs, refusal on one GPU)."""
+    """For each release, for each case: (batch DeepSpeed gets, refusal at the case's GPUs, refusal on one GPU)."""
     on_one = [dict(case, gpus=1) for case in CASES]
-    results = upstream.strategy_verdicts(RELEASE, CASES + on_one)
-    return [(results[i][0], results[i][1], results[len(CASES) + i][1]) for i in range(len(CASES))]
+    answers = upstream.strategy_verdicts({release: CASES + on_one for release in set(RELEASE.values())})
+    return {release: [(results[i][0], results[i][1], results[len(CASES) + i][1]) for i in range(len(CASES))]
+            for release, results in answers.items()}
 
 
+RELEASE = {"0.11.0 flags": "0.11.0", "before 0.10.2": "0.9.1"}
 LAUNCHES = {
     "0.11.0 flags": ("--ds.param_dtype bf16 --train.batch_size {batch} --train.micro_batch_size {micro} "
                      "--ds.ring_attn_size {ring} --ds.tensor_parallel_size {tp} --ds.packing_samples"),
@@ -67,7 +68,7 @@ def _accumulation(refusal: str) -> int:
 @pytest.mark.parametrize("spelling", sorted(LAUNCHES))
 def test_rm301_and_rm302_appear_exactly_when_openrlhf_and_deepspeed_refuse(tmp_path, verdicts, spelling):
     refused_cases = 0
-    for case, (handed, refusal, refusal_on_one) in zip(CASES, verdicts):
+    for case, (handed, refusal, refusal_on_one) in zip(CASES, verdicts[RELEASE[spelling]]):
         found = _batch_findings(tmp_path, case, spelling)
         assert ("RM301" in found) == (refusal is not None), (case, refusal, found)
         if min(case.values()) > 0:   # a batch of 0 or less: RM301 says so, whatever the GPUs
@@ -84,9 +85,10 @@ def test_rm301_and_rm302_appear_exactly_when_openrlhf_and_deepspeed_refuse(tmp_p
     assert 20 < refused_cases < len(CASES) - 20   # the cases cover both sides
 
 
-def test_the_batch_openrlhf_hands_deepspeed_carries_both_factors(verdicts):
+@pytest.mark.parametrize("release", sorted(set(RELEASE.values())))
+def test_the_batch_openrlhf_hands_deepspeed_carries_both_factors(verdicts, release):
     """What the tensor-parallel and ring-attention factors do, seen in OpenRLHF's own config."""
-    for case, (handed, _, _) in zip(CASES, verdicts):
+    for case, (handed, _, _) in zip(CASES, verdicts[release]):
         assert handed == case["batch"] * case["ring"] * case["tp"]
 
 

@@ -177,73 +177,88 @@ def peft_tree(version: str) -> Path:
 
 
 _STRATEGY = """
-import json, sys, types, importlib.util
+import inspect, json, sys, types, importlib.util
 from argparse import Namespace
 from pathlib import Path
 from unittest import mock
-root = Path(sys.argv[1])
+from deepspeed.runtime.config import DeepSpeedConfig
 
-def shell(name, **attributes):   # a package or module OpenRLHF imports but the batch keys do not use
+def shell(root, name, **attributes):   # a package or module OpenRLHF imports but the batch keys do not use
     module = types.ModuleType(name)
     module.__path__ = [str(root / name.replace(".", "/"))]
     module.__dict__.update(attributes)
     sys.modules[name] = module
 
-def load(name):
+def load(root, name):
     spec = importlib.util.spec_from_file_location(name, root / (name.replace(".", "/") + ".py"))
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
-for name in ("openrlhf", "openrlhf.utils", "openrlhf.utils.deepspeed", "torchdata"):
-    shell(name)
-shell("openrlhf.models", Actor=object)
-shell("openrlhf.models.ring_attn_utils", get_ring_attn_group=None, set_ring_attn_group=None)
-shell("openrlhf.utils.distributed_sampler", DistributedSampler=object)
-shell("openrlhf.utils.distributed_util", torch_dist_barrier_and_cuda_sync=None)
-shell("torchdata.stateful_dataloader", StatefulDataLoader=object)
-load("openrlhf.utils.deepspeed.deepspeed_utils")
-Strategy = load("openrlhf.utils.deepspeed.deepspeed").DeepspeedStrategy
-from deepspeed.runtime.config import DeepSpeedConfig
-verdicts = []
-for case in json.loads(sys.stdin.read()):
+def strategy(root):
+    for name in [n for n in sys.modules if n.startswith("openrlhf")]:
+        del sys.modules[name]
+    for name in ("openrlhf", "openrlhf.utils", "openrlhf.utils.deepspeed", "torchdata"):
+        shell(root, name)
+    shell(root, "openrlhf.models", Actor=object)
+    shell(root, "openrlhf.models.ring_attn_utils", get_ring_attn_group=None, set_ring_attn_group=None)
+    shell(root, "openrlhf.utils.distributed_sampler", DistributedSampler=object)
+    shell(root, "openrlhf.utils.distributed_util", torch_dist_barrier_and_cuda_sync=None)
+    shell(root, "torchdata.stateful_dataloader", StatefulDataLoader=object)
+    load(root, "openrlhf.utils.deepspeed.deepspeed_utils")
+    return load(root, "openrlhf.utils.deepspeed.deepspeed").DeepspeedStrategy
+
+def verdict(Strategy, case):
+    # both layouts of the arguments: flat (--ds_tensor_parallel_size, <= 0.10.1) and grouped (--ds.*, >= 0.10.2)
     args = Namespace(ds=Namespace(param_dtype="bf16", tensor_parallel_size=case["tp"], ring_attn_size=case["ring"]),
-                     train=Namespace(dynamic_batch_enable=False))
+                     train=Namespace(dynamic_batch_enable=False), ds_tensor_parallel_size=case["tp"],
+                     ring_attn_size=case["ring"], use_dynamic_batch=False)
     try:
-        strategy = Strategy(micro_train_batch_size=case["micro"], train_batch_size=case["batch"], zero_stage=2, args=args)
-        config = strategy.get_ds_train_config()
+        made = Strategy(micro_train_batch_size=case["micro"], train_batch_size=case["batch"], zero_stage=2, args=args)
+        build = made.get_ds_train_config
+        config = build(is_actor=True) if "is_actor" in inspect.signature(build).parameters else build()
     except Exception as err:
-        verdicts.append([None, type(err).__name__ + ": " + " ".join(str(err).split())[:300]])
-        continue
+        return [None, type(err).__name__ + ": " + " ".join(str(err).split())[:300]]
     try:
         with mock.patch("deepspeed.comm.get_rank", return_value=0), \\
                 mock.patch("deepspeed.comm.get_world_size", return_value=case["gpus"]):
             DeepSpeedConfig(config)
-        verdicts.append([config["train_batch_size"], None])
+        return [config["train_batch_size"], None]
     except Exception as err:
-        verdicts.append([config["train_batch_size"], type(err).__name__ + ": " + " ".join(str(err).split())[:300]])
-print(json.dumps(verdicts))
+        return [config["train_batch_size"], type(err).__name__ + ": " + " ".join(str(err).split())[:300]]
+
+answers = {}
+for root, cases in json.loads(sys.stdin.read()).items():
+    Strategy = strategy(Path(root))
+    answers[root] = [verdict(Strategy, case) for case in cases]
+print(json.dumps(answers))
 """
 
 
-def strategy_verdicts(version: str, cases: list) -> list:
-    """For each case (batch, micro, ring, tp, gpus): [train_batch_size OpenRLHF's own DeepspeedStrategy
-    hands DeepSpeed, DeepSpeed's own DeepSpeedConfig verdict on it (None: accepted)], with `gpus` as the
-    world size. Run in a fresh interpreter: the strategy module of the release wheel, its imports that
-    the batch keys do not use (models, samplers, torchdata) replaced by empty shells."""
+def strategy_verdicts(cases_by_version: dict) -> dict:
+    """For each release and each case (batch, micro, ring, tp, gpus): [train_batch_size that release's own
+    DeepspeedStrategy hands DeepSpeed, DeepSpeed's own DeepSpeedConfig verdict on it (None: accepted)],
+    with `gpus` as the world size. Run in one fresh interpreter: the strategy module of each release
+    wheel in turn, its imports that the batch keys do not use (models, samplers, torchdata) replaced
+    by empty shells."""
     import json
     import tempfile
-    root = Path(tempfile.mkdtemp(prefix=f"openrlhf-strategy-{version}-"))
-    archive = wheel(version)
-    for name in archive.namelist():
-        if name.endswith(("utils/deepspeed/deepspeed.py", "utils/deepspeed/deepspeed_utils.py")):
-            target = root / "openrlhf" / "utils" / "deepspeed" / name.rsplit("/", 1)[1]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(archive.read(name))
+    roots = {}
+    for version in cases_by_version:
+        root = Path(tempfile.mkdtemp(prefix=f"openrlhf-strategy-{version}-"))
+        archive = wheel(version)
+        for name in archive.namelist():
+            if name.endswith(("utils/deepspeed/deepspeed.py", "utils/deepspeed/deepspeed_utils.py")):
+                target = root / "openrlhf" / "utils" / "deepspeed" / name.rsplit("/", 1)[1]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(archive.read(name))
+        roots[version] = str(root)
     env = dict(os.environ, DS_ACCELERATOR="cpu")
-    done = subprocess.run([sys.executable, "-c", _STRATEGY, str(root)], input=json.dumps(cases), env=env,
+    request = {roots[version]: cases for version, cases in cases_by_version.items()}
+    done = subprocess.run([sys.executable, "-c", _STRATEGY], input=json.dumps(request), env=env,
                           capture_output=True, text=True, timeout=300)
     if done.returncode:
         raise RuntimeError(done.stderr[-3000:])
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    answers = json.loads(done.stdout.strip().splitlines()[-1])
+    return {version: answers[roots[version]] for version in cases_by_version}
