@@ -6,6 +6,7 @@ bytes). Hypothesis draws them; both readers judge each one."""
 import json
 import struct
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -27,7 +28,8 @@ def safetensors_files(draw) -> bytes:
             numel *= dim
         nbytes = numel * BITS.get(dtype, 8) // 8
         begin, end = offset, offset + nbytes
-        bend = draw(st.sampled_from(["right"] * 6 + ["gap", "overlap", "swap", "end+1", "negative", "shape"]))
+        bend = draw(st.sampled_from(["right"] * 6 + ["gap", "overlap", "swap", "end+1", "negative", "shape",
+                                                       "float", "bool"]))
         if bend == "gap":
             begin, end = begin + 1, end + 1
         elif bend == "overlap" and begin:
@@ -40,6 +42,8 @@ def safetensors_files(draw) -> bytes:
             shape = shape + [-1]
         elif bend == "shape":
             shape = "3"
+        elif bend in ("float", "bool"):   # JSON 2.0 and true are no sizes to safetensors
+            shape = shape + [2.0 if bend == "float" else True]
         tensors[f"t{index}"] = {"dtype": dtype, "shape": shape, "data_offsets": [begin, end]}
         offset = max(offset, end)
     if draw(st.booleans()):
@@ -97,3 +101,36 @@ def test_trailing_bytes_are_rm001_in_a_launch_check(tmp_path):
     assert result.exit_code == 1
     assert (f"{tmp_path}/model.safetensors: error RM001 tensors cover 16 bytes but the file holds 17 after the "
             "header: trailing data (safetensors: incomplete metadata, file not fully covered)") in result.output
+
+
+def _header(text: bytes, buffer: int = 0) -> bytes:
+    return struct.pack("<Q", len(text)) + text + b"\x00" * buffer
+
+
+REFUSALS = {   # a file safe_open refuses, and what rmlint says about it
+    "not UTF-8": (_header(b'{"\xff}'), "header is not UTF-8 (byte 10)"),
+    "not an object": (_header(b"[]"), "header is not a JSON object"),
+    "metadata": (_header(b'{"__metadata__": {"n": 1}}'), "__metadata__ must map strings to strings"),
+    "shape text": (_file({"w": {"dtype": "F32", "shape": "3", "data_offsets": [0, 12]}}, 12),
+                   "tensor `w`: shape '3' is not a list of sizes"),
+    "shape float": (_file({"w": {"dtype": "F32", "shape": [2.5], "data_offsets": [0, 8]}}, 8),
+                    "tensor `w`: shape [2.5] is not a list of sizes"),
+    "shape bool": (_file({"w": {"dtype": "F32", "shape": [True, 2], "data_offsets": [0, 8]}}, 8),
+                   "tensor `w`: shape [True, 2] is not a list of sizes"),
+    "over the cap": (struct.pack("<Q", 100_000_001) + b"{}",
+                     "header length 100,000,001 bytes (at byte 0) is over safetensors' 100 MB cap: not a "
+                     "safetensors file, or a corrupt one"),
+    "at the cap": (struct.pack("<Q", 100_000_000) + b"{}",   # the cap itself is allowed: then it is cut short
+                   "header length 100,000,000 bytes (at byte 0) runs past the end of the 10-byte file: truncated "
+                   "or not a safetensors file"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSALS))
+def test_each_refusal_says_what_is_wrong(tmp_path, case):
+    data, message = REFUSALS[case]
+    (tmp_path / "model.safetensors").write_bytes(data)
+    assert not _safe_open_accepts(tmp_path / "model.safetensors")
+    result = cli("inspect", str(tmp_path))
+    assert result.exit_code == 1
+    assert f"{tmp_path}/model.safetensors: error RM001 {message}  [unreadable-input]" in result.output
