@@ -8,8 +8,9 @@ The policy: names are compared by difflib's ratio after folding case and treatin
   a misspelling of another), or it reaches across a config tree (a misspelled parent key);
 - CERTAIN (0.9): `--fix` rewrites the name.
 
-At every level the guess must stand alone: another candidate within MARGIN (0.05) of the best makes it
-ambiguous, and an ambiguous guess is no guess. Candidates that fold to the same name count as one.
+The guess must stand alone: a tie for the best makes it ambiguous, and an ambiguous guess is no guess;
+a fix needs a clear winner (no other candidate within MARGIN, 0.05, of it). Candidates that fold to the
+same name count as one.
 """
 
 LIKELY, SURE, CERTAIN = 0.75, 0.85, 0.9
@@ -21,11 +22,12 @@ def _folded(name) -> str:
 
 
 def suggest(word, candidates, cutoff: float = LIKELY) -> str | None:
-    """The one candidate closest to `word` at `cutoff` or above, or None (none close, or two close)."""
+    """The one candidate closest to `word` at `cutoff` or above, or None (none close, or a tie)."""
     import difflib      # only once a name is unknown: importing it costs every cold start ~1 ms
     matcher = difflib.SequenceMatcher()
     matcher.set_seq2(_folded(word))
-    floor = cutoff - MARGIN
+    margin = MARGIN if cutoff >= CERTAIN else 0.0
+    floor = cutoff - margin
     best = {}                                   # folded name -> (ratio, candidate)
     for candidate in candidates:
         folded = _folded(candidate)
@@ -39,6 +41,6 @@ def suggest(word, candidates, cutoff: float = LIKELY) -> str | None:
     ranked = sorted(best.values(), key=lambda entry: entry[:2], reverse=True)
     if not ranked or ranked[0][0] < cutoff:
         return None
-    if len(ranked) > 1 and ranked[1][0] >= ranked[0][0] - MARGIN:
+    if len(ranked) > 1 and ranked[1][0] >= ranked[0][0] - margin:
         return None
     return ranked[0][2]

@@ -17,9 +17,22 @@ def test_separators_and_case_alone_are_an_exact_match():
 
 
 def test_an_ambiguous_guess_is_no_guess():
-    # "micro-batch-size" is 0.84 from micro-train and 0.80 from micro-rollout: within 0.05, so no guess
-    assert suggest("--micro_batch_size", ["--micro_train_batch_size", "--micro_rollout_batch_size"]) is None
-    assert suggest("--micro_batch_size", ["--micro_train_batch_size"]) == "--micro_train_batch_size"
+    # a hint takes the best unless two tie; a fix needs a lead of 0.05
+    assert suggest("--micro_batch_size", ["--micro_train_batch_size", "--micro_rollout_batch_size"]) \
+        == "--micro_train_batch_size"                                        # 0.84 against 0.80
+    assert suggest("--micro_batch_size", ["--micro_train_batch_size", "--micro_rollout_batch_size"], 0.8) \
+        == "--micro_train_batch_size"
+    assert suggest("ab_c", ["ab_cx", "ab_cy"]) is None                       # a tie
+    assert suggest("learning_rat", ["learning_rate", "learning_rates"], CERTAIN) is None   # 0.96 against 0.92
+    assert suggest("learning_rat", ["learning_rate", "warmup_ratio"], CERTAIN) == "learning_rate"
+
+
+def test_a_long_shared_prefix_still_picks_the_closest():
+    # OpenRLHF 0.11.2 renamed --algo.advantage.is_correction_enable to ..._level (test_openrlhf_history);
+    # `mode` is 0.88 against `level`'s 0.90
+    assert suggest("--algo.advantage.is_correction_enable",
+                   ["--algo.advantage.is_correction_mode", "--algo.advantage.is_correction_level",
+                    "--algo.advantage.is_correction_gating"]) == "--algo.advantage.is_correction_level"
 
 
 def test_names_that_fold_alike_are_one_candidate():
