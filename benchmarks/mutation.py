@@ -5,6 +5,7 @@ readers, the engine, inline suppressions and the batch arithmetic, each run agai
     python benchmarks/mutation.py                 # a fixed sample of 300 mutants (seed 15), 2 workers
     python benchmarks/mutation.py --sample 0      # every mutant (slow: about an hour on 2 cores)
     python benchmarks/mutation.py --checkout DIR  # another checkout (e.g. a worktree of an older commit)
+    python benchmarks/mutation.py --only 'rmlint.suppress.*' --only 'rmlint.engine.*'   # some modules only
 
 The checkout's files (tracked and untracked, not ignored) are copied to a scratch folder, so mutmut's
 `mutants/` never lands in the repository. Mutants are named by mutmut (`module.x_function__mutmut_N`);
@@ -13,6 +14,7 @@ mutants. The score is killed / (killed + survived + no tests); timeouts count as
 """
 
 import argparse
+from fnmatch import fnmatch
 import json
 import os
 import random
@@ -85,6 +87,9 @@ def main(argv=None) -> int:
     parser.add_argument("--sample", type=int, default=300, help="mutants to run (0: all)")
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--only", action="append", default=[], metavar="GLOB",
+                        help="mutants whose name matches (rmlint.suppress.*); on modules two checkouts share, the "
+                             "same sample on both")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder and print its path")
     args = parser.parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="rmlint-mutation-"))
@@ -92,7 +97,7 @@ def main(argv=None) -> int:
         _copy(args.checkout.resolve(), scratch)
         tests = _configure(scratch)
         _mutmut(scratch, ["no-mutant-has-this-name"], args.workers)   # generate mutants, map tests to functions
-        names = sorted(_results(scratch))
+        names = sorted(n for n in _results(scratch) if not args.only or any(fnmatch(n, g) for g in args.only))
         if not names:
             print("mutmut generated no mutants (is mutmut installed? pip install -e '.[dev]')", file=sys.stderr)
             return 2
