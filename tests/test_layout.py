@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "rmlint"
 # bottom to top; a module's layer is its longest matching prefix here (a package's name covers its modules;
 # `rmlint` is the package's __init__ alone)
 LAYERS = [
-    ("base", ["rmlint.about", "rmlint.cache_folder", "rmlint.data", "rmlint.finding", "rmlint.problems", "rmlint.versions", "rmlint.subject",
+    ("base", ["rmlint.about", "rmlint.suggest", "rmlint.cache_folder", "rmlint.data", "rmlint.finding", "rmlint.problems", "rmlint.versions", "rmlint.subject",
               "rmlint.facts", "rmlint.fact_paths", "rmlint.fact_shapes",
               "rmlint.checkpoint.defaults", "rmlint.trainers.defaults"]),   # fact shapes, no reader behind them
     ("sources", ["rmlint.sources", "rmlint.files", "rmlint.ignore", "rmlint.machine", "rmlint.config"]),
