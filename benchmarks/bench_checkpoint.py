@@ -82,7 +82,7 @@ folder, tool = sys.argv[1], sys.argv[2]
 started = time.perf_counter()
 if tool == "rmlint":
     from rmlint.lint import inspect_checkpoints
-    import rmlint.checkpoint.subjects, rmlint.checkpoint.layout, rmlint.checkpoint.safetensors_file, rmlint.expr
+    import rmlint.frameworks.checkpoint.subjects, rmlint.frameworks.checkpoint.layout, rmlint.frameworks.checkpoint.safetensors_file, rmlint.expr
     from rmlint.rules import builtin
     builtin()   # imports and the rule catalog count in "process", not in "call"
     before, t0 = rchar(), time.perf_counter()

@@ -26,10 +26,10 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MUTATE = ["rmlint/checkpoint/*", "rmlint/engine.py", "rmlint/suppress.py", "rmlint/openrlhf/batch.py",
-          "rmlint/openrlhf/roles.py", "rmlint/openrlhf/dsconfig.py"]
+MUTATE = ["rmlint/frameworks/checkpoint/*", "rmlint/engine.py", "rmlint/suppress.py", "rmlint/frameworks/openrlhf/batch.py",
+          "rmlint/frameworks/openrlhf/roles.py", "rmlint/frameworks/openrlhf/dsconfig.py"]
 # Only these functions of the mixed modules: their batch arithmetic (roles.facts, dsconfig._batch).
-FUNCTIONS = {"rmlint.openrlhf.roles": ("x_facts__",), "rmlint.openrlhf.dsconfig": ("x__batch__",)}
+FUNCTIONS = {"rmlint.frameworks.openrlhf.roles": ("x_facts__",), "rmlint.frameworks.openrlhf.dsconfig": ("x__batch__",)}
 TESTS = ["tests/test_checkpoint.py", "tests/test_bad_checkpoints.py", "tests/test_real_checkpoints.py",
          "tests/test_hub.py", "tests/test_pickles.py", "tests/test_safetensors_property.py",
          "tests/test_suppressions.py", "tests/test_rule_examples.py", "tests/test_openrlhf.py",

@@ -68,7 +68,7 @@ def corpus(repo: str) -> list:
 
 def judge(name: str, path: str, text: str, tag: str) -> dict:
     """rmlint's `launches` records and error findings for one script, with the release of `tag` pinned."""
-    from rmlint.openrlhf.flags import table
+    from rmlint.frameworks.openrlhf.flags import table
     verdict = judge_as_release(name, text, tag)
     records = verdict["records"]
     ours = [r for r in records if r["framework"] == "openrlhf" and r["understood"]]

@@ -30,7 +30,7 @@ def _example_subjects(example: dict) -> tuple:
     if "namespace" in example or "guard" in example or "walk" in example:   # no static subject of its own
         return [], [], texts
     if "checkpoint" in example:
-        from .checkpoint.subjects import inspect_subject
+        from .frameworks.checkpoint.subjects import inspect_subject
         subject, _, problems = inspect_subject(os.path.join(fixtures_dir(), example["checkpoint"]))
         return [subject], problems, texts
     if "argv" in example:
@@ -38,7 +38,7 @@ def _example_subjects(example: dict) -> tuple:
         found, problems = subjects_of_text("<example>.sh", argv + "\n", texts=texts)
     elif "deepspeed" in example:
         import json
-        from .deepspeed.subjects import deepspeed_subject
+        from .frameworks.deepspeed.subjects import deepspeed_subject
         from .sources.document import load_json
         # Written out one key per line and read back as a file is, so a finding's line names its key.
         text = json.dumps(example["deepspeed"], indent=2)

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from .openrlhf.concepts import CONCEPTS, FALLBACK
+from .frameworks.openrlhf.concepts import CONCEPTS, FALLBACK
 from .versions import PACKAGES
 
 RUNTIME = Path(__file__).resolve().parent / "fact_shapes.json"
@@ -486,7 +486,7 @@ class Reward(Facts):
 
 
 
-# OpenRLHF settings by concept (openrlhf/concepts.py): the type each takes across the releases' flags;
+# OpenRLHF settings by concept (frameworks/openrlhf/concepts.py): the type each takes across the releases' flags;
 # None where a release has no default and the flag is not given.
 ARG_TYPES = {
     "pretrain": str | None, "reward_pretrain": str | None, "reward_model_path": str | None,

@@ -25,7 +25,7 @@ def is_deepspeed_config(data) -> bool:
         return False
     if isinstance(data.get("zero_optimization"), dict) or "train_micro_batch_size_per_gpu" in data:
         return True
-    from .deepspeed.schema import schema
+    from .frameworks.deepspeed.schema import schema
     known = schema().top_level
     return sum(1 for key in data if key in known) * 2 >= len(data)
 
@@ -206,24 +206,24 @@ def _script_subjects(path: str, text: str, script, launches: list | None = None)
 @lru_cache(maxsize=1)
 def _readers() -> dict:
     """kind -> (recogniser, reader returning (subjects, findings)), in the order content is tried."""
-    from .accelerate_config import is_accelerate_config, subjects as accelerate
-    from .deepspeed.subjects import deepspeed_subject
-    from .trainers.axolotl import is_axolotl, subjects as axolotl
-    from .trainers.llamafactory import is_llamafactory, subjects as llamafactory
-    from .trainers.trl import is_trl, subjects as trl
+    from .frameworks.accelerate import is_accelerate_config, subjects as accelerate
+    from .frameworks.deepspeed.subjects import deepspeed_subject
+    from .frameworks.axolotl import is_axolotl, subjects as axolotl
+    from .frameworks.llamafactory import is_llamafactory, subjects as llamafactory
+    from .frameworks.trl import is_trl, subjects as trl
 
     def openrlhf(document):
-        from .openrlhf.argsfile import invocation_of
-        from .openrlhf.launch import subjects
+        from .frameworks.openrlhf.argsfile import invocation_of
+        from .frameworks.openrlhf.launch import subjects
         invocation = invocation_of(document) if isinstance(document.data, dict) else None
         return (subjects(invocation), []) if invocation is not None else ([], [])
     def adapter(document):
         """adapter_config.json beside its weights: the adapter folder, inspected."""
         folder = os.path.dirname(document.path) or "."
         if not any(os.path.isfile(os.path.join(folder, n)) for n in ("adapter_model.safetensors", "adapter_model.bin")):
-            from .trainers.peft_config import subjects as lora_config    # a LoraConfig dump: what PEFT will save
+            from .frameworks.peft import subjects as lora_config    # a LoraConfig dump: what PEFT will save
             return lora_config(document)
-        from .checkpoint.subjects import inspect_subject
+        from .frameworks.checkpoint.subjects import inspect_subject
         subject, _, problems = inspect_subject(folder)
         return [subject], problems
     return {"adapter": (lambda data: isinstance(data, dict) and "peft_type" in data and "target_modules" in data,

@@ -76,7 +76,7 @@ def _entrypoint_of_main() -> str:
 def namespace_argv(args, entrypoint: str, release: int | None = None) -> tuple:
     """(the command line that yields `args`, attributes that are no flag of the release): read against
     the flags and defaults of OpenRLHF release `release` (an index into the flag table), else of any release."""
-    from .openrlhf.flags import table
+    from .frameworks.openrlhf.flags import table
     flags = table().entrypoints[entrypoint]
     argv, foreign = [], []
     for key, value in _flatten(args).items():
@@ -104,7 +104,7 @@ def check_namespace(args, entrypoint: str | None = None, settings=None, select=N
     else the target OpenRLHF version (settings, the installed distribution, pins)."""
     from dataclasses import replace
     from .config import Settings
-    from .openrlhf.flags import table
+    from .frameworks.openrlhf.flags import table
     from .versions import resolve
     name = (entrypoint or _entrypoint_of_main()).rsplit(".", 1)[-1]
     if name not in table().entrypoints:

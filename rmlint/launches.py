@@ -75,7 +75,7 @@ def entrypoints(framework: str):
     """The entrypoints a framework's flag tables know (OpenRLHF's), for the recogniser; None: any."""
     if framework != "openrlhf":
         return None
-    from .openrlhf.flags import table
+    from .frameworks.openrlhf.flags import table
     return table().entrypoints
 
 
@@ -84,7 +84,7 @@ def read(launch, path: str, here, entry: dict, read_file) -> tuple:
     if launch.framework == "openrlhf" and launch.readable:
         subjects = _openrlhf(launch, path, here, entry)
     elif launch.framework == "trl" and launch.readable:
-        from .trainers.trl import launch_subjects
+        from .frameworks.trl import launch_subjects
         subjects, findings = launch_subjects(launch, path, here)
     elif launch.framework == "llamafactory" and launch.readable:
         subjects, findings = _llamafactory(launch, path, here, read_file)
@@ -100,10 +100,10 @@ def read(launch, path: str, here, entry: dict, read_file) -> tuple:
 
 
 def _openrlhf(launch, path: str, here, entry: dict) -> list:
-    from .openrlhf.argv import Arg
-    from .openrlhf.launch import Invocation, subjects
+    from .frameworks.openrlhf.argv import Arg
+    from .frameworks.openrlhf.launch import Invocation, subjects
     args = [Arg(w.text, here(w.offset), w.known, w.opaque) for w in launch.args]
-    from .machine import launch_world
+    from .sources.machine import launch_world
     world = launch_world(launch)
     form = "script" if launch.kind == "script" and "openrlhf/cli/" not in launch.program.replace("\\", "/") \
         else "module"    # the examples/train_*.py scripts of <= 0.3.5, or the openrlhf.cli modules
@@ -127,12 +127,12 @@ def _positional_configs(launch) -> list:
 
 def _llamafactory(launch, path: str, here, read_file) -> tuple:
     """`llamafactory-cli train` with flags or `x.yaml key=value`, `src/train_bash.py`/`src/train.py` flags:
-    read with the launch form, which tells the releases (trainers/llamafactory_cli.py)."""
+    read with the launch form, which tells the releases (frameworks/llamafactory/cli.py)."""
     if launch.kind == "cli" and launch.program.split()[1:] != ["train"]:    # chat, export, ...
         more, trouble = _named_files(_positional_configs(launch), path, here(launch.command.offset), read_file)
         from .problems import reported_by    # an inference or merge YAML is no training config
         return more, [f for f in trouble if not reported_by(f, "unrecognised")]
-    from .trainers.llamafactory_cli import form_of, read_args
+    from .frameworks.llamafactory.cli import form_of, read_args
     anchor = here(launch.program_word.offset if launch.program_word is not None else launch.command.offset)
     return read_args(launch.args, form_of(launch.program), path, here, anchor)
 
@@ -140,7 +140,7 @@ def _llamafactory(launch, path: str, here, read_file) -> tuple:
 def _named_files(names: list, path: str, where: Location, read_file) -> tuple:
     """Config files a launch names, found from here or beside the script; missing ones reported."""
     from .problems import finding as problem
-    from .trainers.common import find_file
+    from .frameworks.trainer.common import find_file
     subjects, findings = [], []
     for name in names:
         found = find_file(name, path, walk_up=False)

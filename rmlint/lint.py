@@ -37,10 +37,10 @@ class Result:
 def extra_flags(names):
     """A fork's OpenRLHF flags, accepted while the subjects are built (the flag table's module imported
     only when there are some: a DeepSpeed JSON needs none of it)."""
-    if not names and "rmlint.openrlhf.flags" not in sys.modules:   # then no outer context set any either
+    if not names and "rmlint.frameworks.openrlhf.flags" not in sys.modules:   # then no outer context set any either
         from contextlib import nullcontext
         return nullcontext()
-    from .openrlhf.flags import extra_flags as accepted
+    from .frameworks.openrlhf.flags import extra_flags as accepted
     return accepted(names)
 
 
@@ -89,7 +89,7 @@ def _one_name_per_file(findings: list, texts: dict, spelt=()) -> tuple:
     """Findings (and suppression texts) under one display name per real file, the run's own spelling
     first: a config reached from a walk and from the launch that names it is reported once."""
     from dataclasses import replace
-    from .files import display, identity
+    from .sources.walk import display, identity
     names, memo = {identity(path): path for path in spelt}, {}
 
     def name(path: str) -> str:
@@ -104,14 +104,14 @@ def _one_name_per_file(findings: list, texts: dict, spelt=()) -> tuple:
 
 def _exact(settings) -> bool:
     if settings.deepspeed_schema is None:
-        from .deepspeed.exact import in_use
+        from .frameworks.deepspeed.exact import in_use
         return in_use()
     return settings.deepspeed_schema == "installed"
 
 
 def _exact_findings(subjects: list, found: list) -> list:
     """What DeepSpeed's own validation refuses, where no error finding already stands."""
-    from .deepspeed.exact import ExactUnavailable, validate
+    from .frameworks.deepspeed.exact import ExactUnavailable, validate
     from .problems import finding as problem
     taken = {(f.path, f.line) for f in found if f.severity == "error"}
     extra, seen = [], set()
@@ -138,7 +138,7 @@ def _versions(settings, near: str | None):
 
 def _hub(settings):
     """Hub ids read from the Hub while the subjects are built, when the settings ask for it."""
-    from .checkpoint.hub_cache import reading_hub
+    from .frameworks.checkpoint.hub_cache import reading_hub
     return reading_hub(bool(getattr(settings, "hub", False)), getattr(settings, "hub_timeout", 10.0))
 
 
@@ -150,7 +150,7 @@ def lint_paths(paths, select=None, ignore=None, stdin: bytes | None = None, sett
     directories excepted. `settings_for(path)` gives each file its settings (the nearest settings
     file, as the CLI does); without it every file uses `settings`. Each file is read once, however
     many spellings reach it; a file rmlint does not read is skipped and counted."""
-    from . import files as selecting
+    from .sources import walk as selecting
     from .config import Settings
     base = settings or Settings()
     settings_for = settings_for or (lambda path: base)
@@ -194,7 +194,7 @@ def _read_entry(entry, stdin: bytes | None, kind: str | None, texts: dict, launc
     if entry.path == "<stdin>":
         return inputs.subjects_of_bytes("<stdin>", stdin or b"", texts, kind, launches)
     if entry.path.endswith(WEIGHT_SUFFIXES):   # a weight file: what `inspect` reads
-        from .checkpoint.subjects import inspect_subject
+        from .frameworks.checkpoint.subjects import inspect_subject
         subject, _, problems = inspect_subject(entry.path)
         return [subject], problems
     return inputs.read_file(entry.path, entry.explicit, texts, kind if entry.explicit else None,
@@ -231,7 +231,7 @@ def lint_argv(argv, select=None, ignore=None, path: str = "<argv>", settings=Non
     """Check a command line given as a list of words (e.g. sys.argv of a launcher): any launch a script
     may hold, read as it would be there."""
     from .launches import read_commands
-    from .machine import on_this_machine
+    from .sources.machine import on_this_machine
     from .sources.shell import Command, Word
     words, offset = [], 0
     for text in map(str, argv):  # a word's column is its place in the command line joined by spaces
@@ -260,11 +260,11 @@ def lint_config(mapping: dict, kind: str = "deepspeed", select=None, ignore=None
     policy = _policy(select, ignore, settings)
     with target(_versions(policy.settings, None)), extra_flags(policy.settings.openrlhf_extra_flags):
         if kind == "deepspeed":
-            from .deepspeed.subjects import deepspeed_subject
+            from .frameworks.deepspeed.subjects import deepspeed_subject
             found = [deepspeed_subject(document, "unknown")]
         elif kind == "openrlhf":
-            from .openrlhf.argsfile import invocation_of
-            from .openrlhf.launch import subjects
+            from .frameworks.openrlhf.argsfile import invocation_of
+            from .frameworks.openrlhf.launch import subjects
             invocation = invocation_of(document)
             if invocation is None:
                 raise UsageError("cannot tell which OpenRLHF entrypoint these arguments are for; add `entrypoint:`")
@@ -286,7 +286,7 @@ class CheckpointsResult(Result):
 
 def inspect_checkpoints(paths, select=None, ignore=None, settings=None) -> CheckpointsResult:
     """What each checkpoint holds (`.checkpoints`) and the findings about it, as a Result."""
-    from .checkpoint.subjects import inspect_subject
+    from .frameworks.checkpoint.subjects import inspect_subject
     result, subjects = CheckpointsResult(), []
     for path in map(str, paths):
         if not os.path.exists(path):

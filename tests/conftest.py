@@ -22,12 +22,12 @@ def _no_user_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", NO_HF_CACHE)
     # the library turns exact DeepSpeed validation on when deepspeed is imported; other test modules
     # import it, so it is pinned off here and turned on explicitly where a test is about it
-    monkeypatch.setattr("rmlint.deepspeed.exact.in_use", lambda: False)
+    monkeypatch.setattr("rmlint.frameworks.deepspeed.exact.in_use", lambda: False)
     # the machine rmlint runs on is a fact for argv launches: tests see none unless they set one
     for name in ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "SLURM_GPUS_ON_NODE", "SLURM_GPUS_PER_NODE",
                  "SLURM_STEP_GPUS", "SLURM_JOB_GPUS"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr("rmlint.machine._nvidia_smi", lambda: None)
+    monkeypatch.setattr("rmlint.sources.machine._nvidia_smi", lambda: None)
 
 
 def cli(*args, input=None):

@@ -62,7 +62,7 @@ def test_the_generated_config_matches_accelerates_plugin(monkeypatch):
     monkeypatch.setenv("ACCELERATE_DEEPSPEED_ZERO3_SAVE_16BIT_MODEL", "false")
     monkeypatch.setenv("ACCELERATE_GRADIENT_ACCUMULATION_STEPS", "1")
     theirs = DeepSpeedPlugin().deepspeed_config
-    from rmlint.accelerate_config import _generated
+    from rmlint.frameworks.accelerate import _generated
     from rmlint.sources.document import load_yaml
     document = load_yaml("compute_environment: LOCAL_MACHINE\ndistributed_type: DEEPSPEED\ndeepspeed_config:\n"
                          "  zero_stage: 3\n  zero3_save_16bit_model: false\n  gradient_accumulation_steps: 1\n", "a.yaml")

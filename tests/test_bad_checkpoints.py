@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import FIXTURES, cli
-from rmlint.checkpoint.safetensors_file import read_header
-from rmlint.checkpoint.tensors import CheckpointError
-from rmlint.checkpoint.torch_zip import read_index
+from rmlint.frameworks.checkpoint.safetensors_file import read_header
+from rmlint.frameworks.checkpoint.tensors import CheckpointError
+from rmlint.frameworks.checkpoint.torch_zip import read_index
 
 
 class _Touch:

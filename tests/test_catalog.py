@@ -62,7 +62,7 @@ def test_a_broken_rule_file_names_file_and_field(tmp_path):
 
 def test_role_facts_have_the_declared_shape():
     from rmlint.fact_schema import Role as Declared
-    from rmlint.openrlhf.roles import Role, facts
+    from rmlint.frameworks.openrlhf.roles import Role, facts
     built = facts(Role("", "", False, None, None, False, False, 0, False, 0, None), defaults()["args"])
     assert Declared.model_validate(built).model_dump(by_alias=True) == built
 

@@ -11,7 +11,7 @@ import pytest
 
 import upstream
 from rmlint.config import Settings
-from rmlint.deepspeed.releases import releases
+from rmlint.frameworks.deepspeed.releases import releases
 from rmlint.lint import lint_config
 
 OLD, NEW = "0.16.4", "0.19.8"
@@ -85,7 +85,7 @@ def test_the_table_holds_every_snapshotted_release_and_rebuilds_the_newest():
 
 
 def table_path(name: str) -> str:
-    from rmlint.deepspeed.releases import DATA
+    from rmlint.frameworks.deepspeed.releases import DATA
     return str(DATA.parent / name)
 
 

@@ -14,7 +14,7 @@ os.environ.setdefault("DS_ACCELERATOR", "cpu")
 
 from conftest import ROOT, cli  # noqa: E402
 from rmlint.config import Settings  # noqa: E402
-from rmlint.deepspeed.exact import validate  # noqa: E402
+from rmlint.frameworks.deepspeed.exact import validate  # noqa: E402
 from rmlint.lint import lint_config  # noqa: E402
 from rmlint.rules import builtin  # noqa: E402
 
@@ -24,7 +24,7 @@ REJECTING = {"RM101", "RM206", "RM207", "RM210", "RM211", "RM216", "RM225", "RM3
 
 def fast_rejects(config: dict) -> bool:
     result = lint_config(config, settings=Settings(deepspeed_schema="snapshot"))
-    from rmlint.deepspeed.subjects import deepspeed_subject
+    from rmlint.frameworks.deepspeed.subjects import deepspeed_subject
     from rmlint.sources.document import Document
     slips = deepspeed_subject(Document("<c>", config), "unknown").facts["ds"]["items"]["slips"]
     return any(f.rule in REJECTING for f in result.findings) or any(not s["accepted"] for s in slips)
@@ -113,7 +113,7 @@ def test_exact_mode_finds_and_locates_when_a_rule_is_ignored(tmp_path):
 
 
 def test_exact_mode_suggests_for_unknown_strict_keys():
-    from rmlint.deepspeed.exact import validate
+    from rmlint.frameworks.deepspeed.exact import validate
     assert validate({"train_batch_size": 8, "zero_optimization": {"stage": 2, "overlap_com": True}}) == [
         (("zero_optimization", "overlap_com"), "DeepSpeed rejects unknown key `zero_optimization.overlap_com`; "
                                                "did you mean `overlap_comm`?")]

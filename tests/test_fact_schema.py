@@ -33,7 +33,7 @@ def test_a_run_does_not_import_pydantic():
 
 
 def test_deepspeed_defaults_are_what_deepspeed_reads_from_an_empty_config():
-    from rmlint.deepspeed.config import normalize
+    from rmlint.frameworks.deepspeed.config import normalize
     facts, _, _ = normalize({}, "")
     assert Subject().model_dump(by_alias=True)["ds"] == {**facts, "present": False}
 
@@ -48,7 +48,7 @@ def _files():
 
 @lru_cache(maxsize=1)
 def _subjects() -> tuple:
-    from rmlint.checkpoint.subjects import inspect_subject
+    from rmlint.frameworks.checkpoint.subjects import inspect_subject
     from rmlint.inputs import subjects_of_file
     from rmlint.examples import example_subjects
     from rmlint.rules import builtin

@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from conftest import ROOT, cli
-from rmlint.deepspeed.exact import validate
+from rmlint.frameworks.deepspeed.exact import validate
 
 os.environ.setdefault("DS_ACCELERATOR", "cpu")
 

@@ -81,7 +81,7 @@ def test_engine_run_leaves_the_subjects_it_judges_as_they_were():
     """engine.run reads facts; it clamps numbers beyond int64 for CEL in its own copy, not in the subject."""
     import copy
     from rmlint import engine
-    from rmlint.deepspeed.subjects import deepspeed_subject
+    from rmlint.frameworks.deepspeed.subjects import deepspeed_subject
     from rmlint.rules import builtin
     from rmlint.sources.document import load_json
     subject = deepspeed_subject(load_json('{"train_batch_size": 99999999999999999999999, '

@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hostile_cases import torch_pickle
-from rmlint.checkpoint.safetensors_file import read_header
-from rmlint.checkpoint.tensors import BITS, CheckpointError
-from rmlint.checkpoint.torch_pickle import STORAGE_DTYPES
-from rmlint.checkpoint.torch_zip import read_index
+from rmlint.frameworks.checkpoint.safetensors_file import read_header
+from rmlint.frameworks.checkpoint.tensors import BITS, CheckpointError
+from rmlint.frameworks.checkpoint.torch_pickle import STORAGE_DTYPES
+from rmlint.frameworks.checkpoint.torch_zip import read_index
 
 EXAMPLES = int(os.environ.get("RMLINT_FUZZ_EXAMPLES", "100"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,

@@ -8,9 +8,9 @@ import random
 import pytest
 
 from conftest import findings_of_text
-from rmlint.openrlhf.flags import table
+from rmlint.frameworks.openrlhf.flags import table
 from rmlint.sources.commands import DATA as LAUNCHER_DATA
-from rmlint.trainers.common import snapshot
+from rmlint.frameworks.trainer.common import snapshot
 
 WRAPPERS = ["{}", "env A=1 {}", "CUDA_VISIBLE_DEVICES=0,1 {}", "nohup {} &", "timeout 60 {}", "exec {}", "time {}",
             "bash -c '{}'", "sh -c \"{}\"", "srun -N 2 --gres=gpu:8 {}", "mpirun -np 4 {}", "sbatch --wrap \"{}\"",

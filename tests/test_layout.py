@@ -16,10 +16,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "rmlint"
 LAYERS = [
     ("base", ["rmlint.about", "rmlint.suggest", "rmlint.cache_folder", "rmlint.data", "rmlint.finding", "rmlint.problems", "rmlint.versions", "rmlint.subject",
               "rmlint.facts", "rmlint.fact_paths", "rmlint.fact_shapes",
-              "rmlint.checkpoint.defaults", "rmlint.trainers.defaults"]),   # fact shapes, no reader behind them
-    ("sources", ["rmlint.sources", "rmlint.files", "rmlint.ignore", "rmlint.machine", "rmlint.config"]),
-    ("frameworks", ["rmlint.frameworks", "rmlint.openrlhf", "rmlint.deepspeed", "rmlint.trainers",
-                    "rmlint.checkpoint", "rmlint.accelerate_config"]),
+              "rmlint.frameworks.checkpoint.defaults", "rmlint.frameworks.trainer.defaults"]),   # fact shapes, no reader behind them
+    ("sources", ["rmlint.sources", "rmlint.sources.walk", "rmlint.sources.ignore", "rmlint.sources.machine", "rmlint.config"]),
+    ("frameworks", ["rmlint.frameworks", "rmlint.frameworks.openrlhf", "rmlint.frameworks.deepspeed", "rmlint.frameworks.trainer",
+                    "rmlint.frameworks.checkpoint", "rmlint.frameworks.accelerate"]),
     ("reading", ["rmlint.inputs", "rmlint.launches", "rmlint.examples"]),
     ("engine", ["rmlint.expr", "rmlint.engine", "rmlint.rules", "rmlint.rule_schema", "rmlint.catalog_cache",
                 "rmlint.policy", "rmlint.suppress", "rmlint.fix"]),
@@ -204,8 +204,8 @@ def test_names_imported_from_a_package_go_to_the_package_unless_they_are_modules
                                                      ("rmlint.sources.text", 2)]
 
 
-@pytest.mark.parametrize("module,target", [("rmlint.sources.text", "rmlint.openrlhf.flags"),
-                                           ("rmlint.facts", "rmlint.checkpoint.subjects"),
+@pytest.mark.parametrize("module,target", [("rmlint.sources.text", "rmlint.frameworks.openrlhf.flags"),
+                                           ("rmlint.facts", "rmlint.frameworks.checkpoint.subjects"),
                                            ("rmlint.engine", "rmlint.lint")])
 def test_an_upward_import_is_reported(module, target):
     assert upward({module: [(target, 3)]}) == [(module, 3, target)]

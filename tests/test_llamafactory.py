@@ -60,7 +60,7 @@ def test_unknown_keys_are_what_hfargumentparser_refuses():
 
 def test_the_key_snapshot_covers_the_reward_example():
     import yaml
-    from rmlint.trainers.common import known_keys
+    from rmlint.frameworks.trainer.common import known_keys
     # transformers 5 dropped these TrainingArguments; LLaMA-Factory pins transformers <= 5.8, which has them
     assert set(yaml.safe_load(UPSTREAM.read_text())) - known_keys("llamafactory") <= {"warmup_ratio", "overwrite_output_dir"}
 

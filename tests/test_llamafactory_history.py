@@ -4,7 +4,7 @@ src/train.py`, read as LLaMA-Factory (never as a TRL script), and keys a release
 
 from conftest import findings_of_text
 from rmlint import inputs
-from rmlint.trainers.llamafactory_history import history, releases, span_text
+from rmlint.frameworks.llamafactory.history import history, releases, span_text
 
 # LLaMA-Factory v0.6.0 README, "PPO Training" (src/train_bash.py era)
 PPO_0_6 = """CUDA_VISIBLE_DEVICES=0 python src/train_bash.py \\

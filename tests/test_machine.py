@@ -5,7 +5,7 @@ import pytest
 
 from conftest import run_rmlint
 from rmlint.lint import lint_argv, lint_paths
-from rmlint.machine import Gpus, local_gpus, world_size
+from rmlint.sources.machine import Gpus, local_gpus, world_size
 
 SEVEN = Gpus(7, "CUDA_VISIBLE_DEVICES=0,1,2,3,4,5,6")
 
@@ -24,7 +24,7 @@ def test_local_gpus_from_the_environment(env, expected):
 
 
 def test_nvidia_smi_is_asked_when_the_environment_says_nothing(monkeypatch):
-    monkeypatch.setattr("rmlint.machine._nvidia_smi", lambda: 3)
+    monkeypatch.setattr("rmlint.sources.machine._nvidia_smi", lambda: 3)
     assert local_gpus({}) == Gpus(3, "nvidia-smi -L")
 
 

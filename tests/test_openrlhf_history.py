@@ -7,7 +7,7 @@ import pytest
 from conftest import cli, findings_of_text, rules_of_command
 from rmlint import inputs
 from rmlint.problems import reported_by
-from rmlint.openrlhf.flags import releases_matching, table
+from rmlint.frameworks.openrlhf.flags import releases_matching, table
 
 
 def launch_facts(command: str) -> list:

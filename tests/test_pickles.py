@@ -221,7 +221,7 @@ def _admits(tmp_path, dotted: str) -> bool:
 
 
 def test_the_allowlist_is_exactly_the_state_dict_globals(tmp_path):
-    from rmlint.checkpoint.torch_pickle import _ALLOWED, STORAGE_DTYPES
+    from rmlint.frameworks.checkpoint.torch_pickle import _ALLOWED, STORAGE_DTYPES
     assert {f"{m}.{n}" for m, n in _ALLOWED} | {f"torch.{n}" for n in STORAGE_DTYPES} == ADMITTED
     near = {"builtins.eval", "collections.defaultdict", "torch._utils._rebuild_tensor_v3", "torch.Tensor",
             "torch.storage.UntypedStorage", "torch.nn.Parameter", "torch._utils._rebuild_qtensor"}

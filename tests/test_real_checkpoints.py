@@ -13,9 +13,9 @@ import torch
 
 import upstream
 from conftest import FIXTURES, ROOT
-from rmlint.checkpoint.safetensors_file import read_header
-from rmlint.checkpoint.tensors import CheckpointError
-from rmlint.checkpoint.torch_zip import read_index
+from rmlint.frameworks.checkpoint.safetensors_file import read_header
+from rmlint.frameworks.checkpoint.tensors import CheckpointError
+from rmlint.frameworks.checkpoint.torch_zip import read_index
 from rmlint.lint import lint_checkpoint
 
 os.environ.setdefault("DS_ACCELERATOR", "cpu")
@@ -68,7 +68,7 @@ def test_torch_zip_reader_agrees_with_weights_only_load(path):
     tensors = {t.name: t for t in read_index(str(path))}
     assert {k: (t.dtype, t.shape) for k, t in tensors.items()} == \
         {k: (TORCH_DTYPES[v.dtype], tuple(v.shape)) for k, v in flat.items()}
-    from rmlint.checkpoint.tensors import read_bytes
+    from rmlint.frameworks.checkpoint.tensors import read_bytes
     for name, tensor in flat.items():   # the bytes rmlint seeks to are the tensor's own
         if tensor.numel() and tensor.is_contiguous():
             assert read_bytes(tensors[name], 1 << 24) == tensor.contiguous().view(torch.uint8).numpy().tobytes()

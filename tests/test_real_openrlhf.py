@@ -7,10 +7,10 @@ import shlex
 import pytest
 
 import upstream
-from rmlint.openrlhf.argv import Arg, parse
-from rmlint.openrlhf.dsconfig import eval_config, train_config
+from rmlint.frameworks.openrlhf.argv import Arg, parse
+from rmlint.frameworks.openrlhf.dsconfig import eval_config, train_config
 from rmlint.finding import Location
-from rmlint.openrlhf.flags import table
+from rmlint.frameworks.openrlhf.flags import table
 from rmlint.rules import builtin
 
 RELEASES = ["0.5.0", "0.9.1", "0.10.1.post2", "0.11.0", "0.11.2"]

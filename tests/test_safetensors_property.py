@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import cli
-from rmlint.checkpoint.safetensors_file import read_header
-from rmlint.checkpoint.tensors import BITS, CheckpointError
+from rmlint.frameworks.checkpoint.safetensors_file import read_header
+from rmlint.frameworks.checkpoint.tensors import BITS, CheckpointError
 
 DTYPES = sorted(BITS) + ["F128", "f32", "", "Q4"]
 

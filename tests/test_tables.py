@@ -41,7 +41,7 @@ def test_no_table_is_older_than_the_test_pins():
 def test_the_deepspeed_table_has_every_release_from_0_10():
     covered = coverage()["deepspeed_releases.json"]
     assert covered["releases"][0] == "0.10.0"
-    minors = {key(v)[:2] for v in __import__("rmlint.deepspeed.releases", fromlist=["x"]).releases().versions}
+    minors = {key(v)[:2] for v in __import__("rmlint.frameworks.deepspeed.releases", fromlist=["x"]).releases().versions}
     newest = key(covered["releases"][1])
     assert minors == {(0, m) for m in range(10, newest[1] + 1)}   # no minor release line missing
 

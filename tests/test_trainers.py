@@ -89,7 +89,7 @@ def test_zero_stage_from_every_place_a_launch_names_it(tmp_path):
 
 
 def test_the_trainer_is_told_by_the_script_or_the_recipe_keys(tmp_path):
-    from rmlint.trainers.trl import stage_of_keys, stage_of_script
+    from rmlint.frameworks.trl import stage_of_keys, stage_of_script
     assert stage_of_script("examples/scripts/ppo/ppo_tldr.py") == "ppo"
     assert stage_of_script("reward_modeling.py") == "rm"
     assert stage_of_script("online_dpo.py") == "online_dpo"
@@ -126,8 +126,8 @@ def test_a_missing_recipe_is_said(tmp_path):
 
 
 def test_ppo_mini_batch_fix_is_the_smallest_that_divides(tmp_path):
-    from rmlint.trainers.defaults import defaults
-    from rmlint.trainers.trl import _mini_batch
+    from rmlint.frameworks.trainer.defaults import defaults
+    from rmlint.frameworks.trl import _mini_batch
     for micro, accum, minis, fix in ((16, 1, 3, "gradient_accumulation_steps: 3"), (6, 1, 4, "gradient_accumulation_steps: 2"),
                                      (4, 3, 8, "gradient_accumulation_steps: 4"), (8, 2, 4, "")):
         trainer = defaults()
@@ -215,7 +215,7 @@ def test_hfargumentparser_reads_flags_as_rmlint_does():
     model, training = HfArgumentParser((Model, TrainingArguments)).parse_args_into_dataclasses(argv)
     assert (model.use_peft, model.lora_modules_to_save, model.lora_task_type) == (True, ["embed_tokens", "score"], "SEQ_CLS")
     assert training.gradient_checkpointing_kwargs == {"use_reentrant": False}
-    from rmlint.trainers.trl import flag_values
+    from rmlint.frameworks.trl import flag_values
     from rmlint.sources import shell
     words = shell.parse("python x.py " + " ".join(f"'{a}'" if "{" in a else a for a in argv) + "\n").commands[0].words
     values, _, opaque = flag_values(words[2:], lambda offset: offset)

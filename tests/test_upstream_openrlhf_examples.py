@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from rmlint import inputs, lint
-from rmlint.openrlhf.flags import table
+from rmlint.frameworks.openrlhf.flags import table
 
 ROOT = Path(__file__).resolve().parent / "fixtures" / "upstream"
 

@@ -109,7 +109,7 @@ def test_every_deepspeed_release_from_0_10_is_in_the_table_0_12_4_included(tmp_p
     """0.11.0, 0.12.4-0.12.6 and 0.13.0 were missing (pip could not prepare two sdists; 0.12.4-0.12.6 recurse in
     get_accelerator with DS_ACCELERATOR=cuda) and a pin to them was read as the release before: a key
     0.12.4 added (zero_optimization.use_multi_rank_bucket_allreduce) was an error for a launch pinned to 0.12.4."""
-    from rmlint.deepspeed.releases import DATA
+    from rmlint.frameworks.deepspeed.releases import DATA
     table = json.loads(DATA.read_text())
     assert table["skipped"] == [] and {"0.11.0", "0.12.4", "0.12.5", "0.12.6", "0.13.0"} <= set(table["releases"])
     (tmp_path / ".git").mkdir()

@@ -8,7 +8,7 @@ Each release is DeepSpeed's own sdist from the package registry (`pip download -
 --no-binary :all:`), unpacked into a cache folder (RMLINT_TOOLS_CACHE, else ~/.cache/rmlint-tools)
 and put first on PYTHONPATH for tools/snapshot_deepspeed_schema.py, which reads its config models.
 The snapshots are merged into one table: every key, type bound, enum and default with the
-release ranges it holds for (rmlint/deepspeed/releases.py reads it back for any release).
+release ranges it holds for (rmlint/frameworks/deepspeed/releases.py reads it back for any release).
 """
 
 import argparse

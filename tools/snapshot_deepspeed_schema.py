@@ -24,7 +24,7 @@ from unittest import mock
 import pydantic
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # the checkout's rmlint, installed or not
-from rmlint.deepspeed.schema import STRICT_BLOCKS  # noqa: E402
+from rmlint.frameworks.deepspeed.schema import STRICT_BLOCKS  # noqa: E402
 
 
 

@@ -29,10 +29,10 @@ def _checkpoint(path: str, role: str | None, prefix: str, policy) -> tuple:
     """(ckpt facts, the stored head's values or None, findings of the static checkpoint rules, skipped).
     A Hub id is read from the Hugging Face cache, as from_pretrained found it."""
     from .. import engine
-    from ..checkpoint.subjects import inspect_subject
-    from ..checkpoint.tensors import read_bytes
-    from ..checkpoint.values import MAX_HEAD_BYTES, decode
-    from ..checkpoint.hub_cache import is_local_path, resolve
+    from ..frameworks.checkpoint.subjects import inspect_subject
+    from ..frameworks.checkpoint.tensors import read_bytes
+    from ..frameworks.checkpoint.values import MAX_HEAD_BYTES, decode
+    from ..frameworks.checkpoint.hub_cache import is_local_path, resolve
     local, how = resolve(path, [os.getcwd()], "in the working directory")
     if local is None and is_local_path(path):   # the process was told to load from a path that is not there
         found = _finding(policy, "live-checkpoint-missing", {"ckpt": {"path": path}}, Location(path, 0, 0))

@@ -5,8 +5,8 @@ static rules are reused where the meaning is the same."""
 
 import math
 
-from ..checkpoint.facts import HEAD_NAMES
-from ..checkpoint.values import init_match, statistics
+from ..frameworks.checkpoint.facts import HEAD_NAMES
+from ..frameworks.checkpoint.values import init_match, statistics
 
 ROLE_NAMES = {"reward": "reward model", "critic": "critic", "train_rm": "reward model in training"}
 

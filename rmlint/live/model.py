@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from ..checkpoint.facts import HEAD_NAMES
+from ..frameworks.checkpoint.facts import HEAD_NAMES
 
 WRAPPERS = ("DistributedDataParallel", "DataParallel", "FullyShardedDataParallel", "OptimizedModule")
 

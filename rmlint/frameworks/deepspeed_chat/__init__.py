@@ -20,7 +20,7 @@ def _step_of_path(path: str) -> str:
 def _main_py(word: str, script: str) -> str | None:
     """main.py as the launch runs it: from the current folder, beside the script, or in a folder above the
     script (DeepSpeed-Chat's scripts sit in training_scripts/<model>/ under the step folder)."""
-    from ...trainers.common import find_file
+    from ..trainer.common import find_file
     return find_file(word, script, walk_up=True)
 
 
@@ -41,8 +41,8 @@ def _step_of_source(path: str | None) -> str:
 def launches(commands: list, path: str, position) -> tuple:
     """(subjects, findings, claimed command indexes) of the DeepSpeed-Chat launches among a script's commands."""
     from ...finding import Location
-    from ...openrlhf.argv import Arg
-    from ...machine import launch_world
+    from ..openrlhf.argv import Arg
+    from ...sources.machine import launch_world
     from ...sources.commands import recognise
     result, findings, claimed = [], [], set()
     for index, command in enumerate(commands):

@@ -82,10 +82,10 @@ def _checks(step: str, get, places: dict, anchor: Location, main_py: str | None)
 
 
 def subjects(step: str, args: list, anchor: Location, world: int, main_py: str | None) -> tuple:
-    from ...deepspeed.subjects import deepspeed_subject
+    from ..deepspeed.subjects import deepspeed_subject
     from ...sources.document import Document
-    from ...trainers.common import TrainerSettings, subject
-    from ...trainers.defaults import defaults
+    from ..trainer.common import TrainerSettings, subject
+    from ..trainer.defaults import defaults
     parsed = dsflags.parse(step, args)
     get = lambda dest: dsflags.get(parsed, step, dest)   # noqa: E731
     trainer = defaults()

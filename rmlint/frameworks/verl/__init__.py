@@ -26,7 +26,7 @@ def hydra_script(name: str, script: str) -> tuple | None:
     that imports verl and runs `@hydra.main(config_path=..., config_name=...)`."""
     from ...finding import SourceError
     from ...sources.text import read_text
-    from ...trainers.common import find_file
+    from ..trainer.common import find_file
     path = find_file(name, script, walk_up=False)
     if path is None:
         return None
@@ -48,7 +48,7 @@ def hydra_script(name: str, script: str) -> tuple | None:
 def launches(commands: list, path: str, position) -> tuple:
     """(subjects, findings, claimed command indexes) of the verl launches in a script's commands."""
     from ...finding import Location
-    from ...openrlhf.argv import Arg
+    from ..openrlhf.argv import Arg
     result, findings, claimed = [], [], set()
     here = lambda offset: Location(path, *position(offset))   # noqa: E731
     for index, command in enumerate(commands):

@@ -23,7 +23,7 @@ def _user_config(name: str, folder: str | None, script: str):
     from ...finding import SourceError
     from ...sources.document import load_yaml
     from ...sources.text import read_text
-    from ...trainers.common import find_file
+    from ..trainer.common import find_file
     if not folder:
         return None
     path = find_file(os.path.join(folder, name + ".yaml"), script, walk_up=False)
@@ -102,8 +102,8 @@ def values_of(line, tree) -> tuple:
 def subjects(entry: str, args: list, script: str, anchor: Location) -> tuple:
     """(subjects, findings) of one verl launch; `args` are the words after the module (.text, .at,
     .known, .opaque)."""
-    from ...trainers.common import TrainerSettings, subject
-    from ...trainers.defaults import defaults
+    from ..trainer.common import TrainerSettings, subject
+    from ..trainer.defaults import defaults
     line = hydra.parse(args)
     tree, config, files = configuration(entry, line, script)
     trainer = defaults()

@@ -1,0 +1,96 @@
+"""`pytorch_model.bin` (torch >= 1.6 zip format; the legacy format in torch_legacy.py) listed without torch and without running pickle.
+
+The state dict's pickle is read by the refusing Unpickler of torch_pickle.py, which calls nothing outside
+a plain state dict's few globals. Layout: torch/serialization.py _save (`<stem>/data.pkl`, `<stem>/data/<key>`).
+"""
+
+import zipfile
+
+from .tensors import BITS, CheckpointError, Tensor
+from .torch_pickle import MAX_PICKLE, _checked, _TensorRef, _unpickle
+
+MAX_MEMBERS = 1_000_000
+LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
+ALLOWED_METHODS = {zipfile.ZIP_STORED: "stored"}   # torch.save writes every member uncompressed
+METHOD_NAMES = {zipfile.ZIP_DEFLATED: "deflated", zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
+
+
+def _member_check(info: zipfile.ZipInfo, size: int, path: str):
+    """A member rmlint reads: stored, not encrypted, its declared sizes inside the file."""
+    where = f"zip member {info.filename} (local header at byte {info.header_offset})"
+    if info.flag_bits & 0x1:
+        raise CheckpointError(f"{where} is encrypted; refused", path)
+    if info.compress_type not in ALLOWED_METHODS:
+        name = METHOD_NAMES.get(info.compress_type, "unknown")
+        raise CheckpointError(f"{where} uses compression method {info.compress_type} ({name}); torch.save stores "
+                              "members uncompressed; refused", path)
+    if info.compress_size != info.file_size or info.header_offset + 30 + info.file_size > size:
+        raise CheckpointError(f"{where} declares {info.file_size:,} bytes, more than the {size:,}-byte file "
+                              "holds there (or than it stores); refused", path)
+
+
+def _data_start(handle, info: zipfile.ZipInfo, size: int, path: str) -> int:
+    """Absolute offset of a stored member's bytes: after its local header (read, not trusted)."""
+    from ...sources.files import read_at
+    header = read_at(handle, info.header_offset, 30)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        raise CheckpointError(f"zip member {info.filename}: no local header at byte {info.header_offset}; refused", path)
+    start = info.header_offset + 30 + int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
+    if start + info.file_size > size:
+        raise CheckpointError(f"zip member {info.filename}: its {info.file_size:,} bytes from byte {start} run past "
+                              f"the end of the {size:,}-byte file; refused", path)
+    return start
+
+
+def read_index(path: str, within: str | None = None) -> list:
+    """[Tensor] of one torch zip checkpoint; CheckpointError for anything else."""
+    from ...sources.files import open_input, read_at
+    try:
+        with open_input(path, within=within) as (handle, size):
+            if handle.read(len(LEGACY_MAGIC)) == LEGACY_MAGIC:   # torch.save before 1.6, or zipfile off
+                from .torch_legacy import read_legacy
+                return read_legacy(handle, size, path)
+            archive = zipfile.ZipFile(handle)
+            infos = archive.infolist()
+            if len(infos) > MAX_MEMBERS:
+                raise CheckpointError(f"{len(infos)} zip members; refused", path)
+            pickles = [i for i in infos if i.filename.endswith("data.pkl") and i.filename.count("/") <= 1]
+            if len(pickles) != 1:
+                raise CheckpointError("not a torch checkpoint: expected one <name>/data.pkl in the zip", path)
+            info = pickles[0]
+            if info.file_size > MAX_PICKLE:
+                raise CheckpointError(f"data.pkl is {info.file_size:,} bytes; refused (cap {MAX_PICKLE:,})", path)
+            _member_check(info, size, path)
+            data = read_at(handle, _data_start(handle, info, size, path), info.file_size)
+            if zipfile.crc32(data) != info.CRC:
+                raise CheckpointError(f"data.pkl (byte {info.header_offset}): its bytes do not match the zip's "
+                                      "checksum; refused", path)
+            prefix = info.filename[: -len("data.pkl")]
+            members = {i.filename: i for i in infos}
+            state = _unpickle(data, path)
+            return _tensors(state, prefix, members, path, lambda i: (_member_check(i, size, path),
+                                                                      _data_start(handle, i, size, path))[1])
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OverflowError) as err:
+        message = str(err) if isinstance(err, OSError) and not err.errno else f"cannot read the zip: {err}"
+        raise CheckpointError(message, path) from None
+
+
+def _tensors(state: dict, prefix: str, members: dict, path: str, data_start) -> list:
+    found, starts = [], {}
+    for name, value in state.items():
+        if not isinstance(value, _TensorRef) or not isinstance(name, str):
+            continue   # non-tensor entries (a DeepSpeed states file's counters, nested dicts)
+        dtype, key, storage_numel, offset, shape, numel = _checked(name, value, path)
+        size = BITS[dtype] // 8
+        member = f"{prefix}data/{key}"
+        if member not in members:
+            raise CheckpointError(f"tensor `{name}`: its storage record {member} is missing", path)
+        info = members[member]
+        if member not in starts:
+            starts[member] = data_start(info)
+            if info.file_size != storage_numel * size:
+                raise CheckpointError(f"tensor `{name}`: storage {member} (byte {info.header_offset}) holds "
+                                      f"{info.file_size:,} bytes, but data.pkl says {storage_numel * size:,}; refused",
+                                      path)
+        found.append(Tensor(name, dtype, shape, path, starts[member] + offset * size, numel * size))
+    return found
