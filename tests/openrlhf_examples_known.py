@@ -124,7 +124,7 @@ def judge(name: str, text: str, tag: str) -> dict:
     records = []
     inputs.subjects_of_text(name, text, launches=records)
     result = lint.lint_paths([name], settings=settings)
-    return {"records": records,
+    return {"records": records, "rule_errors": result.rule_errors,
             "errors": sorted((f.rule, f.line) for f in result.findings if f.severity == "error"),
             "messages": {(f.rule, f.line): f.message for f in result.findings if f.severity == "error"},
             "warnings": [(f.rule, f.line, f.message) for f in result.findings if f.severity == "warning"]}

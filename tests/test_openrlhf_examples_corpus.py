@@ -62,3 +62,4 @@ def test_the_example_is_read_as_its_release_with_only_its_known_errors(relative,
         assert all(r["framework"] == "openrlhf" and r["understood"] for r in records), records
         assert sorted(program_of(r) for r in records) == programs_named(text)
     assert verdict["errors"] == expected_errors(path, tag, text), verdict["messages"]
+    assert verdict["rule_errors"] == []   # every rule's check ran on it (none failed on an odd fact)

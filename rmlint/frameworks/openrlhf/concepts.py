@@ -80,6 +80,9 @@ FALLBACK = {
     "max_norm": 1.0, "gradient_checkpointing": False, "critic_pretrain": None, "reward_pretrain": None,
     "ref_pretrain": None, "param_dtype": None, "reward_model_path": None, "attn_implementation": None,
     "model_path": None, "lora_path": None, "is_rm": False,
+    # switches an entrypoint got later (0.0.1's train_rm had no --load_in_4bit): off, as the code ran then
+    "load_in_4bit": False, "adam_offload": False, "colocate_actor_ref": False, "colocate_critic_reward": False,
+    "lora_rank": 0,
 }
 
 
