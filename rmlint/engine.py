@@ -70,18 +70,14 @@ def selected(rule, select: list | None, ignore: list | None) -> bool:
 
 
 def _where(subject, rule, item) -> Location:
-    target = rule.at[0] if rule.at else None
-    if target == "item" and item is not None:
+    if not rule.at:
+        return subject.anchor
+    if rule.at[0] == "item" and item is not None:
         if item.get("line"):
             return Location(item.get("file") or subject.anchor.path, item["line"], item.get("column", 1))
         return subject.locate("ds." + item.get("path", ""))
     # `at` lists candidates: the first fact some input sets is the place (e.g. the key a framework reads)
-    for candidate in rule.at[1:] if target else ():
-        place = subject.locate(target, otherwise=False)
-        if place is not False:
-            return place
-        target = candidate
-    return subject.locate(target) if target else subject.anchor
+    return next(filter(None, map(subject.place_of, rule.at)), None) or subject.locate(rule.at[-1])
 
 
 _INT64 = 2 ** 63 - 1

@@ -26,15 +26,19 @@ class Subject:
     versions: dict = field(default_factory=_target_versions)   # the target versions where it was read
     source: object = None              # the Document (path, text) of the file it was read from, for fixes
 
-    def locate(self, fact_path: str, otherwise: Location | None = None) -> Location:
-        """Where the setting behind `fact_path` (or its nearest ancestor) is written; `otherwise` (by
-        default the subject's anchor) when no input sets it."""
+    def place_of(self, fact_path: str) -> Location | None:
+        """Where the setting behind `fact_path` (or its nearest ancestor) is written; None when no
+        input sets it."""
         path = fact_path
         while path:
             if path in self.provenance:
                 return self.provenance[path]
             path = path.rpartition(".")[0]
-        return self.anchor if otherwise is None else otherwise
+        return None
+
+    def locate(self, fact_path: str) -> Location:
+        """place_of(fact_path), else the subject's anchor."""
+        return self.place_of(fact_path) or self.anchor
 
     def knows(self, fact_path: str) -> bool:
         """False when the path, an ancestor or a descendant of it is unknown. Memoised: every rule of

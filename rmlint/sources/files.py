@@ -69,7 +69,7 @@ def open_input(path: str, limit: int | None = None, within: str | None = None, w
         if not stat.S_ISREG(info.st_mode):
             raise Refused(f"not a regular file ({_kind(info.st_mode)}); not read")
         if limit is not None and info.st_size > limit:
-            raise Refused(f"file is {_size(info.st_size, 1)}; rmlint reads {what} up to {_size(limit)}")
+            raise _too_big(info.st_size, limit, what)
         os.set_blocking(fd, True)
         handle = os.fdopen(fd, "rb")
     except BaseException:
@@ -77,6 +77,10 @@ def open_input(path: str, limit: int | None = None, within: str | None = None, w
         raise
     with handle:
         yield handle, info.st_size
+
+
+def _too_big(size: int, limit: int, what: str) -> Refused:
+    return Refused(f"file is {_size(size, 1)}; rmlint reads {what} up to {_size(limit)}")
 
 
 def _size(count: int, digits: int = 0) -> str:
@@ -122,7 +126,7 @@ def read_input(path: str, limit: int, within: str | None = None, what: str = "su
             raise Refused(refusal(path, within))
         data = read[key]
         if len(data) > limit:
-            raise Refused(f"file is {len(data) / 1e6:.1f} MB; rmlint reads {what} up to {limit / 1e6:.0f} MB")
+            raise _too_big(len(data), limit, what)
         return data
     with open_input(path, limit, within, what) as (handle, _):
         data = handle.read(limit + 1)
