@@ -10,6 +10,13 @@ must be exactly the real problems named in KNOWN, each checked against that rele
 import os
 import re
 
+
+def release_of_folder(folder: str) -> str:
+    """The release a fixture folder names: `v0.6.0`, or `v0.6.0@00ef17c` for a blob of a commit between
+    releases that no tag shipped (judged as the first release containing the commit, the tag's own blob
+    sitting in `v0.6.0`)."""
+    return folder.split("@", 1)[0]
+
 # (rule, path) -> (first tags of the blobs that have the problem, the text the finding points at, why it is real).
 # "unreleased": a fixture newer than every release tag (tests/fixtures/upstream/openrlhf/unreleased/).
 KNOWN = {

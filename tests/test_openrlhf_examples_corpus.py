@@ -1,4 +1,5 @@
-"""Every OpenRLHF example launch script committed as a fixture (tests/fixtures/upstream/openrlhf/<tag>/...,
+"""Every OpenRLHF example launch script committed as a fixture (tests/fixtures/upstream/openrlhf/<tag>/...
+or <tag>@<commit>/... for a blob no tag shipped,
 fetched with the search tool's read_file; MANIFEST.tsv gives repo, commit and path), judged as the release
 of the first tag that shipped it (tests/openrlhf_examples_known.py):
 - every launch line of an OpenRLHF program is understood as that program; a slurm wrapper that `source`s a
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from openrlhf_examples_known import (SOURCED, expected_errors, judge, launch_lines, launcher_line, program_of,
-                                     programs_named, sourced_script)
+                                     programs_named, release_of_folder, sourced_script)
 
 ROOT = Path(__file__).resolve().parent / "fixtures" / "upstream"
 PREFIX = "tests/fixtures/upstream/openrlhf/"
@@ -26,7 +27,7 @@ def manifest() -> list:
     for repo, _commit, path, fixture in rows:
         if repo == "OpenRLHF/OpenRLHF" and fixture.startswith(PREFIX):
             relative = fixture[len(PREFIX):]
-            found.append((relative, path, relative.split("/", 1)[0]))
+            found.append((relative, path, release_of_folder(relative.split("/", 1)[0])))
     return found
 
 

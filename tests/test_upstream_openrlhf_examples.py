@@ -2,8 +2,8 @@
 heredocs with `../train_*.py`, `examples/train_ppo_ray.py` under `ray job submit`, `deepspeed --module
 $training_commands`, the three flag generations, slurm wrappers), fetched with the search tool's
 read_file and listed in tests/fixtures/upstream/MANIFEST.tsv (repo, commit, path), each in a folder
-named for the release that shipped it (its blob is that release's; for a commit between releases, the
-first release containing it).
+named for the release that shipped it (its blob is that release's; for a commit between releases that no
+tag shipped, `<first release containing it>@<commit>`, beside the tag's own blob).
 
 Each script must be read (every OpenRLHF launch in it understood, in the `launches` records, with the
 release that shipped it among the releases its flags fit) and give no error finding under that release but the real problems named
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from openrlhf_examples_known import release_of_folder
 from rmlint import inputs, lint
 from rmlint.frameworks.openrlhf.flags import table
 
@@ -31,12 +32,12 @@ LAUNCHES = {
     "openrlhf/v0.2.5/examples/scripts/train_knowledge_distillation.sh": [("../train_kd.py", 29)],
     "openrlhf/v0.3.1/examples/scripts/train_iterative_dpo_llama.sh": [
         ("../batch_inference.py", 52), ("../batch_inference.py", 69), ("../train_dpo.py", 89)],
-    "openrlhf/v0.3.3/examples/scripts/train_conditional_llama.sh": [("../batch_inference.py", 49),
+    "openrlhf/v0.3.3@05ba000/examples/scripts/train_conditional_llama.sh": [("../batch_inference.py", 49),
                                                                       ("../train_sft.py", 52)],
     "openrlhf/v0.3.3/examples/scripts/train_rejection_sampling_llama.sh": [
         ("../batch_inference.py", 53), ("../batch_inference.py", 70), ("../train_sft.py", 90)],
-    "openrlhf/v0.4.6/examples/scripts/train_ppo_llama_ray.sh": [("openrlhf.cli.train_ppo_ray", 3)],
-    "openrlhf/v0.6.0/examples/scripts/train_grpo_ray_hybrid_engine.sh": [("openrlhf.cli.train_ppo_ray", 3)],
+    "openrlhf/v0.4.6@0840b98/examples/scripts/train_ppo_llama_ray.sh": [("openrlhf.cli.train_ppo_ray", 3)],
+    "openrlhf/v0.6.0@00ef17c/examples/scripts/train_grpo_ray_hybrid_engine.sh": [("openrlhf.cli.train_ppo_ray", 3)],
     "openrlhf/v0.9.2/examples/scripts/train_ppo_ray_hybrid_engine.sh": [("openrlhf.cli.train_ppo_ray", 3)],
     "openrlhf/v0.9.2/examples/scripts/train_rm.sh": [("openrlhf.cli.train_rm", 31)],
     "openrlhf/v0.10.2/examples/scripts/train_ppo_ray_hybrid_engine.sh": [("openrlhf.cli.train_ppo_ray", 3)],
@@ -62,7 +63,7 @@ KNOWN = {
     "openrlhf/v0.10.2/examples/scripts/train_ppo_with_reward_fn.sh": [("RM623", 42)],
     "openrlhf/unreleased/examples/scripts/serve_remote_rm.sh": [("RM623", 8)],
     # --n_samples_per_prompt 1 with group_norm: 0.6.0's train_ppo_ray asserts n_samples_per_prompt > 1
-    "openrlhf/v0.6.0/examples/scripts/train_grpo_ray_hybrid_engine.sh": [("RM304", 20)],
+    "openrlhf/v0.6.0@00ef17c/examples/scripts/train_grpo_ray_hybrid_engine.sh": [("RM304", 20)],
 }
 
 
@@ -73,7 +74,7 @@ def manifest() -> list:
     rows = [line.split("\t") for line in (ROOT / "MANIFEST.tsv").read_text().splitlines()[1:] if line.strip()]
     prefix = "tests/fixtures/upstream/"
     here = set(LAUNCHES) | set(NOT_UNDERSTOOD)
-    return [(row[3][len(prefix):], row[3][len(prefix):].split("/")[1]) for row in rows
+    return [(row[3][len(prefix):], release_of_folder(row[3][len(prefix):].split("/")[1])) for row in rows
             if row[0] == "OpenRLHF/OpenRLHF" and row[3][len(prefix):] in here]
 
 
