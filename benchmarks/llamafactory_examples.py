@@ -6,7 +6,8 @@ Usage: python benchmarks/llamafactory_examples.py /path/to/LLaMA-Factory(.git) [
 Printed: distinct files, the LLaMA-Factory launch lines (`launches` records) and how many were
 understood, the launches whose settings rmlint read (`trainer` subjects of LLaMA-Factory), TRL findings (a LLaMA-Factory command taken for a TRL script: always false) and the
 other error findings. Each distinct text is judged once, under the first tag that has it, from a temporary extract of that
-tag's examples/ (the YAML files it names), as its README runs it: from the checkout's root.
+tag's examples/ (the YAML files it names), as its README runs it: from the checkout's root. The distributions
+installed beside rmlint are not read: an example runs with a transformers its release allows, not this machine's.
 """
 
 import argparse
@@ -64,6 +65,8 @@ def main() -> int:
     parser.add_argument("--details", action="store_true")
     args = parser.parse_args()
     from rmlint import inputs, lint
+    from rmlint.config import Settings
+    settings = Settings(installed_versions=False)   # an example runs with its release's transformers, not this machine's
     read = trl = errors = launches = understood = 0
     here = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
@@ -75,7 +78,7 @@ def main() -> int:
                 Path(path).write_text(text)
                 records = []
                 found, _ = inputs.subjects_of_text(path, text, launches=records)
-                result = lint.lint_paths([path])
+                result = lint.lint_paths([path], settings=settings)
             finally:
                 os.chdir(here)
             lf = sum(1 for s in found if s.kind == "trainer" and s.facts["trainer"]["framework"] == "llamafactory")

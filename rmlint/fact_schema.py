@@ -135,6 +135,14 @@ class ReleaseProblem(Placed):
     message: str = ""
 
 
+class TransformersKeyProblem(Placed):
+    key: str = ""
+    target: str = ""
+    had: str = ""
+    removed: str = ""
+    added: str = ""
+
+
 class UnmatchedHead(Placed):
     head: str = ""
     name: str = ""
@@ -459,6 +467,11 @@ class Trainer(Facts):
                                            "of another family is fine.")
     releases: str = fact("", "LLaMA-Factory: the releases whose keys the run fits (`0.5.0 - 0.7.0`).")
     release_problems: list[ReleaseProblem] = fact([], "LLaMA-Factory: keys of other releases than those the rest fits.")
+    transformers: str = fact("", "LLaMA-Factory: the transformers releases the run uses and how they are known "
+                                 "(`4.41 - 4.45 (what LLaMA-Factory allows)`, `4.40.2 (requirements.txt:3)`).")
+    transformers_problems: list[TransformersKeyProblem] = fact(
+        [], "LLaMA-Factory: TrainingArguments keys that only other transformers releases have, each with the "
+            "releases that have it (`had`) and the minor that `removed` it or `added` it.")
     keys: TrainerKeys = fact(TrainerKeys, "The framework's own key names for each setting, for messages and fixes.")
 
 

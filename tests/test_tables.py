@@ -53,5 +53,6 @@ def test_update_tables_dry_run_names_every_step():
     assert done.returncode == 0, done.stderr
     assert [s.split()[3].rsplit("/", 1)[-1] for s in steps if "tools/" in s] == [
         "extract_openrlhf_flags.py", "snapshot_deepspeed_releases.py", "extract_trainer_args.py",
-        "extract_trainer_args.py", "extract_trainer_args.py", "snapshot_verl_config.py", "extract_deepspeed_chat_flags.py"]
-    assert sum("> rmlint/data/" in s for s in steps) == 6
+        "extract_trainer_args.py", "extract_transformers_args.py", "extract_trainer_args.py", "extract_trainer_args.py",
+        "snapshot_verl_config.py", "extract_deepspeed_chat_flags.py"]
+    assert sum("> rmlint/data/" in s for s in steps) == 8

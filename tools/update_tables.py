@@ -11,6 +11,9 @@ Usage:
   deepspeed_schema.json: tools/snapshot_deepspeed_schema.py with the newest of them;
 - llamafactory/trl/axolotl_args.json: tools/extract_trainer_args.py over a clone of each default branch
   (TrainingArguments from the installed transformers: upgrade it first to bring those keys current);
+  llamafactory_history.json (its keys at every release, --releases) and transformers_args.json
+  (tools/extract_transformers_args.py: TrainingArguments keys of every transformers minor, from the wheels,
+  and the minors each LLaMA-Factory release allows);
 - verl_config.json: tools/snapshot_verl_config.py over a clone of verl (its releases and HEAD, composed with
   Hydra); deepspeed_chat_flags.json: tools/extract_deepspeed_chat_flags.py over a clone of DeepSpeedExamples
   (every version of each step's parse_args).
@@ -88,6 +91,11 @@ def update(name: str, repos: Path, dry: bool):
                                                  text=True, check=True).stdout.strip()
         step([python, str(TOOLS / "extract_trainer_args.py"), name, str(repo), "--commit", head], dry,
              DATA / f"{name}_args.json")
+        if name == "llamafactory":    # its keys by release, then transformers' by release (read from the wheels)
+            step([python, str(TOOLS / "extract_trainer_args.py"), name, str(repo), "--releases"], dry,
+                 DATA / "llamafactory_history.json")
+            step([python, str(TOOLS / "extract_transformers_args.py"), str(repo), "--wheels",
+                  str(repos.parent / "transformers-wheels")], dry, DATA / "transformers_args.json")
 
 
 def coverage() -> dict:
@@ -116,6 +124,9 @@ def coverage() -> dict:
     history = load("llamafactory_history.json")        # extract_trainer_args.py llamafactory CLONE --releases
     found["llamafactory_history.json"] = {"releases": [history["versions"][0], history["versions"][-1]],
                                           "count": len(history["versions"])}
+    hf = load("transformers_args.json")        # extract_transformers_args.py LLAMAFACTORY_CLONE
+    found["transformers_args.json"] = {"releases": [hf["versions"][0], hf["versions"][-1]], "count": len(hf["versions"]),
+                                       "commit": hf["llamafactory_commit"]}
     launchers = load("launcher_options.json")["_source"]      # tools/extract_launcher_options.py, installed parsers
     found["launcher_options.json"] = {"releases": [launchers["deepspeed"]] * 2, "count": 1, **launchers}
     return found

@@ -2,7 +2,8 @@
 the DeepSpeed file it names, linted as the HF Trainer consumes it.
 
 Keys: the snapshot of LLaMA-Factory's argument dataclasses plus transformers' Seq2SeqTrainingArguments
-(tools/extract_trainer_args.py). LLaMA-Factory refuses unused keys; rmlint reports an unknown key only
+(tools/extract_trainer_args.py), with both by release (history.py, transformers_keys.py). LLaMA-Factory
+refuses unused keys; rmlint reports an unknown key only
 when it is a near-certain misspelling of a known one, since integrations (Megatron, KTransformers) add
 keys the snapshot cannot see.
 """
@@ -31,7 +32,8 @@ def settings_subjects(settings: TrainerSettings, forms=()) -> tuple:
     """The same from settings of any origin (a YAML file, or `python src/train_bash.py --flags`); `forms`
     are the ways the launch runs LLaMA-Factory (`src/train_bash.py`, `llamafactory-cli`, ...), which only
     some releases have."""
-    from .history import problems
+    from . import transformers_keys
+    from .history import history, own_keys, problems
     get = settings.get
     quantization = as_int(get("quantization_bit"))
     trainer = defaults()
@@ -42,10 +44,13 @@ def settings_subjects(settings: TrainerSettings, forms=()) -> tuple:
                    reward_model=str(get("reward_model") or ""), reward_model_type=str(get("reward_model_type", "lora")),
                    pure_bf16=as_bool(get("pure_bf16")), bf16=as_bool(get("bf16")), fp16=as_bool(get("fp16")),
                    packing=as_bool(get("packing")), neat_packing=as_bool(get("neat_packing")),
-                   typos=typos(settings, "llamafactory"),
+                   typos=typos(settings, "llamafactory", also_known=transformers_keys.table()["keys"]),
                    # LLaMA-Factory stores 4-bit weights in the compute dtype itself ("crucial for fsdp+qlora")
                    quant_storage="compute dtype", quant_storage_ok=True)
-    trainer["releases"], trainer["release_problems"] = problems(settings, forms)
+    trainer["releases"], trainer["release_problems"], fit = problems(settings, forms)
+    versions = [history()["versions"][i] for i in fit]
+    trainer["transformers"], trainer["transformers_problems"] = transformers_keys.problems(
+        settings, versions, trainer["releases"], own_keys(fit) | {p["key"] for p in trainer["release_problems"]})
     trainer["keys"].update(quantization="quantization_bit", adapter="finetuning_type", modules_to_save="additional_target",
                            targets="lora_target", packing="neat_packing")
     unknown = set()

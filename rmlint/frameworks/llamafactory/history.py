@@ -1,7 +1,7 @@
 """LLaMA-Factory's own keys and launch forms per release, from rmlint/data/llamafactory_history.json
 (tools/extract_trainer_args.py --releases): which releases a set of keys fits, and the keys a launch
 gives that those releases do not have (`train_mm_proj_only`, removed after 0.9.1). Keys of the HF
-TrainingArguments are not LLaMA-Factory's and are left to the newest snapshot."""
+TrainingArguments are not LLaMA-Factory's: transformers_keys.py judges them by transformers release."""
 
 import json
 from functools import lru_cache
@@ -32,22 +32,31 @@ def span_text(indices: list) -> str:
 
 
 def releases(keys, forms=()) -> list:
-    """Indices of the releases that run every launch form in `forms` and accept the most of `keys`
-    (LLaMA-Factory's own keys only); ties go to the newest set of accepted keys."""
+    """Indices of the releases that run every launch form in `forms` and accept the most of `keys`: their
+    own keys, and the TrainingArguments keys of a transformers they allow (keys move between the two:
+    overwrite_output_dir is LLaMA-Factory's own from 0.9.4, after transformers 5 dropped it); ties go to
+    the newest set of accepted keys."""
+    from .transformers_keys import allowed_keys
     h = history()
     every = range(len(h["versions"]))
     runnable = [i for i in every if all(_has(h["programs"].get(form, []), i) for form in forms)] or list(every)
-    own = [k for k in keys if k in h["keys"]]
-    count = {i: sum(_has(h["keys"][k], i) for k in own) for i in runnable}
+    hf = {i: allowed_keys(h["versions"][i]) for i in runnable}
+    accepted = lambda i: frozenset(k for k in keys if _has(h["keys"].get(k, ()), i) or k in hf[i])   # noqa: E731
+    count = {i: len(accepted(i)) for i in runnable}
     best = max(count.values())
     newest = max(i for i in runnable if count[i] == best)
-    accepted = lambda i: frozenset(k for k in own if _has(h["keys"][k], i))   # noqa: E731
     return [i for i in runnable if count[i] == best and accepted(i) == accepted(newest)]
 
 
+def own_keys(fit: list) -> set:
+    """LLaMA-Factory's own keys in any of the releases `fit` (indices)."""
+    return {key for key, spans in history()["keys"].items() if any(_has(spans, i) for i in fit)}
+
+
 def problems(settings, forms=()) -> tuple:
-    """(release span text, [problem]) for the keys of `settings` (trainers.common.Settings): each key
-    LLaMA-Factory had in some release but not in the releases the launch fits."""
+    """(release span text, [problem], the releases fit as indices) for the keys of `settings`
+    (trainers.common.Settings): each key LLaMA-Factory had in some release but not in the releases the
+    launch fits."""
     from ..trainer.common import known_keys
     h = history()
     keys = [str(k) for k in settings.values]
@@ -66,5 +75,5 @@ def problems(settings, forms=()) -> tuple:
         found.append({"key": key, "file": where.path, "line": where.line, "column": where.column,
                       "message": f"`{key}` exists only in LLaMA-Factory {span_text(had)} (removed in "
                                  f"{h['versions'][had[-1] + 1]}), but the launch fits {span_text(fit)}"})
-    return span_text(fit), found
+    return span_text(fit), found, fit
 

@@ -73,11 +73,12 @@ def as_bool(value) -> bool:
     return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "1", "yes"))
 
 
-def typos(settings: TrainerSettings, framework: str) -> list:
-    """Keys that are near-certain misspellings of a known key (one clearly closest match)."""
+def typos(settings: TrainerSettings, framework: str, also_known=()) -> list:
+    """Keys that are near-certain misspellings of a known key (one clearly closest match); `also_known`
+    keys are judged elsewhere (by release)."""
     known, found = known_keys(framework), []
     for key in settings.values:
-        if key in known:
+        if key in known or key in also_known:
             continue
         close = suggest(key, known, SURE)   # the guess is the finding: only a sure one
         if close:

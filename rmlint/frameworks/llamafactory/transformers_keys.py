@@ -1,0 +1,82 @@
+"""The keys LLaMA-Factory takes from transformers' Seq2SeqTrainingArguments, by transformers release, from
+rmlint/data/transformers_args.json (tools/extract_transformers_args.py): which transformers releases a
+launch runs with, and the keys it gives that none of them has (`evaluation_strategy`, gone by 4.51;
+`eval_strategy`, new in 4.41). HfArgumentParser.parse_dict stops on such a key ("Some keys are not used by
+the HfArgumentParser"), as on any key it does not know."""
+
+import json
+from functools import lru_cache
+
+from ..trainer.common import DATA
+
+
+@lru_cache(maxsize=1)
+def table() -> dict:
+    raw = json.loads((DATA / "transformers_args.json").read_text())
+    where = {v: i for i, v in enumerate(raw["versions"])}
+    indices = lambda spans: frozenset(i for a, b in spans for i in range(where[a], where[b] + 1))  # noqa: E731
+    return {"versions": raw["versions"], "keys": {k: indices(v) for k, v in raw["keys"].items()},
+            "llamafactory": {k: indices(v) for k, v in raw["llamafactory"].items()}}
+
+
+@lru_cache(maxsize=None)
+def allowed_keys(llamafactory_version: str) -> frozenset:
+    """The TrainingArguments keys of any transformers a LLaMA-Factory release allows."""
+    t = table()
+    runs = t["llamafactory"].get(llamafactory_version, frozenset())
+    return frozenset(key for key, had in t["keys"].items() if had & runs)
+
+
+def minor(version: str) -> str:
+    """4.51.3 -> 4.51: a key comes or goes with a minor release."""
+    return ".".join(version.split(".")[:2])
+
+
+def span_text(indices) -> str:
+    versions = [minor(v) for v in table()["versions"]]
+    shown = sorted(indices)
+    runs, start = [], shown[0]
+    for previous, index in zip(shown, shown[1:] + [None]):
+        if index != previous + 1:
+            runs.append(versions[start] if start == previous else f"{versions[start]} - {versions[previous]}")
+            start = index
+    return ", ".join(runs)
+
+
+def matched(llamafactory_versions: list, shown: str = "") -> tuple:
+    """(indices of the transformers releases the launch runs with, how they are known): the minors that
+    the launch's LLaMA-Factory releases allow (their `transformers` requirement), narrowed to the target
+    transformers (a pin, the settings, the installed one) when one of those releases allows it; a target
+    none allows is refused by LLaMA-Factory's own version check, a different failure, so it is not used."""
+    from ...versions import current
+    t = table()
+    allowed = frozenset().union(*(t["llamafactory"].get(v, frozenset()) for v in llamafactory_versions))
+    target = current()["transformers"]
+    pinned = {i for i in allowed if target.known and minor(t["versions"][i]) == minor(target.text)}
+    if pinned:
+        return pinned, f"{target.text} ({target.source})"
+    return allowed, f"{span_text(allowed)} (what LLaMA-Factory {shown} allows)" if allowed else ""
+
+
+def problems(settings, llamafactory_versions: list, shown: str, own: set) -> tuple:
+    """(transformers shown, [problem]) for the keys of `settings` that are no key of LLaMA-Factory's own
+    (`own`: its dataclasses' keys in the releases the launch fits, `shown` as text) and are transformers
+    keys only in other releases than those the launch runs with."""
+    t = table()
+    runs, shown = matched(llamafactory_versions, shown)
+    found = []
+    if not runs:
+        return shown, found
+    for key in map(str, settings.values):
+        had = t["keys"].get(key)
+        if not had or key in own or had & runs:
+            continue
+        where = settings.locate(key)
+        item = {"key": key, "file": where.path, "line": where.line, "column": where.column, "target": shown,
+                "had": span_text(had), "removed": "", "added": ""}
+        if max(had) < min(runs):
+            item["removed"] = minor(t["versions"][max(had) + 1])
+        elif min(had) > max(runs):
+            item["added"] = minor(t["versions"][min(had)])
+        found.append(item)
+    return shown, found
