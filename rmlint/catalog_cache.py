@@ -1,83 +1,112 @@
-"""A cache of the built-in catalog's compiled conditions, so start-up skips CEL compilation.
+"""A cache of the built-in catalog, so that start-up reads no YAML and compiles no CEL.
 
-It holds compiled conditions only (and the fact paths each reads), each bound to the crc32 of the
-rule file it was compiled from; a rule's severity, scope, message and fix always come from its
-file (rules.py). An entry that does not match its file (name, crc, shape) discards the cache,
-which is rebuilt. Lives in $RMLINT_CACHE_DIR, else $XDG_CACHE_HOME/rmlint, else ~/.cache/rmlint;
-RMLINT_NO_CACHE=1 turns it off. Failing to read or write it is never an error. Whoever can write
-that folder can change what the conditions compute, as whoever can write rmlint's own files can:
-keep it yours (README, "The catalog cache").
+It holds what rules.py made of each rule file (every field but the examples, the compiled
+conditions, the fact paths they read), tied to the identity of every rule file (name, size, mtime,
+ctime, inode: Python trusts its bytecode caches on less), rmlint's version, the CEL declarations and
+the CEL runtime's file.
+Any change there names another cache file, built at first use; the rule files stay the truth.
+Lives in $RMLINT_CACHE_DIR, else $XDG_CACHE_HOME/rmlint, else ~/.cache/rmlint; RMLINT_NO_CACHE=1
+turns it off. Failing to read or write it is never an error.
+
+A cache file is used only when it is a regular file of ours that nobody else may write (another
+user's file is never read), whole (a checksum of its content: a truncated or edited file is
+rebuilt), and of the exact shape rules.py checks. It is marshal data: plain values, nothing in it
+is run. Whoever can write it as you can change what the conditions compute, as whoever can write
+rmlint's own files can: keep it yours (README, "The catalog cache").
 """
 
-import base64
-import json
+import marshal
 import os
+import stat
 import zlib
-from pathlib import Path
 
 from .about import __version__
 from .cache_folder import cache_folder
 
 MAX_CACHE = 32 * 1024 * 1024
-_KEYS = {"file", "crc", "condition", "items", "needs"}
+_MAGIC = b"rmlint catalog 2\n"
+_HEAD = len(_MAGIC) + 4   # the magic, then the crc32 of what follows
 
 
-def read_sources(paths: list) -> dict | None:
-    """name -> (bytes, crc32) of every rule file; None when one cannot be read."""
+def identity(folder) -> tuple | None:
+    """(name, size, mtime_ns, ctime_ns, inode, device) of every rule file (RM*.yaml) in `folder`,
+    by name; None when the folder cannot be listed."""
     try:
-        return {path.name: (data, zlib.crc32(data)) for path in paths for data in (path.read_bytes(),)}
+        with os.scandir(folder) as found:
+            files = [(e.name, e.stat()) for e in found if e.name.startswith("RM") and e.name.endswith(".yaml")]
     except OSError:
         return None
+    return tuple(sorted((name, s.st_size, s.st_mtime_ns, s.st_ctime_ns, s.st_ino, s.st_dev) for name, s in files))
 
 
-def _file(sources: dict) -> Path | None:
-    if os.environ.get("RMLINT_NO_CACHE") or sources is None:
-        return None
-    from .fact_shapes import cel_declarations   # what compiled expressions were checked against
-    key, total = zlib.crc32((__version__ + repr(cel_declarations())).encode()), 0
-    for name, (data, crc) in sources.items():  # crc32 is enough to notice an edit, and its import costs nothing
-        key = zlib.crc32(data, zlib.crc32(name.encode(), key))
-        total += len(data)
-    return cache_folder() / f"catalog-{key:08x}-{total:x}-{len(sources)}.json"
+def _key(files: tuple) -> tuple:
+    from cel_expr_python import cel   # the CEL runtime that serialized the programs (a reinstall is another file)
+    from .fact_shapes import cel_declarations   # what the compiled conditions were checked against
+    runtime = os.stat(cel.__file__)
+    return (__version__, repr(cel_declarations()), (cel.__file__, runtime.st_size, runtime.st_mtime_ns), files)
 
 
-def _valid(entry, sources: dict) -> bool:
-    return (isinstance(entry, dict) and set(entry) == _KEYS and entry["file"] in sources
-            and entry["crc"] == sources[entry["file"]][1] and isinstance(entry["condition"], str)
-            and (entry["items"] is None or isinstance(entry["items"], str))
-            and isinstance(entry["needs"], list) and all(isinstance(n, str) for n in entry["needs"]))
+def _file(files: tuple | None) -> tuple:
+    """(path of the cache file, the full key it must hold), or (None, None) when there is no cache."""
+    if os.environ.get("RMLINT_NO_CACHE") or not files:
+        return None, None
+    key = _key(files)
+    return cache_folder() / f"catalog-{zlib.crc32(repr(key).encode()):08x}.bin", key
 
 
-def load(sources: dict) -> dict | None:
-    """file name -> (condition, items, needs), or None when there is no cache that matches every file."""
-    target = _file(sources)
+def load(files: tuple | None) -> list | None:
+    """The entries stored for exactly these rule files, or None (no cache, or one not to be used)."""
+    target, key = _file(files)
     if target is None:
         return None
     try:
-        from .sources.files import read_input
-        entries = json.loads(read_input(str(target), MAX_CACHE))
-        if not (isinstance(entries, list) and len(entries) == len(sources)
-                and all(_valid(e, sources) for e in entries) and len({e["file"] for e in entries}) == len(sources)):
+        data = _read_own(target)
+        if data is None or data[:len(_MAGIC)] != _MAGIC or \
+                int.from_bytes(data[len(_MAGIC):_HEAD], "big") != zlib.crc32(data[_HEAD:]):
             return None
-        from .expr import deserialize
-        return {e["file"]: (deserialize(e["condition"]), deserialize(e["items"]) if e["items"] else None,
-                            list(e["needs"])) for e in entries}
-    except Exception:  # absent, damaged or foreign: ignored (and rebuilt), never fatal
+        stored = marshal.loads(data[_HEAD:])
+        if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key and isinstance(stored[1], list)):
+            return None
+        return stored[1]
+    except Exception:   # absent, damaged or foreign: ignored (and rebuilt), never fatal
         return None
 
 
-def store(sources: dict, rules) -> None:
-    target = _file(sources)
+def _read_own(target) -> bytes | None:
+    """The bytes of a regular file of ours that group and others cannot write; else None."""
+    fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022 \
+                or info.st_size > MAX_CACHE:
+            return None
+        data = handle.read(MAX_CACHE + 1)
+    return data if len(data) <= MAX_CACHE else None
+
+
+def store(files: tuple | None, entries: list) -> None:
+    """Write the entries for these rule files: a private temporary file, then an atomic rename, so a
+    concurrent run reads the old file or the new one, never half of one."""
+    target, key = _file(files)
     if target is None:
         return
-    entries = [{"file": r.source.name, "crc": sources[r.source.name][1],
-                "condition": base64.b64encode(r.condition.serialize()).decode(),
-                "items": base64.b64encode(r.items.serialize()).decode() if r.items else None,
-                "needs": r.needs} for r in rules]
+    try:
+        payload = marshal.dumps((key, entries))
+    except ValueError:   # a value marshal cannot hold: no cache, the catalog still works
+        return
+    temporary = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(entries))
+        temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        if os.path.lexists(temporary):   # left by a run that died with this process id
+            os.unlink(temporary)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(_MAGIC + zlib.crc32(payload).to_bytes(4, "big") + payload)
         os.replace(temporary, target)
     except OSError:
-        pass
+        if temporary is not None:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass

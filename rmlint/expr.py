@@ -25,9 +25,12 @@ def compile_expression(source: str):
         raise ExpressionError(str(err).replace("INVALID_ARGUMENT: ", "")) from None
 
 
-def deserialize(encoded: str):
-    import base64
-    return _env().deserialize(base64.b64decode(encoded))
+def deserialize(serialized: bytes):
+    """A program compiled earlier (the catalog cache holds them serialized)."""
+    try:
+        return _env().deserialize(serialized)
+    except RuntimeError as err:
+        raise ExpressionError(str(err).replace("INVALID_ARGUMENT: ", "")) from None
 
 
 def activation(facts: dict):

@@ -10,9 +10,12 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 
-from .expr import ROOTS, ExpressionError, compile_expression
+from .expr import ROOTS, ExpressionError, compile_expression, deserialize
 
-_FACT_PATH = re.compile(r"(?<![\w.])(?:%s)(?:\.[A-Za-z_][A-Za-z0-9_]*)+" % "|".join(ROOTS))
+
+@lru_cache(maxsize=1)
+def _fact_path():   # compiled when a rule is compiled or checked, not at a start from the cache
+    return re.compile(r"(?<![\w.])(?:%s)(?:\.[A-Za-z_][A-Za-z0-9_]*)+" % "|".join(ROOTS))
 
 
 @dataclass(eq=False, repr=False)   # lean: each generated method costs a compile at start-up
@@ -44,19 +47,38 @@ class Rule:
 
 class CompiledRule:
     """A rule with its expressions compiled and the fact paths its condition reads. From the catalog
-    cache (compiled conditions only) the rule's own file gives every other field: the few a run
-    needs for each rule read exactly (`fields`), the rest parsed when first used."""
+    cache it holds every field but the examples, which its file gives when first asked for."""
 
-    def __init__(self, rule: Rule | None, source: Path, compiled: tuple | None = None, fields: dict | None = None,
-                 needs: list | None = None):
-        self._rule, self._fields, self.source = rule, fields or {}, source
+    def __init__(self, fields: dict, source: Path, compiled: tuple | None = None, needs: list | None = None,
+                 rule: Rule | None = None):
+        self._fields, self.source, self._rule = fields, source, rule
         if compiled is None:
-            compiled = (compile_expression(rule.when), compile_expression(rule.for_each) if rule.for_each else None)
-        self.condition, self.items = compiled
+            compiled = (compile_expression(fields["when"]),
+                        compile_expression(fields["for_each"]) if fields["for_each"] else None)
+        self._compiled = compiled   # programs, or from the cache their serialized form (made a program when first run)
         if needs is None:
-            reads = _FACT_PATH.findall(rule.when + " " + (rule.for_each or ""))
+            reads = _fact_path().findall(fields["when"] + " " + (fields["for_each"] or ""))
             needs = sorted({p for p in reads if not p.startswith("item.")})
         self.needs = needs
+
+    @property
+    def condition(self):
+        return self._program(0)
+
+    @property
+    def items(self):
+        return self._program(1)
+
+    def _program(self, which: int):
+        program = self._compiled[which]
+        if isinstance(program, bytes):
+            program = deserialize(program)
+            self._compiled = tuple(program if k == which else p for k, p in enumerate(self._compiled))
+        return program
+
+    @classmethod
+    def of(cls, rule: Rule, source: Path) -> "CompiledRule":
+        return cls({name: getattr(rule, name) for name in CACHED}, source, rule=rule)
 
     @property
     def rule(self) -> Rule:
@@ -71,17 +93,15 @@ class CompiledRule:
         if name.startswith("_"):
             raise AttributeError(name)
         if name == "problem_kinds":
-            return tuple(self.rule.problems or ())
-        if name == "problem_templates":
-            return dict(self.rule.problems or {})
+            return tuple(fields.get("problems") or ())
         return getattr(self.rule, name)
 
     def problem_message(self, kind: str) -> str:
         """The message template of one problem kind this rule reports."""
-        templates = self.__dict__.get("_fields", {}).get("problem_templates")
-        if templates is None or kind not in templates:   # not read exactly from the file: parsed
-            return (self.rule.problems or {}).get(kind) or self.rule.message
-        return templates[kind] or self.message
+        return (self.problems or {}).get(kind) or self.message
+
+
+CACHED = tuple(f.name for f in fields(Rule) if f.name != "examples")   # what the catalog cache holds of a rule
 
 
 class RuleFileError(Exception):
@@ -121,7 +141,7 @@ def _metadata(raw: dict, path: Path) -> Rule:
 def _build(raw: dict, path: Path) -> CompiledRule:
     rule = _metadata(raw, path)
     try:
-        return CompiledRule(rule, path)
+        return CompiledRule.of(rule, path)
     except ExpressionError as err:
         raise RuleFileError(f"{path}: when: {err}") from None
 
@@ -156,8 +176,8 @@ def _unknown_facts(rule: CompiledRule, path: Path) -> list:
     """A fact no input sets is always absent, so a condition reading it never fires: a load error."""
     from .fact_paths import problem
     problems = []
-    for field_name, paths in (("when", _FACT_PATH.findall(rule.when)),
-                              ("for_each", _FACT_PATH.findall(rule.for_each or "")),
+    for field_name, paths in (("when", _fact_path().findall(rule.when)),
+                              ("for_each", _fact_path().findall(rule.for_each or "")),
                               ("at", [a for a in rule.at if a != "item"])):
         for fact in dict.fromkeys(paths):
             if fact.startswith("item."):
@@ -198,110 +218,54 @@ def load_dir(directory: Path, validate: bool = False) -> list:
     return rules
 
 
-_TOP = re.compile(r"^(id|name|severity|scope|emitted_by|at|for_each|fix_safety|fix_edit):(.*)$", re.M)
-_EXACT = {"id": re.compile(r"RM\d{3}"), "name": re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*"),
-          "severity": re.compile(r"error|warning|info"), "scope": re.compile(r"\[([a-z]+(?:, [a-z]+)*)\]"),
-          "emitted_by": re.compile(r"condition|reader|guard"), "at": re.compile(r"\[([A-Za-z0-9_.]+(?:, [A-Za-z0-9_.]+)*)\]"),
-          "for_each": re.compile(r".+"), "fix_safety": re.compile(r"safe|unsafe"),
-          "fix_edit": re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")}
-_DEFAULTS = {"emitted_by": "condition", "at": (), "for_each": None, "fix_safety": None, "fix_edit": None}
-_PROBLEMS = re.compile(r"^problems:[ \t]*\n((?:[ \t]+.*\n?)*)", re.M)
-_PROBLEM_KIND = re.compile(r"^  ([a-z0-9]+(?:-[a-z0-9]+)*):", re.M)
-
-
-def _fields(text: str, path: Path) -> dict | None:
-    """The fields every run needs of a rule, read from its file without a YAML parser where the
-    file writes them (once, at the top level) in the one plain form that can mean nothing else;
-    else None: parse it."""
-    found = dict(_DEFAULTS, problem_kinds=())
-    seen = set()
-    for match in _TOP.finditer(text):
-        key, value = match.group(1), match.group(2).strip()
-        exact = _EXACT[key].fullmatch(value)
-        if key in seen or exact is None:
-            return None
-        seen.add(key)
-        found[key] = tuple(exact.group(1).split(", ")) if key in ("scope", "at") else \
-            True if key == "for_each" else value
-    if not {"id", "name", "severity", "scope"} <= seen or path.stem != f"{found['id']}-{found['name']}":
-        return None
-    if "problems:" in text:   # the problem kinds it reports (their wording is read when one is met)
-        block = _PROBLEMS.search(text)
-        if block is None:
-            return None
-        found["problem_kinds"] = tuple(_PROBLEM_KIND.findall(block.group(1)))
-        templates = dict(_problem_templates(block.group(1)))
-        if set(templates) == set(found["problem_kinds"]):
-            found["problem_templates"] = templates
-    blocks = {"message": [], "fix": []}
-    for match in _BLOCK.finditer(text + "\n"):
-        blocks[match.group(1)].append(match)
-    for key in ("message", "fix"):   # what a finding shows: read too when written in a form read exactly
-        value = _text(blocks[key])
-        if value is not None:
-            found[key] = value
-    return found
-
-
-_BLOCK = re.compile(r"^(message|fix):(.*)\n((?:[ \t].*\n?)*)", re.M)
-_QUOTED = re.compile(r'"(?:[^"\\\x00-\x1f]|\\["\\bfnrt]|\\u[0-9a-fA-F]{4})*"')   # escapes JSON and YAML read alike
-_TEMPLATE = re.compile(r"^  ([a-z0-9]+(?:-[a-z0-9]+)*): (null|\".*\")[ \t]*$", re.M)
-
-
-def _quoted(value: str) -> str | None:
-    """A double-quoted one-line YAML string using only JSON's escapes, as YAML reads it; else None."""
-    import json
-    return json.loads(value) if _QUOTED.fullmatch(value) else None
-
-
-def _problem_templates(block: str):
-    """(kind, template or None) of each `problems:` entry written `null` or as a quoted line read exactly."""
-    for kind, value in _TEMPLATE.findall(block):
-        template = None if value == "null" else _quoted(value)
-        if value != "null" and template is None:
-            return
-        yield kind, template
-
-
-def _text(blocks: list) -> str | None:
-    """A top-level string (its `_BLOCK` matches) written one of three plain ways (a double-quoted line
-    with JSON's escapes, a `>-` folded block of evenly indented lines, a plain sentence on one line), as
-    YAML reads it; None for any other form (the file is parsed when the field is used)."""
-    if len(blocks) != 1:
-        return None
-    head, body = blocks[0].group(2).strip(), blocks[0].group(3)
-    lines = body.splitlines()
-    if head.startswith('"'):
-        return _quoted(head) if not lines else None
-    if head == ">-":
-        indent = len(lines[0]) - len(lines[0].lstrip(" ")) if lines else 0
-        even = lines and indent and all(len(l) - len(l.lstrip(" ")) == indent and l.strip() and l == l.rstrip()
-                                        and "\t" not in l for l in lines)
-        return " ".join(l.strip() for l in lines) if even else None
-    plain = (not lines and head[:1].isalpha() and " " in head and ": " not in head and " #" not in head
-             and not head.endswith(":"))
-    return head if plain else None
-
-
 @lru_cache(maxsize=1)
 def builtin() -> tuple:
     from . import catalog_cache
-    paths = sorted(catalog_dir().glob("RM*.yaml"))
-    sources = catalog_cache.read_sources(paths)
-    cached = catalog_cache.load(sources)
+    folder = catalog_dir()
+    files = catalog_cache.identity(folder)
+    cached = _from_cache(catalog_cache.load(files), folder, files)
     if cached is not None:
-        rules = []
-        for path in paths:
-            condition, items, needs = cached[path.name]
-            fast = _fields(sources[path.name][0].decode("utf-8", "replace"), path)
-            if fast is not None and (fast.pop("for_each") is not None) == (items is not None):
-                rules.append(CompiledRule(None, path, (condition, items), fast, needs))
-            else:   # written in a form the exact reading does not take: the file parsed now
-                rules.append(CompiledRule(_metadata(_read(path), path), path, (condition, items), None, needs))
-        return tuple(rules)
-    rules = tuple(load_dir(catalog_dir()))
-    catalog_cache.store(sources, rules)
+        return cached
+    rules = tuple(load_dir(folder))
+    catalog_cache.store(files, [{"file": r.source.name, "fields": dict(r._fields), "condition": r.condition.serialize(),
+                                 "items": r.items.serialize() if r.items else None, "needs": tuple(r.needs)}
+                                for r in rules])
     return rules
+
+
+_ENTRY = {"file", "fields", "condition", "items", "needs"}
+
+
+def _from_cache(entries, folder: Path, files) -> tuple | None:
+    """The catalog from the cache's entries when they are exactly one well-formed entry per rule file
+    (names as listed); else None (the catalog is built from the files)."""
+    if not (isinstance(entries, list) and files and len(entries) == len(files)):
+        return None
+    names = [name for name, *_ in files]
+    rules = []
+    for entry, name in zip(entries, names):
+        if not (isinstance(entry, dict) and entry.keys() == _ENTRY and entry["file"] == name
+                and _well_formed(entry["fields"]) and isinstance(entry["condition"], bytes)
+                and (entry["items"] is None or isinstance(entry["items"], bytes))
+                and (entry["items"] is None) == (entry["fields"]["for_each"] is None)
+                and isinstance(entry["needs"], tuple) and all(isinstance(n, str) for n in entry["needs"])):
+            return None
+        rules.append(CompiledRule(entry["fields"], folder / name, (entry["condition"], entry["items"]),
+                                  list(entry["needs"])))
+    return tuple(rules)
+
+
+_TYPES = {f.name: f.type for f in fields(Rule)}
+_STRINGS = ("scope", "references", "at")
+
+
+def _well_formed(values) -> bool:
+    """The cached fields of one rule: every field of CACHED, of its type (the tuples hold strings, the
+    problems map strings to strings or None)."""
+    return (isinstance(values, dict) and values.keys() == set(CACHED)
+            and all(isinstance(values[name], _TYPES[name]) for name in CACHED)
+            and all(isinstance(v, str) for name in _STRINGS for v in values[name])
+            and all(isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in (values["problems"] or {}).items()))
 
 
 def _rule(raw: dict) -> Rule:

@@ -489,6 +489,12 @@ def cache_edited_severity(folder):
     return setup
 
 
+def cache_edited_writable(folder):
+    setup = cache_edited_severity(folder)
+    setup.env["HOSTILE_CACHE"] = "severity+writable"
+    return setup
+
+
 def run_empty_command(folder):
     return Setup(["run", "--", ""], str(folder))
 
@@ -617,6 +623,7 @@ CASES = {
     "CEL runtime error in a rule pack": cel_runtime_error,
     "catalog cache with unexpected keys": cache_unexpected_keys,
     "catalog cache with edited severity": cache_edited_severity,
+    "catalog cache re-sealed, writable by others": cache_edited_writable,
     "run -- ''": run_empty_command,
     "--fix on a read-only file (nobody)": fix_read_only,
     "--fix on a full disk": fix_disk_full,
@@ -633,15 +640,25 @@ SHELL_CASES = {"shell a# x 1.5M", "shell A=1 x 20000", "shell doubling variables
 # -- running one case -------------------------------------------------------------------------
 
 def _edit_cache(cache: Path, how: str):
-    for path in cache.glob("catalog-*.json"):
-        entries = json.loads(path.read_text())
-        for entry in entries:   # older caches held whole rules under "rule"
-            rule = entry.get("rule", entry)
-            if how == "keys":
-                entry["surprise"] = rule["surprise"] = 1
-            elif "RM101" in (rule.get("id"), rule.get("file", "")[:5]):
-                rule["severity"], rule["message"] = "info", "edited"
-        path.write_text(json.dumps(entries))
+    """Edit what the catalog cache holds: `keys` adds a field to every rule, `severity` makes RM101 an
+    info; by hand (the checksum no longer matches), or with `+writable` re-sealed in a file that group
+    and others may write. Either way rmlint must not use it."""
+    import marshal
+    import zlib
+    for path in cache.glob("catalog-*.bin"):
+        data = path.read_bytes()
+        head = data.index(b"\n") + 1 + 4
+        key, entries = marshal.loads(data[head:])
+        for entry in entries:
+            if how.startswith("keys"):
+                entry["fields"]["surprise"] = 1
+            elif entry["file"].startswith("RM101"):
+                entry["fields"]["severity"], entry["fields"]["message"] = "info", "edited"
+        payload = marshal.dumps((key, entries))
+        crc = zlib.crc32(payload) if how.endswith("+writable") else zlib.crc32(data[head:])
+        path.write_bytes(data[:head - 4] + crc.to_bytes(4, "big") + payload)
+        if how.endswith("+writable"):
+            path.chmod(0o666)
 
 
 def _limits(memory_bytes: int, file_limit: int):

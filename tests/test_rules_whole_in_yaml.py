@@ -54,14 +54,6 @@ def test_the_fast_catalog_reads_what_yaml_reads():
             assert rule.problem_message(kind) == (template or raw["message"]), (rule.id, kind)
 
 
-def test_reader_rules_are_worded_without_parsing_their_files():
-    """A reader finding costs no YAML parse at start-up: every problem template is read exactly."""
-    from rmlint.rules import _fields
-    readers = [r.source for r in builtin() if r.problem_kinds]
-    read = [_fields(path.read_text(encoding="utf-8"), path) for path in readers]
-    assert len(readers) == 31 and all({"problem_templates", "message"} <= set(fields) for fields in read)
-
-
 def test_fix_safety_is_declared_in_the_rule_files():
     declared = {r.id: (r.fix_safety, r.fix_edit) for r in builtin() if r.fix_safety}
     assert declared == {"RM201": ("unsafe", "zero-stage-3-to-2"), "RM207": ("safe", "rename-unknown-key"),

@@ -233,35 +233,3 @@ def test_a_rule_that_fails_at_run_time_is_said_under_the_summary(tmp_path, monke
         "All checks that ran passed (1 file checked). 1 rule evaluation failed (below).",
         f"note: rule RM901 on ds.json: {error} (the rule's check did not run there)"]
     assert json.loads(cli("check", "--format", "json", "ds.json").output)["rule_errors"] == [f"RM901 on ds.json: {error}"]
-
-
-def test_an_edited_catalog_cache_changes_nothing_and_is_rebuilt(tmp_path, monkeypatch):
-    from rmlint import rules
-    (tmp_path / "ds.json").write_text('{"train_batch_size": 8, "fp16": {"enabled": true}, "bf16": {"enabled": true}}')
-    monkeypatch.chdir(tmp_path)
-    rules.builtin.cache_clear()
-    expected = cli("check", "ds.json").output
-    cache, = (tmp_path / "cache").glob("catalog-*.json")
-    entries = json.loads(cache.read_text())
-    for entry in entries:
-        entry["severity"] = "info"
-    cache.write_text(json.dumps(entries))
-    rules.builtin.cache_clear()
-    assert cli("check", "ds.json").output == expected and "error RM101" in expected
-    assert all(set(entry) == {"file", "crc", "condition", "items", "needs"} for entry in json.loads(cache.read_text()))
-    rules.builtin.cache_clear()
-
-
-def test_what_a_run_reads_of_each_rule_file_without_yaml_is_what_yaml_reads():
-    """With the catalog cache, severity, scope, message & co. come from each rule file read exactly
-    (rules._fields) instead of a YAML parse; every built-in rule file gives the YAML parser's values,
-    and all but a few give every field that way (else start-up would parse YAML again)."""
-    from rmlint import rules
-    parsed = {r.id: r for r in rules.load_dir(rules.catalog_dir())}
-    read = [rules._fields(path.read_text(), path) for path in sorted(rules.catalog_dir().glob("RM*.yaml"))]
-    assert None not in read
-    for fields in read:
-        rule = parsed[fields["id"]]
-        for key, value in fields.items():
-            assert (value is not None) == (rule.for_each is not None) if key == "for_each" else value == getattr(rule, key)
-    assert sum(1 for fields in read if "message" in fields and "fix" in fields) >= len(read) - 8
