@@ -1,3 +1,3 @@
-from .cli import main
+from .fast_cli import main
 
 main()

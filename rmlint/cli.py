@@ -1,4 +1,5 @@
-"""The `rmlint` command: parse flags, call the library, print, and return an exit code.
+"""The `rmlint` command with click: every command's flags, help and usage errors. A plain `rmlint
+check` is read without click first (fast_cli.py); both run `check` in command.py.
 
 Exit codes: 0 no error-level findings (no warnings either under --strict), 1 findings,
 2 usage or configuration error. Heavy modules load only inside the command that needs them.
@@ -6,145 +7,42 @@ Exit codes: 0 no error-level findings (no warnings either under --strict), 1 fin
 
 import os
 import sys
+from contextlib import contextmanager
 
 import click
 
+from . import command as _command
 from .about import __version__
+from .command import FORMATS, KINDS, CommandError, exit_code as _exit_code, format_of as _format
+from .command import colour as _colour, emit as _emit
 from .finding import printable
-
-FORMATS = ("text", "json", "sarif", "github")
 
 
 class SettingsError(click.ClickException):
     exit_code = 2
 
 
-def _split(values) -> list:
-    return [p.strip() for v in values or () for p in v.split(",") if p.strip()]
+@contextmanager
+def _clicked():
+    """command.py's errors as click reports them: a usage error with the usage line, else "Error: ..." (exit 2)."""
+    try:
+        yield
+    except CommandError as err:
+        raise (click.UsageError if err.usage else SettingsError)(str(err)) from None
 
 
 def _settings(options: dict, start: str | None = None):
-    """Settings file (--config, else the nearest one) with the command line on top, as ruff does:
-    --select replaces, --extend-select and --ignore add, --strict turns strict on."""
-    from .config import ConfigError, resolve
-    try:
-        settings = resolve(options.get("config"), start)
-    except ConfigError as err:
-        raise SettingsError(str(err)) from None
-    return _overrides(settings, options)
-
-
-def _overrides(settings, options: dict):
-    from dataclasses import replace
-    select, extend, ignore = (_split(options.get(k)) for k in ("select", "extend_select", "ignore"))
-    exclude, extend_exclude = _split(options.get("exclude")), _split(options.get("extend_exclude"))
-    gitignore = options.get("respect_gitignore")
-    return replace(settings, select=select or settings.select, extend_select=settings.extend_select + extend,
-                   ignore=settings.ignore + ignore, strict=settings.strict or bool(options.get("strict")),
-                   deepspeed_schema=options.get("deepspeed_schema") or settings.deepspeed_schema or "snapshot",
-                   exclude=exclude or settings.exclude, extend_exclude=settings.extend_exclude + extend_exclude,
-                   force_exclude=settings.force_exclude or bool(options.get("force_exclude")),
-                   respect_gitignore=settings.respect_gitignore if gitignore is None else gitignore,
-                   installed_versions=options.get("versions") == "installed",
-                   hub=settings.hub or bool(options.get("hub")))
-
-
-def _settings_for(options: dict):
-    """path -> settings: --config for every file, else the nearest settings file of each file's
-    folder (hierarchical, as ruff), each loaded once, with the command line on top."""
-    from .config import ConfigError, Settings, discover, load
-    if options.get("config"):
-        forced = _settings(options)
-        return lambda path: forced
-    sources, loaded = {}, {}
-
-    def settings_of(path: str):
-        folder = os.path.abspath(path if os.path.isdir(path) else os.path.dirname(path) or ".")
-        if folder not in sources:
-            sources[folder] = discover(folder)
-        source = sources[folder]
-        if source not in loaded:
-            try:
-                loaded[source] = _overrides(load(source) if source else Settings(), options)
-                _policy(loaded[source])     # a bad selector in any settings file is exit 2
-            except ConfigError as err:
-                raise SettingsError(str(err)) from None
-        return loaded[source]
-    return settings_of
+    with _clicked():
+        return _command.resolve_settings(options, start)
 
 
 def _policy(settings):
-    from .config import ConfigError
-    from .policy import Policy
-    try:
-        return Policy(settings)
-    except ConfigError as err:
-        raise SettingsError(str(err)) from None
-
-
-def _format(fmt: str | None) -> str:
-    if fmt:
-        return fmt
-    return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
-
-
-def _colour(fmt: str) -> bool:
-    return fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
-
-
-def _emit(result, options: dict, settings, rules, policy=None, unsafe: bool = False) -> None:
-    from .report import render, statistics
-    fmt = _format(options.get("fmt"))
-    fixable = frozenset()
-    if policy is not None and result.findings and fmt in ("text", "json"):
-        from .fix import fixable as fixable_findings
-        fixable = fixable_findings(result, policy)
-    if options.get("statistics"):
-        click.echo(statistics(result, fmt, fixable), nl=False)
-    else:
-        source = _source_lines() if fmt == "text" and not options.get("concise") else None
-        click.echo(render(result, fmt, _colour(fmt), rules, source, fixable), nl=False)
-    if fmt == "text" and policy is not None and result.findings and not options.get("statistics"):
-        from .fix import counts
-        safe, hidden = counts(result, policy)
-        if unsafe:
-            safe, hidden = safe + hidden, 0
-        if safe:
-            click.echo(f"[*] {safe} fixable with `rmlint check --fix`.")
-        if hidden:
-            click.echo(f"{hidden} more fixable with `--fix --unsafe-fixes`.")
-    sys.exit(_exit_code(result, settings))
-
-
-def _source_lines():
-    """(path, line) -> that line of the file, or None (standard input, a file gone or unreadable)."""
-    cache = {}
-
-    def line_of(path: str, line: int):
-        if path.startswith("<"):
-            return None
-        if path not in cache:
-            from .sources.files import read_input
-            try:   # the safe open: a finding about a FIFO must not block here either
-                cache[path] = read_input(path, 8 * 1024 * 1024).decode("utf-8-sig", "replace").splitlines()
-            except OSError:
-                cache[path] = []
-        lines = cache[path]
-        return lines[line - 1] if 0 < line <= len(lines) else None
-    return line_of
-
-
-def _exit_code(result, settings) -> int:
-    return 1 if result.errors or (settings.strict and result.warnings) else 0
+    with _clicked():
+        return _command.policy_of(settings)
 
 
 def _show_settings(settings, policy, start: str | None = None) -> None:
-    import json
-    from .versions import resolve
-    target = resolve(settings, start, use_installed=settings.installed_versions)
-    shown = settings.to_dict() | {"target-versions": target.to_dict(), "rules": [r.id for r in policy.rules]}
-    click.echo(json.dumps(shown, indent=2))
-    sys.exit(0)
+    _command.show_settings(settings, policy, start)
 
 
 def _concise(context, _parameter, value):
@@ -215,63 +113,15 @@ def _exclusion_options(function):
 @click.option("--fix", is_flag=True, help="Apply the fixes that cannot change intent, then report what is left.")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that change the setup (ZeRO-3 -> 2 for QLoRA).")
 @click.option("--diff", "show_diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
-@click.option("--kind", type=click.Choice(["shell", "deepspeed", "openrlhf", "llamafactory", "trl", "axolotl", "accelerate"]),
+@click.option("--kind", type=click.Choice(KINDS),
               help="Read the named files as this, instead of recognising them by content.")
 @_exclusion_options
 @_lint_options
 def check(paths, fix, unsafe_fixes, show_diff, kind, **options):
     """Check launch scripts, DeepSpeed configs and OpenRLHF argument files (directories recursively,
     `.` when none is given, - for stdin). Each file uses the nearest settings file above it."""
-    from .finding import UsageError
-    from .lint import lint_paths
-    paths = paths or (".",)
-    settings_for = _settings_for(options)
-    settings = settings_for(next((p for p in paths if p != "-"), "."))
-    if options.get("show_settings"):
-        _show_settings(settings, _policy(settings))
-    policy = _policy(settings)
-    if (fix or show_diff) and "-" in paths:
-        raise click.UsageError("--fix and --diff work on files, not on standard input")
-    from .sources.files import reading_once
-    from .sources.text import MAX_BYTES
-    stdin = sys.stdin.buffer.read(MAX_BYTES + 1) if "-" in paths else None   # more is refused (unreadable input)
-    with reading_once():   # the fixes, the source lines shown and the check after --fix read no file again
-        try:
-            result = lint_paths(paths, stdin=stdin, settings=settings, kind=kind, settings_for=settings_for)
-            if fix or show_diff:
-                result = _fix(paths, result, policy, settings, unsafe_fixes, show_diff, settings_for)
-        except UsageError as err:
-            raise click.UsageError(printable(err))
-        _emit(result, options, settings, policy.catalog, policy, unsafe_fixes)
-
-
-def _fix(paths, result, policy, settings, unsafe: bool, show_diff: bool, settings_for=None):
-    from . import fix
-    from .lint import lint_paths
-    changes = fix.plan(result, policy, unsafe)
-    if show_diff:
-        for change in changes:
-            click.echo(printable(fix.diff(change), keep_newlines=True), nl=False)
-        if not changes:
-            sys.exit(0)
-        fixed = sum(len(c.edits) for c in changes)
-        sys.stdout.flush()
-        click.echo(f"Would fix {fixed} finding{'s' if fixed != 1 else ''} in {len(changes)} file"
-                   f"{'s' if len(changes) != 1 else ''}.", err=True)
-        sys.exit(1)
-    written, refused = fix.write_all(changes, fix.checked_roots(paths))
-    if not changes:
-        return result
-    fixed = sum(len(c.edits) for c in written)
-    if written:
-        click.echo(f"Fixed {fixed} finding{'s' if fixed != 1 else ''} in {len(written)} file"
-                   f"{'s' if len(written) != 1 else ''}:", err=True)
-    for change in written:
-        for edit in change.edits:
-            click.echo(printable(f"  {change.path}: {edit.rule} {edit.what}"), err=True)
-    result = lint_paths(paths, settings=settings, settings_for=settings_for)
-    result.findings = sorted(result.findings + [f for f in policy.complete(refused) if policy.enabled(f.rule)], key=lambda f: f.sort_key())
-    return result
+    with _clicked():
+        _command.check(paths, fix, unsafe_fixes, show_diff, kind, **options)
 
 
 @main.command("check-args", context_settings={"ignore_unknown_options": True})

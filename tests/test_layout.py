@@ -25,7 +25,7 @@ LAYERS = [
                 "rmlint.policy", "rmlint.suppress", "rmlint.fix"]),
     ("report", ["rmlint.report", "rmlint.formats", "rmlint.rule_pages", "rmlint.fact_docs",
                 "rmlint.fact_schema"]),   # the facts' declaration: fact_shapes.json and docs/facts.md come from it
-    ("entry", ["rmlint", "rmlint.__main__", "rmlint.cli", "rmlint.lint", "rmlint.launcher", "rmlint.live",
+    ("entry", ["rmlint", "rmlint.__main__", "rmlint.fast_cli", "rmlint.command", "rmlint.cli", "rmlint.lint", "rmlint.launcher", "rmlint.live",
                "rmlint.integrations"]),
 ]
 # Imports that point up today, each with the change that removes it. The test fails when one is no longer
