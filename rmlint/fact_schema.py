@@ -106,6 +106,8 @@ class Refusal(Placed):
     key: str = ""
     error: str = ""
     hint: str = ""
+    release: str = ""       # the target release the key was checked against ("0.8.0 (requirements.txt:1)"), "" for all
+    known_in: str = ""      # the releases that have a key the target release refuses ("0.9.0–0.9.1")
 
 
 class FrameworkCheck(Placed):

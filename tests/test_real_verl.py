@@ -57,10 +57,8 @@ def compose(overrides: list, name: str = "ppo_trainer"):
 
 def rmlint_tree():
     """rmlint's view of the 0.7.0 config alone (the shipped table covers every release)."""
-    from rmlint.frameworks.verl.config import Tree, keys, releases
-    index = releases().index("v" + VERSION)
-    own = {k: v for k, v in keys("ppo_trainer").items() if index in v["in"]}
-    return Tree({k: v["default"] for k, v in own.items()})
+    from rmlint.frameworks.verl.config import releases, tree
+    return tree("ppo_trainer").at(releases().index("v" + VERSION))
 
 
 def test_the_table_holds_the_composed_config_of_the_release():

@@ -97,10 +97,8 @@ OFF_HISTORY = {
     # 19abc733: `actor.compute_sum_pi_squared`; the OTB example reached main (67a127b4, #4678) together with
     # the key it uses, `actor.calculate_sum_pi_squared`; `compute_sum_pi_squared` is in no verl commit
     VERL + "otb_trainer/run_qwen2_5-7b.sh": [("RM440", 30)],
-    # 02dfc6f2: `algorithm.filter_groups.enable=True` without `+`: filter_groups is a field of the AlgoConfig
-    # dataclass (config/algorithm.py) but no key of the composed ppo_trainer config, so Hydra refuses it; the
-    # script on main never carried the line (3a394c9b, 2025-08-22, onwards)
-    VERL + "sglang_multiturn/run_qwen3_4b_dapo_multiturn.sh": [("RM441", 91)],
+    # (02dfc6f2's `algorithm.filter_groups.enable=True` (line 91) was no key of any composed config until
+    # verl 0.9.0 added it: with no verl pin it is accepted; tests/test_verl_releases.py judges it by its pin)
 }
 
 # rmlint's false errors on these fixtures; none since rmlint/data/verl_config.json also holds verl's main at the

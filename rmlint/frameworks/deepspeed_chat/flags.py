@@ -41,7 +41,7 @@ def _match(step: str, written: str) -> str | None:
 
 
 def _refuse(parsed: Parsed, key: str, error: str, hint: str, at) -> None:
-    parsed.refused.append({"kind": "argparse", "key": key, "error": error, "hint": hint,
+    parsed.refused.append({"kind": "argparse", "key": key, "error": error, "hint": hint, "release": "", "known_in": "",
                            "file": at.path, "line": at.line, "column": at.column})
 
 

@@ -21,10 +21,66 @@ def releases() -> list:
     return [r["name"] for r in snapshot()["releases"]]
 
 
+def _version(text: str) -> tuple:
+    """0.3.0.post1 -> (0, 3, 0, 1); 0.2 -> (0, 2, 0, 0)."""
+    numbers = [int(n) for n in re.findall(r"\d+", text.split("post")[0])[:3]]
+    post = re.search(r"post(\d+)", text)
+    return tuple(numbers + [0] * (3 - len(numbers))) + (int(post.group(1)) if post else 0,)
+
+
+def release_index(version: str) -> int | None:
+    """The index of the release a pin (`verl==0.8.0`) runs: that release, or the newest one before it; None
+    when the pin is newer than every release in the table (its keys are not known)."""
+    named = [(i, _version(name[1:])) for i, name in enumerate(releases()) if name.startswith("v")]
+    wanted = _version(version)
+    if wanted > named[-1][1]:
+        return None
+    before = [i for i, found in named if found <= wanted]
+    return before[-1] if before else named[0][0]
+
+
+def span(found) -> str:
+    """The named releases among indexes, as runs ("0.2–0.4.1, 0.9.0–0.9.1"); main commits between
+    releases are left out ("main between releases" when there is nothing else)."""
+    names, runs, last = releases(), [], None
+    named = [i for i, name in enumerate(names) if name.startswith("v")]
+    for i in named:
+        if i in found:
+            if runs and last == named.index(i) - 1:
+                runs[-1][1] = names[i][1:]
+            else:
+                runs.append([names[i][1:], names[i][1:]])
+            last = named.index(i)
+    return ", ".join(a if a == b else f"{a}–{b}" for a, b in runs) or "main between releases"
+
+
+def indexes(ranges: str) -> list:
+    """"0-2,5" -> [0, 1, 2, 5] (the table writes release indexes as ranges)."""
+    found = []
+    for run in ranges.split(","):
+        first, _, last = run.partition("-")
+        found += range(int(first), int(last or first) + 1)
+    return found
+
+
+@lru_cache(maxsize=None)
 def keys(config: str) -> dict | None:
-    """dotted key -> {"default", "in": [release indexes]} of one of verl's own configs, None when not known."""
+    """dotted key -> {"default", "in": [release indexes]} of one of verl's own configs, None when not known.
+    `older`: release index -> the default there, where it was not the newest release's. The table stores the
+    keys as a tree, "@" holding a key's own [default, releases, older defaults]."""
     entry = snapshot()["configs"].get(config)
-    return entry["keys"] if entry else None
+    if not entry:
+        return None
+    flat, todo = {}, [("", entry["keys"])]
+    while todo:
+        prefix, node = todo.pop()
+        for part, below in node.items():
+            if part == "@":
+                older = {i: value for value, runs in (below[2] if len(below) > 2 else []) for i in indexes(runs)}
+                flat[prefix] = {"default": below[0], "in": indexes(below[1]), "older": older}
+            else:
+                todo.append((f"{prefix}.{part}" if prefix else part, below))
+    return flat
 
 
 def groups(config: str) -> set:
@@ -45,8 +101,9 @@ class Tree:
     """The keys of a composed config (leaves and the nodes above them) with their defaults, and the
     releases that have each key."""
 
-    def __init__(self, flat: dict, presence: dict | None = None, count: int = 1):
+    def __init__(self, flat: dict, presence: dict | None = None, count: int = 1, older: dict | None = None):
         self.leaves = dict(flat)
+        self.older = older or {}        # key -> {release index: default} where not the newest default
         self.everywhere = frozenset(range(count))
         self.presence = {key: frozenset(presence[key]) if presence else self.everywhere for key in flat}
         self.nodes = {}
@@ -64,6 +121,10 @@ class Tree:
                 self.nodes[key.rsplit(".", i)[0]] = self.everywhere
             for node in [n for n in self.leaves if key.startswith(n + ".")]:   # a leaf {} or null became a node
                 del self.leaves[node]
+
+    def at(self, index: int) -> "Tree":
+        """The keys of one release alone (with the keys of one's own config)."""
+        return Tree({k: self.older.get(k, {}).get(index, v) for k, v in self.leaves.items() if index in self.presence[k]})
 
     def releases_of(self, key: str) -> frozenset:
         return self.presence.get(key) or self.nodes.get(key) or frozenset()
@@ -104,8 +165,11 @@ class Tree:
             return ""
         current = resolve(self.leaves, key) if key in self.leaves else ({} if key in self.nodes else None)
         if prefix == "+":
-            always = (fit or self.everywhere) <= self.releases_of(key)
-            return "exists" if current is not None and always and not isinstance(value, (dict, list)) else ""
+            fitting = fit or self.everywhere
+            always = fitting <= self.releases_of(key)
+            older = self.older.get(key, {})     # a release where the default was null takes the `+`
+            filled = all((older[r] if r in older else current) is not None for r in fitting)
+            return "exists" if filled and always and not isinstance(value, (dict, list)) else ""
         if prefix == "~":
             return "" if current is not None else "missing"
         return "" if self.has(key) else "not-in-struct"
@@ -114,7 +178,8 @@ class Tree:
 def tree(config: str) -> Tree:
     """The keys of one of verl's configs in every release rmlint knows."""
     own = keys(config)
-    return Tree({k: v["default"] for k, v in own.items()}, {k: v["in"] for k, v in own.items()}, len(releases()))
+    return Tree({k: v["default"] for k, v in own.items()}, {k: v["in"] for k, v in own.items()}, len(releases()),
+                {k: v["older"] for k, v in own.items() if v["older"]})
 
 
 def resolve(values: dict, key: str, depth: int = 0, blind: set = frozenset()):

@@ -60,9 +60,24 @@ def configuration(entry: str, line, script: str) -> tuple:
     return make_tree(name), name, []
 
 
-def refused(line, tree) -> list:
-    """The overrides Hydra refuses, as `trainer.refused` items."""
+def _pinned(tree):
+    """(the tree of the target verl release, its version shown) when a pin names a release of the table,
+    else (the tree of every release, "")."""
+    from ...versions import current
+    from .config import release_index
+    target = current()["verl"]
+    index = release_index(target.text) if target.known else None
+    if index is None:
+        return tree, ""
+    return tree.at(index), f"{target.text} ({target.source})"
+
+
+def refused(line, every) -> list:
+    """The overrides Hydra refuses, as `trainer.refused` items: against the target release when a pin
+    names one (a key of other releases only gets the releases that have it), else against all of them."""
+    from .config import span
     found = []
+    tree, release = _pinned(every)
     fit = tree.fit([o.key for o in line.overrides if not o.prefix and not o.group])
     for override in line.overrides:
         if override.group or override.key.startswith("hydra.") or override.key.split(".")[0] in ("hydra",):
@@ -72,7 +87,9 @@ def refused(line, tree) -> list:
             continue
         parts = override.key.split(".")          # Hydra names the first key on the path that is not there
         leaf = next((parts[i] for i in range(len(parts)) if not tree.has(".".join(parts[:i + 1]))), parts[-1])
-        found.append({"kind": verdict, "key": override.prefix + override.key,
+        elsewhere = every.releases_of(override.key) if release and verdict == "not-in-struct" else ()
+        found.append({"kind": verdict, "key": override.prefix + override.key, "release": release,
+                      "known_in": span(elsewhere) if elsewhere else "",
                       "error": ERRORS[verdict].format(leaf=leaf, key=override.key),
                       "hint": tree.hint(override.key) if verdict == "not-in-struct" else "",
                       "file": override.at.path, "line": override.at.line, "column": override.at.column})
@@ -114,7 +131,7 @@ def subjects(entry: str, args: list, script: str, anchor: Location) -> tuple:
         values, places, blind = {}, {}, set()
     else:
         trainer["refused"] = refused(line, tree)
-        values, places, blind = values_of(line, tree)
+        values, places, blind = values_of(line, _pinned(tree)[0])   # the defaults of the pinned release
         get = lambda key: resolve(values, key, blind=blind)   # noqa: E731
         if config in ("ppo_trainer", "ppo_megatron_trainer"):
             _ppo(trainer, get, places, anchor, unknown)
