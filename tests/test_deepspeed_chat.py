@@ -91,7 +91,22 @@ def test_flags_as_its_argparse_reads_them(tmp_path):
     assert [m for _, _, _, m in check(tmp_path, base + "--zero_stage three\n")] == [
         "DeepSpeed-Chat refuses `--zero_stage` (argument --zero_stage: invalid int value: 'three')"]
     # flags of older releases are still known (step 3 of May 2023: --per_device_mini_train_batch_size)
-    assert rules(tmp_path, f"deepspeed {STEP3} --per_device_mini_train_batch_size 4 --generation_batch_numbers 1\n") == []
+    models = "--actor_model_name_or_path a --critic_model_name_or_path c"
+    assert rules(tmp_path, f"deepspeed {STEP3} {models} --per_device_mini_train_batch_size 4 --generation_batch_numbers 1\n") == []
+
+
+def test_a_flag_the_parser_requires_is_missing(tmp_path):
+    # argparse's last check (`required=True`): step 3 requires both model paths, the other steps the model's
+    # (reported at the main.py word, column 11: the launch, not a flag, lacks it)
+    found = check(tmp_path, f"deepspeed {STEP3} --actor_model_name_or_path a --per_device_training_batch_size 4\n")
+    assert [(r, line, col, m) for r, line, col, m in found] == [
+        ("RM441", 1, 11, "DeepSpeed-Chat refuses `--critic_model_name_or_path` (the following arguments are required: "
+                        "--critic_model_name_or_path)")]
+    assert [m for *_, m in check(tmp_path, f"deepspeed {STEP2} --zero_stage 2\n")] == [
+        "DeepSpeed-Chat refuses `--model_name_or_path` (the following arguments are required: --model_name_or_path)"]
+    # a word that may hold more flags (`$@`) may hold them; a refusal before it is argparse's only error
+    assert rules(tmp_path, f'deepspeed {STEP2} --zero_stage 2 "$@"\n') == []
+    assert rules(tmp_path, f"deepspeed {STEP2} --zero_stage two\n") == ["RM441"]
 
 
 def test_parse_args_own_checks(tmp_path):

@@ -1,12 +1,12 @@
 """rmlint against DeepSpeed-Chat's own parsers. DeepSpeed-Chat is not on the package registry (no
-`deepspeed-chat` or `dschat` distribution), so the `parse_args()` of each step's main.py (excerpts read
-at DeepSpeedExamples master commits, provenance in tests/fixtures/upstream/MANIFEST.tsv) is run with the
+`deepspeed-chat` or `dschat` distribution), so the `parse_args()` of each step's main.py (steps 1, 2, 2-DPO and
+3; excerpts read at DeepSpeedExamples commits equal to master's, provenance in tests/fixtures/upstream/MANIFEST.tsv) is run with the
 real argparse, transformers' SchedulerType and the installed DeepSpeed's add_config_arguments, including
 the checks parse_args makes after parsing (step 3: inference_tp_size > 1 needs actor ZeRO-3; ZeRO-2 +
 hybrid engine + offload without LoRA is refused). Over every DeepSpeed-Chat launch in the upstream
 fixtures, the rule examples and mutations of them (a letter dropped, abbreviations, `--flag=value`, a
-value of the wrong type or outside the choices, a value missing at the end or in the middle, an unknown flag), rmlint
-reports an error exactly where the parser refuses and reads the same values."""
+value of the wrong type or outside the choices, a value missing at the end or in the middle, an unknown flag, a
+required flag left out), rmlint reports an error exactly where the parser refuses and reads the same values."""
 
 import argparse
 import ast
@@ -20,7 +20,9 @@ import pytest
 from conftest import ROOT
 
 UPSTREAM = ROOT / "tests" / "fixtures" / "upstream" / "deepspeed_chat"
-STEPS = {"sft": "step1_supervised_finetuning", "rm": "step2_reward_model_finetuning", "ppo": "step3_rlhf_finetuning"}
+STEPS = {"sft": "step1_supervised_finetuning", "rm": "step2_reward_model_finetuning", "dpo": "step2_dpo_finetuning",
+         "ppo": "step3_rlhf_finetuning"}
+EXCERPTS = {"sft": "step1", "rm": "step2", "dpo": "step2_dpo", "ppo": "step3"}     # parsers/<name>_parse_args.py
 READ = ("model_name_or_path", "actor_model_name_or_path", "critic_model_name_or_path", "per_device_train_batch_size",
         "per_device_training_batch_size", "gradient_accumulation_steps", "zero_stage", "actor_zero_stage",
         "critic_zero_stage", "offload", "dtype", "lora_dim", "actor_lora_dim", "only_optimize_lora",
@@ -37,7 +39,7 @@ def _parse_args(step: str):
     """The excerpt's parse_args, compiled once; called with argv it parses that argv for real."""
     import deepspeed
     from transformers import SchedulerType
-    excerpt = UPSTREAM / "parsers" / f"{STEPS[step].split('_')[0]}_parse_args.py"
+    excerpt = UPSTREAM / "parsers" / f"{EXCERPTS[step]}_parse_args.py"
     argv_box, captured = [], {}
 
     class Parser(argparse.ArgumentParser):
@@ -104,9 +106,9 @@ def upstream_launches() -> list:
     from rmlint.lint import lint_paths
     seen, real_parse = [], dsflags.parse
 
-    def spy(step, args):
+    def spy(step, args, anchor=None):
         seen.append((step, list(args)))
-        return real_parse(step, args)
+        return real_parse(step, args, anchor)
     launches = []
     for script in sorted(UPSTREAM.glob("training/**/*.sh")):
         seen.clear()
@@ -180,6 +182,11 @@ WRITTEN = [("sft", "--data_path Dahoas/rm-static --data_split 2,4,4 --model_name
            ("rm", "--model_name_or_path facebook/opt-350m --num_padding_at_beginning 1 --weight_decay 0.1 "
                   "--dropout 0.0 --gradient_accumulation_steps 4 --zero_stage 3 --enable_tensorboard --dtype bf16 "
                   "--deepspeed --output_dir out"),
+           ("dpo", "--data_path Dahoas/rm-static --data_split 2,4,4 --model_name_or_path meta-llama/Llama-2-7b-hf "
+                   "--per_device_train_batch_size 4 --max_seq_len 512 --learning_rate 5e-7 --beta 0.1 "
+                   "--label_smoothing 0.0 --gradient_accumulation_steps 2 --lr_scheduler_type constant_with_warmup "
+                   "--zero_stage 3 --offload_reference_model --lora_dim 64 --only_optimize_lora --dtype bf16 "
+                   "--deepspeed --output_dir out"),
            ("ppo", "--data_path Dahoas/rm-static --actor_model_name_or_path a --critic_model_name_or_path c "
                    "--num_padding_at_beginning 1 --per_device_generation_batch_size 4 "
                    "--per_device_training_batch_size 4 --actor_zero_stage 3 --critic_zero_stage 3 "
@@ -201,7 +208,7 @@ def rmlint_verdict(step: str, words: list) -> tuple:
     from rmlint.lint import lint_argv
     found = lint_argv(["deepspeed", f"training/{STEPS[step]}/main.py", *words], select=REFUSALS).findings
     at = types.SimpleNamespace(path="<argv>", line=1, column=1)
-    parsed = dsflags.parse(step, [types.SimpleNamespace(text=w, at=at, known=True, opaque=False) for w in words])
+    parsed = dsflags.parse(step, [types.SimpleNamespace(text=w, at=at, known=True, opaque=False) for w in words], at)
     return [f.rule for f in found], parsed.values
 
 
@@ -211,7 +218,10 @@ def test_the_parsers_and_rmlint_agree_on_every_launch_and_mutation(monkeypatch):
     cases = all_cases()
     origins = {origin for _, _, origin in cases if "(mutated)" not in origin}
     assert {"training/step2_reward_model_finetuning/training_scripts/single_gpu/run_350m_lora.sh",
+            "training/step2_dpo_finetuning/training_scripts/llama2/run_llama2_7b.sh",
+            "training/step2_dpo_finetuning/training_scripts/llama2/run_llama2_7b_lora.sh",
             "training/step3_rlhf_finetuning/training_scripts/llama2/run_llama2_7b.sh"} <= origins
+    assert {step for step, _, _ in cases} == set(STEPS)
     monkeypatch.setattr(dsflags, "flags", lambda step: tables[step])
     disagreements, refused = [], 0
     for step, words, origin in cases:

@@ -6,7 +6,7 @@ Usage: python tools/extract_deepspeed_chat_flags.py DEEPSPEEDEXAMPLES_CHECKOUT >
 For every commit that changed applications/DeepSpeed-Chat/training/step{1,2,3}_*/main.py (and step2_dpo_finetuning), the file's own
 `parse_args()` is run (its body up to `parser.parse_args()`, with the real argparse and the installed
 DeepSpeed's `add_config_arguments`), and each action of the parser is recorded: option strings, whether it
-takes a value, its type, choices and default, and the first and last commit dates that had it. The step-2
+takes a value, its type, choices, default and whether it is required, and the first and last commit dates that had it. The step-2
 `only_optimize_lora` fix (DeepSpeedExamples PR #758) is located by the first commit whose main.py passes
 `force_optimize_params`.
 """
@@ -54,7 +54,7 @@ def describe(action) -> dict:
     kind = "flag" if action.nargs == 0 else "list" if action.nargs in ("*", "+") else "value"
     kind_type = getattr(action.type, "__name__", "") if action.type else "str"
     default = action.default if isinstance(action.default, (int, float, str, bool, type(None))) else str(action.default)
-    return {"dest": action.dest, "kind": kind, "type": kind_type,
+    return {"dest": action.dest, "kind": kind, "type": kind_type, "required": bool(action.required),
             "choices": [str(c) for c in action.choices] if action.choices else [], "default": default}
 
 

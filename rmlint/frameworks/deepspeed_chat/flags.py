@@ -61,8 +61,9 @@ def _option_like(text: str) -> bool:
     return text.startswith("-") and len(text) > 1 and not NEGATIVE.match(text) and " " not in text
 
 
-def parse(step: str, args: list) -> Parsed:
-    """`args`: the words after main.py (.text, .at, .known, .opaque)."""
+def parse(step: str, args: list, anchor=None) -> Parsed:
+    """`args`: the words after main.py (.text, .at, .known, .opaque); `anchor`: where a flag the parser
+    requires (`required=True`) and the launch lacks is reported."""
     parsed, i = Parsed(), 0
     table = flags(step)
     while i < len(args):
@@ -114,7 +115,18 @@ def parse(step: str, args: list) -> Parsed:
             _refuse(parsed, name, f"argument {name}: invalid {spec['type']} value: {' '.join(words)!r}", "", arg.at)
             continue
         parsed.values[spec["dest"]] = values if spec["kind"] == "list" else values[0]
+    _required(parsed, table, anchor)
     return parsed
+
+
+def _required(parsed: Parsed, table: dict, anchor) -> None:
+    """argparse's last check, made only when nothing else was refused (it stops at its first error): every
+    required flag written (a word that may stand for more flags may hold them)."""
+    if parsed.refused or parsed.opaque or anchor is None:
+        return
+    missing = [name for name, spec in table.items() if spec.get("required") and spec["dest"] not in parsed.places]
+    if missing:
+        _refuse(parsed, missing[0], f"the following arguments are required: {', '.join(missing)}", "", anchor)
 
 
 def get(parsed: Parsed, step: str, dest: str):

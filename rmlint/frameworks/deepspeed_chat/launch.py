@@ -86,7 +86,7 @@ def subjects(step: str, args: list, anchor: Location, world: int, main_py: str |
     from ...sources.document import Document
     from ..trainer.common import TrainerSettings, subject
     from ..trainer.defaults import defaults
-    parsed = dsflags.parse(step, args)
+    parsed = dsflags.parse(step, args, anchor)
     get = lambda dest: dsflags.get(parsed, step, dest)   # noqa: E731
     trainer = defaults()
     trainer.update(framework="deepspeed_chat", stage=step, refused=parsed.refused,
