@@ -10,6 +10,8 @@ check: which check, the key it is reported at, the numbers, the smallest fix as 
 - ActorConfig/CriticConfig.validate: data.train_batch_size >= ppo_mini_batch_size.
 - fsdp_workers.py: ppo_mini_batch_size × rollout.n // (GPUs / ulysses_sequence_parallel_size) must be
   > 0 and a multiple of ppo_micro_batch_size_per_gpu.
+- megatron_workers.py / the Megatron engine: megatron-core's initialize_model_parallel group checks (expert
+  parallel, virtual pipeline, the critic's parallel sizes) for the actor and a Megatron critic.
 """
 
 import math
@@ -85,6 +87,40 @@ def _megatron(get, places, anchor, gpus, train: int, n: int, found: list) -> Non
                            d=micro))
 
 
+def _megatron_core(get, places, anchor, gpus, section: str, found: list) -> None:
+    """megatron-core's initialize_model_parallel (parallel_state.py), which verl's Megatron workers call on
+    all the GPUs with the section's sizes (the actor's for actor, rollout and reference, the critic's own):
+    the GPUs divisible by tensor × pipeline × context parallel (for the actor validate_config says so first,
+    RM636), an interleaved schedule (virtual pipeline size set) only with a pipeline, and the GPUs divisible
+    by expert tensor (the tensor size when unset) × expert × pipeline parallel."""
+    key = f"{section}.megatron.{{}}_parallel_size".format
+    tp, pp, cp, ep = (get(key(name)) for name in ("tensor_model", "pipeline_model", "context", "expert_model"))
+    etp, vpp = get(key("expert_tensor")), get(key("virtual_pipeline_model"))
+    if not _ints(gpus, tp, pp, cp, ep) or min(gpus, tp, pp, cp, ep) < 1:
+        return
+    per_node, nodes = get("trainer.n_gpus_per_node"), get("trainer.nnodes")
+
+    def fix(size: int) -> str:      # the fewest GPUs per node that make the total divisible by size
+        step = size // math.gcd(size, nodes)
+        return f"trainer.n_gpus_per_node={-(-per_node // step) * step}"
+    if gpus % (tp * pp * cp):
+        if section != ACTOR:
+            written = [key(n) for n in ("tensor_model", "pipeline_model", "context") if key(n) in places]
+            found.append(_item("megatron-core-not-divisible", (written or ["trainer.n_gpus_per_node"])[0], places, anchor,
+                               fix(tp * pp * cp), a=gpus, b=tp * pp * cp, section=section, tp=tp, pp=pp, cp=cp))
+        return
+    if vpp is not None and pp <= 1:
+        found.append(_item("megatron-vpp-without-pipeline", key("virtual_pipeline_model"), places, anchor,
+                           f"{key('virtual_pipeline_model')}=null", a=vpp if _ints(vpp) else 0, b=pp, section=section))
+        return
+    etp = tp if etp is None else etp
+    if _ints(etp) and etp >= 1 and gpus % (etp * ep * pp):
+        written = [key(n) for n in ("expert_model", "expert_tensor") if key(n) in places]
+        size = math.lcm(tp * pp * cp, etp * ep * pp)
+        found.append(_item("megatron-expert-not-divisible", (written or ["trainer.n_gpus_per_node"])[0], places, anchor,
+                           fix(size), a=gpus, b=etp * ep * pp, c=ep, d=etp, pp=pp, section=section))
+
+
 def checks(get, places: dict, anchor) -> list:
     found = []
     per_node, nodes = get("trainer.n_gpus_per_node"), get("trainer.nnodes")
@@ -107,7 +143,11 @@ def checks(get, places: dict, anchor) -> list:
             and get("reward_model.use_reward_loop") is not True:
         _exclusive(get, places, anchor, "reward_model", "micro_batch_size", found)
     critic = get("critic.enable")
-    if (critic is True or critic is None and get("algorithm.adv_estimator") == "gae") and get(f"{CRITIC}.use_dynamic_bsz") is False:
+    critic = critic is True or critic is None and get("algorithm.adv_estimator") == "gae"
+    for section, used in ((ACTOR, True), (CRITIC, critic)):
+        if used and get(f"{section}.strategy") == "megatron":
+            _megatron_core(get, places, anchor, gpus, section, found)
+    if critic and get(f"{CRITIC}.use_dynamic_bsz") is False:
         _exclusive(get, places, anchor, CRITIC, "ppo_micro_batch_size", found)
         _role(get, places, anchor, CRITIC, gpus, train, n, found)
     return found
