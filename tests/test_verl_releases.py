@@ -47,10 +47,25 @@ def peel(name, overrides):
             refused.append(found[0])
             overrides = [o for o in overrides if o != found[0]]
 
+def migrated(name, overrides):
+    # verl's own migrate_legacy_reward_impl (experimental/reward_loop/reward_loop.py), run on the composed config
+    import ast
+    from pathlib import Path
+    from omegaconf import open_dict
+    source = (Path(folder).parents[1] / "experimental/reward_loop/reward_loop.py").read_text()
+    function = next(n for n in ast.parse(source).body if getattr(n, "name", "") == "migrate_legacy_reward_impl")
+    space = {"open_dict": open_dict}
+    exec(compile(ast.Module(body=[function], type_ignores=[]), "reward_loop.py", "exec"), space)
+    config = space["migrate_legacy_reward_impl"](compose(config_name=name, overrides=overrides))
+    return {"enable": config.reward.reward_model.enable, "model_path": config.reward.reward_model.model_path}
+
 with initialize_config_dir(config_dir=folder, version_base=None):
     for name, overrides in jobs:
         if name.startswith("peel:"):
             out.append({"refused": peel(name[5:], overrides)})
+            continue
+        if name.startswith("migrate:"):
+            out.append(migrated(name[8:], overrides))
             continue
         try:
             config = compose(config_name=name, overrides=overrides)
@@ -207,3 +222,45 @@ def test_a_plus_override_follows_the_default_of_the_pinned_release():
     assert [item["kind"] for item in refusals(key, "0.7.0")] == ["exists"]
     assert refusals(key, "0.9.1") == []
     assert refusals(key, None) == []     # some release takes it
+
+
+REWARD_LAUNCH = ("python3 -m verl.trainer.main_ppo algorithm.adv_estimator=grpo data.train_batch_size=64 "
+                 "actor_rollout_ref.actor.ppo_mini_batch_size=32 actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=4 "
+                 "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=4 trainer.n_gpus_per_node=8 "
+                 "trainer.nnodes=1 actor_rollout_ref.model.path=Qwen/Qwen2.5-7B-Instruct ")
+
+
+def _reward_findings(tmp_path, text: str, release: str | None) -> list:
+    from rmlint.lint import lint_paths
+    (tmp_path / "run.sh").write_text((f"pip install verl=={release}\n" if release else "\n") + text + "\n")
+    return [(f.rule, f.line, f.column, f.message) for f in lint_paths([str(tmp_path / "run.sh")]).findings
+            if f.rule in ("RM632", "RM633")]
+
+
+def test_the_reward_model_under_its_new_keys_is_the_one_verl_runs(tmp_path, monkeypatch):
+    # from 0.7.1 the reward model is `reward.reward_model.{enable,model_path}`; verl's migrate_legacy_reward_impl
+    # copies the legacy `reward_model.enable` / `reward_model.model.path` over them when those are not null
+    monkeypatch.chdir(tmp_path)
+    new = ["reward.reward_model.enable=True", "reward.reward_model.model_path=Qwen/Qwen2.5-7B-Instruct"]
+    legacy = ["reward_model.enable=True", "reward_model.model.path=Qwen/Qwen2.5-7B-Instruct"]
+    assert hydra("0.9.1", [["migrate:ppo_trainer", new], ["migrate:ppo_trainer", legacy]]) == [
+        {"enable": True, "model_path": "Qwen/Qwen2.5-7B-Instruct"}] * 2
+    for words in (new, legacy):
+        found = _reward_findings(tmp_path, REWARD_LAUNCH + " ".join(words), "0.9.1")
+        key = words[1].split("=")[0]
+        assert [(rule, f"(`{key}`" in message or f"({key})" in message) for rule, *_, message in found] == [("RM632", True)]
+        assert found[0][2] == len(REWARD_LAUNCH + " ".join(words[:1])) + 2
+
+
+def test_a_reward_model_of_another_family_is_re_tokenised_from_0_7_1(tmp_path, monkeypatch):
+    # up to 0.6.1 `reward_model.model.input_tokenizer=null` feeds the policy's token ids to the reward model as they
+    # are (RM633; 0.7.0 turned the reward loop on by default, `reward_model.use_reward_loop=True`); from 0.7.1 the key is gone (the composed configs, test above) and the reward loop always decodes
+    # the rollouts with the policy's tokenizer and re-tokenises them for the reward model
+    monkeypatch.chdir(tmp_path)
+    launch = REWARD_LAUNCH + ("reward_model.enable=True reward_model.model.path=Skywork/Skywork-Reward-Llama-3.1-8B "
+                              "reward_model.model.input_tokenizer=null")
+    assert [rule for rule, *_ in _reward_findings(tmp_path, launch, "0.6.1")] == ["RM633"]
+    assert _reward_findings(tmp_path, launch, "0.7.0") == []
+    assert "reward_model.model.input_tokenizer" not in table_keys("ppo_trainer", "0.7.1")
+    plain = launch.replace(" reward_model.model.input_tokenizer=null", "")
+    assert _reward_findings(tmp_path, plain, "0.9.1") == [] and _reward_findings(tmp_path, plain, "0.7.0") == []

@@ -131,30 +131,44 @@ def subjects(entry: str, args: list, script: str, anchor: Location) -> tuple:
         values, places, blind = {}, {}, set()
     else:
         trainer["refused"] = refused(line, tree)
-        values, places, blind = values_of(line, _pinned(tree)[0])   # the defaults of the pinned release
+        pinned = _pinned(tree)[0]
+        values, places, blind = values_of(line, pinned)   # the defaults of the pinned release
         get = lambda key: resolve(values, key, blind=blind)   # noqa: E731
         if config in ("ppo_trainer", "ppo_megatron_trainer"):
             _ppo(trainer, get, places, anchor, unknown)
-            if "reward_model.model.input_tokenizer" in blind:   # `$@` may set it, but unwritten it re-tokenises
+            # `$@` may set input_tokenizer, but unwritten it re-tokenises; a release without the key (0.7.1 on)
+            # always runs the reward loop, which decodes the rollouts and re-tokenises them
+            if "reward_model.model.input_tokenizer" in blind or not pinned.has("reward_model.model.input_tokenizer"):
                 trainer["reward_retokenizes"] = True
-    settings = TrainerSettings({k: v for k, v in ((k, get(k)) for k in _MODEL_KEYS) if v is not None} if tree else {},
-                               places, anchor)
+    reward_key = trainer["keys"].get("reward_model", _REWARD)
+    settings = TrainerSettings({k: v for k, v in ((k, get(k)) for k in ("actor_rollout_ref.model.path", reward_key))
+                                if v is not None} if tree else {}, places, anchor)
     if tree is not None and trainer["stage"] != "ppo":
-        settings.values.pop("reward_model.model.path", None)
-    made = subject(settings, trainer, {"reward_model": "reward_model.model.path", "lora_rank": _LORA},
+        settings.values.pop(reward_key, None)
+    made = subject(settings, trainer, {"reward_model": reward_key, "lora_rank": _LORA},
                    unknown, "verl", "actor_rollout_ref.model.path")
     made.settings_files += files
     return [made], []
 
 
 _LORA = "actor_rollout_ref.model.lora_rank"
-_MODEL_KEYS = ("actor_rollout_ref.model.path", "reward_model.model.path")
+_REWARD = "reward_model.model.path"
+_RELOCATED = {"reward_model.enable": "reward.reward_model.enable", _REWARD: "reward.reward_model.model_path"}
+
+
+def _reward(get, legacy: str) -> tuple:
+    """(key, value) of a reward-model setting: from 0.7.1 it lives under `reward.reward_model`, and verl's
+    migrate_legacy_reward_impl copies the legacy `reward_model.*` key over it when that is not null."""
+    value = get(legacy)
+    if value is not None or get(_RELOCATED[legacy]) is None:
+        return legacy, value
+    return _RELOCATED[legacy], get(_RELOCATED[legacy])
 
 
 def _ppo(trainer: dict, get, places: dict, anchor: Location, unknown: set) -> None:
-    enabled = get("reward_model.enable") is True
-    reward = get("reward_model.model.path")
-    trainer["keys"].update(reward_model="reward_model.model.path", adapter=_LORA, targets="actor_rollout_ref.model.target_modules")
+    enabled = _reward(get, "reward_model.enable")[1] is True
+    reward_key, reward = _reward(get, _REWARD)
+    trainer["keys"].update(reward_model=reward_key, adapter=_LORA, targets="actor_rollout_ref.model.target_modules")
     if enabled:
         trainer["stage"] = "ppo"
         trainer["reward_model"] = reward if isinstance(reward, str) else ""
@@ -166,7 +180,7 @@ def _ppo(trainer: dict, get, places: dict, anchor: Location, unknown: set) -> No
     # verl decodes the rollouts and re-tokenises them for the reward model through input_tokenizer (the
     # policy's path by default; null feeds the policy's token ids as they are)
     trainer["reward_retokenizes"] = get("reward_model.use_reward_loop") is True or \
-        get("reward_model.model.input_tokenizer") is not None
+        get("reward_model.model.input_tokenizer") is not None or reward_key != _REWARD   # (the reward loop's key)
     if not trainer["refused"]:   # a refused override stops the launch before verl's checks (and its value is unknown)
         trainer["checks"] = batch.checks(get, places, anchor) + _critic_lora(get, places, anchor)
     gpus = get("trainer.n_gpus_per_node"), get("trainer.nnodes")
