@@ -90,8 +90,8 @@ def _megatron(get, places, anchor, gpus, train: int, n: int, found: list) -> Non
 def _megatron_core(get, places, anchor, gpus, section: str, found: list) -> None:
     """megatron-core's initialize_model_parallel (parallel_state.py), which verl's Megatron workers call on
     all the GPUs with the section's sizes (the actor's for actor, rollout and reference, the critic's own):
-    the GPUs divisible by tensor × pipeline × context parallel (for the actor validate_config says so first,
-    RM636), an interleaved schedule (virtual pipeline size set) only with a pipeline, and the GPUs divisible
+    the GPUs divisible by tensor × pipeline × context parallel (for the actor validate_config checks it first,
+    in _megatron), an interleaved schedule (virtual pipeline size set) only with a pipeline, and the GPUs divisible
     by expert tensor (the tensor size when unset) × expert × pipeline parallel."""
     key = f"{section}.megatron.{{}}_parallel_size".format
     tp, pp, cp, ep = (get(key(name)) for name in ("tensor_model", "pipeline_model", "context", "expert_model"))
