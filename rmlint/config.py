@@ -38,6 +38,7 @@ class ConfigError(Exception):
 
 @dataclass(eq=False)
 class Settings:
+    """What a settings file and the command line ask for: selection, exclusion, versions, strictness."""
     select: list | None = None                    # None: every rule
     extend_select: list = field(default_factory=list)
     ignore: list = field(default_factory=list)

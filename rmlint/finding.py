@@ -15,6 +15,7 @@ def printable(text, keep_newlines: bool = False) -> str:
 
 @dataclass(frozen=True, order=True)
 class Location:
+    """A place in a file: 1-based line and column."""
     path: str
     line: int = 1
     column: int = 1
@@ -35,6 +36,7 @@ class Edit:
 
 @dataclass(frozen=True)
 class Finding:
+    """One rule's verdict at one place, worded for the user, with the fix text and the edits that make it."""
     rule: str
     name: str
     severity: str

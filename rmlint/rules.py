@@ -20,12 +20,14 @@ def _fact_path():   # compiled when a rule is compiled or checked, not at a star
 
 @dataclass(eq=False, repr=False)   # lean: each generated method costs a compile at start-up
 class Examples:
+    """A rule's runnable examples: inputs it must flag (with where and what) and inputs it must pass."""
     bad: list
     good: list
 
 
 @dataclass(eq=False)
 class Rule:
+    """One rule file's fields, as its YAML gives them."""
     id: str
     name: str
     severity: str
@@ -51,6 +53,7 @@ class CompiledRule:
 
     def __init__(self, fields: dict, source: Path, compiled: tuple | None = None, needs: list | None = None,
                  rule: Rule | None = None):
+        self.__dict__.update(fields)   # plain attributes: a run reads them thousands of times
         self._fields, self.source, self._rule = fields, source, rule
         if compiled is None:
             compiled = (compile_expression(fields["when"]),
@@ -86,14 +89,13 @@ class CompiledRule:
             self._rule = _metadata(_read(self.source), self.source)
         return self._rule
 
-    def __getattr__(self, name):
-        fields = self.__dict__.get("_fields") or {}
-        if name in fields:
-            return fields[name]
+    @property
+    def problem_kinds(self) -> tuple:
+        return tuple(self.problems or ())
+
+    def __getattr__(self, name):   # what the cache does not hold (the examples): from the rule file
         if name.startswith("_"):
             raise AttributeError(name)
-        if name == "problem_kinds":
-            return tuple(fields.get("problems") or ())
         return getattr(self.rule, name)
 
     def problem_message(self, kind: str) -> str:

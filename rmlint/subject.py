@@ -13,6 +13,7 @@ def _target_versions() -> dict:
 
 @dataclass(eq=False)
 class Subject:
+    """What the rules judge: one launch, config or checkpoint as facts, with where each fact is written."""
     kind: str                      # "openrlhf" | "deepspeed"
     facts: dict
     anchor: Location               # where a finding goes when its fact has no better place

@@ -40,6 +40,7 @@ def number(text: str) -> int:
 
 @dataclass(frozen=True)
 class Version:
+    """One package's target version and where it was found."""
     text: str = ""          # "" when unknown
     source: str = "unknown"  # "settings (pyproject.toml)", "installed", "requirements.txt:3", "unknown"
 
@@ -54,6 +55,7 @@ class Version:
 
 @dataclass(frozen=True)
 class Versions:
+    """The target version of each package a file is judged for."""
     found: dict = field(default_factory=dict)   # package -> Version (known ones only)
 
     def __getitem__(self, package: str) -> Version:

@@ -15,6 +15,7 @@ KeyPath = tuple
 
 @dataclass(eq=False)
 class Document:
+    """A config file as read: its data, where each key is written, the keys written twice, its text."""
     path: str
     data: object
     positions: dict = field(default_factory=dict)      # KeyPath -> (line, column)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Gpus:
+    """How many GPUs a launch gets, and what says so."""
     count: int = 0           # 0: not known
     source: str = ""         # "--num_gpus 8", "CUDA_VISIBLE_DEVICES=0,1,2", "nvidia-smi -L", ...
 

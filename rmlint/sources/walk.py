@@ -22,6 +22,7 @@ def identity(path: str) -> str:
 
 @dataclass
 class Entry:
+    """A file to read, and how the command line reached it."""
     path: str             # display path, also the one opened
     explicit: bool        # named on the command line (not found by a walk)
     origins: list         # the arguments that reach it
@@ -29,6 +30,7 @@ class Entry:
 
 @dataclass
 class Selection:
+    """The files a run reads, the folders it walked and how many it left out."""
     entries: list = field(default_factory=list)
     folders: list = field(default_factory=list)    # folders given on the command line
     excluded: int = 0

@@ -38,6 +38,7 @@ AUTO_IS_A_VALUE = {"replace_method", "select_strategy", "keep_in_fp32_modules"}
 
 @dataclass(eq=False, repr=False)   # read-only by use; lean to build at start-up
 class Field:
+    """One key of a strict DeepSpeed config block, as DeepSpeed's pydantic model declares it."""
     name: str
     alias: str | None
     default: object

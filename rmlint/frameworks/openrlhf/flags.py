@@ -38,6 +38,7 @@ def version_number(version: str) -> int:
 
 @dataclass(frozen=True)
 class FlagSpec:
+    """One OpenRLHF flag across releases: its kind, type, defaults and the releases that have it."""
     name: str
     kind: str            # "bool" | "value" | "list"
     type: str            # "int" | "float" | "str" | "bool"

@@ -15,6 +15,7 @@ from .flags import table
 
 @dataclass
 class Role:
+    """One model a launch creates: its path, whether it trains, its value head, LoRA and DeepSpeed config."""
     kind: str                  # rm_train | policy | actor | critic | reward | ref | combiner
     name: str
     trained: bool
