@@ -9,7 +9,7 @@ import pytest
 
 from conftest import findings_of_text
 from rmlint.frameworks.openrlhf.flags import table
-from rmlint.sources.commands import DATA as LAUNCHER_DATA
+from rmlint.sources.launcher_options import DATA as LAUNCHER_DATA
 from rmlint.frameworks.trainer.common import snapshot
 
 WRAPPERS = ["{}", "env A=1 {}", "CUDA_VISIBLE_DEVICES=0,1 {}", "nohup {} &", "timeout 60 {}", "exec {}", "time {}",

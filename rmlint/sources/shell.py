@@ -16,17 +16,16 @@ Reading is linear: words are built from lists of pieces joined once, and everyth
 
 import re
 
-from .shellfail import PLACEHOLDER, placeholder_message, redirect_target
+from .shellexpand import Expansions
+from .shellforms import MAX_DEPTH, ShellForms, shell_string
+from .shellredirect import Redirections
 from .shellsource import MAX_SOURCING_SCRIPT, Sourcing, follow
-from .shellforms import MAX_DEPTH, ShellForms, shell_string, word_chunks
-from .shellwords import Budget, Chunk, Command, Script, Word, elements, join, skip_backquote, skip_balanced, split
+from .shellwords import Budget, Chunk, Command, Script, Word, join, skip_backquote, split
 
 __all__ = ["Command", "Script", "Word", "parse"]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\+?)=")
-_ARRAY_REF = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\[([@*]|\d+)\]")
-_DEFAULT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*|\d+)(:?)([-=])(.*)", re.S)
 _OPERATOR_CHARS = ";&|()"
 _PLAIN = re.compile(r"[^ \t\r\n\\'\"$`<>;&|(){}]+")
 _RESERVED_PREFIX = {"if", "then", "elif", "else", "do", "while", "until", "!", "{", "}", "time",
@@ -35,7 +34,7 @@ _IGNORED_COMMANDS = {"for", "case", "select", "function", "[[", "[", "test", "ec
                      "source", ".", "cd", "mkdir", "rm", "cp", "mv", "unset", "shift", "return", "exit"}
 
 
-class _Scanner(ShellForms):
+class _Scanner(ShellForms, Expansions, Redirections):
     def __init__(self, text: str, start: int = 0, end: int | None = None, variables=None, budget=None,
                  positional=None, depth: int = 0, functions=None, script=None, tag: str = "", sourcing=None):
         self.text, self.i, self.n = text, start, len(text) if end is None else end
@@ -151,173 +150,6 @@ class _Scanner(ShellForms):
             value = self.vars[name] + value
         self.vars[name] = value
 
-    # ----- expansions ------------------------------------------------------------
-    def expansion(self, quoted: bool) -> list:
-        """Read `$...` at self.i; return the chunks it stands for."""
-        start, text = self.i, self.text
-        nxt = text[start + 1] if start + 1 < self.n else ""
-        if nxt == "(":
-            self.i = skip_balanced(text, start + 1, "(", ")", self.n)
-            return [Chunk("", start, known=False)]
-        if nxt == "{":
-            end = skip_balanced(text, start + 1, "{", "}", self.n)
-            self.i = end
-            return self.braced(text[start + 2:end - 1], start, quoted)
-        match = _NAME.match(text, start + 1, self.n)
-        if match:
-            self.i = match.end()
-            return self.lookup(match.group(), start)
-        if nxt and (nxt.isdigit() or nxt in "@*#?$!-"):
-            self.i = start + 2
-            return self.special(nxt, start, quoted)
-        self.i = start + 1
-        return [Chunk("$", start)]
-
-    def special(self, name: str, offset: int, quoted: bool) -> list:
-        """$1, $@, $*, $#: known inside a function called from the script, unknown elsewhere."""
-        if self.positional is None or name not in "0123456789@*#" or name == "0":
-            return [Chunk("", offset, known=False)]
-        if name == "#":
-            return [Chunk(str(len(self.positional)), offset)]
-        if name.isdigit():
-            k = int(name) - 1
-            return self.charged(word_chunks(self.positional[k]) if k < len(self.positional) else [], offset)
-        chunks = []
-        for word in self.positional:
-            if chunks:
-                chunks.append(Chunk(" ", word.offset) if name == "*" and quoted else Chunk("", word.offset, brk=True))
-            chunks += word_chunks(word)
-        return self.charged(chunks, offset)
-
-    def braced(self, inner: str, offset: int, quoted: bool = False) -> list:
-        if _NAME.fullmatch(inner):
-            return self.lookup(inner, offset)
-        if inner.isdigit() or inner in ("@", "*", "#"):
-            return self.special(inner if not inner.isdigit() or len(inner) == 1 else "?", offset, quoted)
-        array = _ARRAY_REF.fullmatch(inner)
-        if array:
-            return self.element(array.group(1), array.group(2), offset, quoted)
-        match = _DEFAULT.fullmatch(inner)
-        if not match:
-            return [Chunk("", offset, known=False)]  # ${#X}, ${X%y}, ${X/a/b}: not followed
-        name, colon, _, default = match.groups()
-        value = self.vars.get(name) if not name.isdigit() else (
-            None if self.positional is None or int(name) > len(self.positional) or name == "0"
-            else word_chunks(self.positional[int(name) - 1]))
-        empty = value is not None and all(c.known and not c.text for c in value)
-        if value is not None and not (colon and empty):
-            return self.charged(value, offset)
-        if "$" in default or "`" in default:
-            return [Chunk("", offset, known=False)]
-        # `${GPUS:-8}`: the default is what runs unless the caller's environment says otherwise
-        start = offset + 2 + len(name) + len(colon) + 1
-        if len(default) >= 2 and default[0] == default[-1] and default[0] in "'\"":   # `${X:-"-m a.b"}`
-            return [Chunk(default[1:-1], start + 1)]
-        return [Chunk(default, start)]
-
-    def element(self, name: str, index: str, offset: int, quoted: bool) -> list:
-        value = self.vars.get(name)
-        if value is None:
-            return [Chunk("", offset, known=False)]
-        items = elements(value)
-        if index.isdigit():
-            k = int(index)
-            return self.charged(items[k] if k < len(items) else [], offset)
-        chunks = []
-        for item in items:
-            if chunks:
-                chunks.append(Chunk(" ", offset) if index == "*" and quoted else Chunk("", offset, brk=True))
-            chunks += item
-        return self.charged(chunks, offset)
-
-    def lookup(self, name: str, offset: int) -> list:
-        value = self.vars.get(name)
-        if value is None:
-            return [Chunk("", offset, known=False)]
-        items = elements(value) if any(c.brk for c in value) else [value]   # $array is its first element
-        return self.charged(items[0] if items else [], offset)
-
-    def charged(self, value: list, offset: int) -> list:
-        if not self.budget.take(value, offset):
-            return [Chunk("", offset, known=False)]
-        return [c.copy() for c in value]
-
-    def put_expansion(self, chunks: list, quoted: bool):
-        if quoted:
-            self.begin_word(self.i)
-        for chunk in chunks:
-            if chunk.brk:
-                self.begin_word(chunk.offset)
-                self.chunks.append(chunk)
-                continue
-            self.add(chunk.text, chunk.offset, chunk.known, split=not quoted)
-            if not quoted and not chunk.known:
-                self.chunks[-1].opaque = True
-
-    # ----- here-documents --------------------------------------------------------
-    def heredoc_operator(self):
-        text, i = self.text, self.i + 2
-        strip_tabs = i < self.n and text[i] == "-"
-        if strip_tabs:
-            i += 1
-        while i < self.n and text[i] in " \t":
-            i += 1
-        start = i
-        while i < self.n and text[i] not in " \t\n;&|<>()":
-            i += 1
-        raw = text[start:i]
-        quoted = any(q in raw for q in "'\"\\")
-        delimiter = raw.replace("'", "").replace('"', "").replace("\\", "")
-        self.heredocs.append((delimiter, quoted, strip_tabs, self.i))
-        self.i = i
-
-    def read_heredocs(self):
-        for delimiter, quoted, strip_tabs, where in self.heredocs:
-            body_start = self.i
-            while True:
-                end = self.text.find("\n", self.i, self.n)
-                line_end = self.n if end < 0 else end
-                line = self.text[self.i:line_end].rstrip("\r")
-                if (line.lstrip("\t") if strip_tabs else line) == delimiter:
-                    body_end, self.i = self.i, min(line_end + 1, self.n)
-                    break
-                if end < 0:
-                    self.script.problems.append(
-                        (f"here-document at this line is not terminated (wanted `{delimiter}`)", where))
-                    body_end = self.i = self.n
-                    break
-                self.i = end + 1
-            self.bodies.append(self.heredoc_body(body_start, body_end, quoted))
-        self.heredocs = []
-
-    def heredoc_body(self, start: int, end: int, quoted: bool) -> list:
-        if quoted:
-            return [Chunk(self.text[start:end], start)]
-        chunks, i, text = [], start, self.text
-        saved = self.i
-        while i < end:
-            c = text[i]
-            if c == "\\" and i + 1 < end and text[i + 1] == "\n":
-                i += 2
-            elif c == "\\" and i + 1 < end and text[i + 1] in "$`\\":
-                chunks.append(Chunk(text[i + 1], i + 1))
-                i += 2
-            elif c == "$":
-                self.i = i
-                chunks.extend(self.expansion(quoted=True))
-                i = self.i
-            elif c == "`":
-                i = skip_backquote(text, i, end)
-                chunks.append(Chunk("", i, known=False))
-            else:
-                j = i
-                while j < end and text[j] not in "\\$`":
-                    j += 1
-                chunks.append(Chunk(text[i:j] if j > i else text[i], i))
-                i = max(j, i + 1)
-        self.i = saved
-        return chunks
-
     # ----- main loop ---------------------------------------------------------------
     def run(self) -> Script:
         text = self.text
@@ -399,15 +231,6 @@ class _Scanner(ShellForms):
                                          "(a variable built from copies of itself?); the rest is not read",
                                          self.budget.spent_at))
 
-    def read_heredocs_for_last(self):
-        """Bodies follow the line that opened them; attach them to that line's command."""
-        self.read_heredocs()
-        bodies, self.bodies = self.bodies, []
-        if self.waiting is not None:
-            words, offset = self.waiting
-            self.waiting = None
-            self.finish(words, bodies, offset)
-
     def end_command(self, offset: int):
         """A command whose line opened here-documents waits for their bodies."""
         self.end_word()
@@ -445,24 +268,6 @@ class _Scanner(ShellForms):
         if i >= self.n:
             self.script.problems.append(("unterminated double quote", self.i))
         self.i = i + 1
-
-    def redirection(self):
-        placeholder = PLACEHOLDER.match(self.text, self.i, self.n) if self.text[self.i] == "<" else None
-        if placeholder:     # `--model <model name>`: a value to fill in, which bash reads as redirections
-            line_end = self.text.find("\n", placeholder.end(), self.n)
-            rest = self.text[placeholder.end():self.n if line_end < 0 else line_end]
-            message = placeholder_message(placeholder.group(), line_ends=not rest.strip(" \t\r"))
-            self.script.failures.append(("placeholder", {"message": message}, self.i))
-            self.add("", self.i, known=False)
-            self.i = placeholder.end()
-            return
-        if len(self.chunks) == 1 and self.chunks[0].known and self.chunks[0].settle().text.isdigit():
-            self.chunks, self.word_started = [], False     # `2>&1`: the descriptor is no word
-        self.end_word()
-        self.i, placeholder = redirect_target(self.text, self.i, self.n)
-        if placeholder is not None:
-            self.script.failures.append(("placeholder", {"message": placeholder_message(placeholder.group(), True)},
-                                         placeholder.start()))
 
 
 def parse(text: str, path: str | None = None) -> Script:
