@@ -196,6 +196,9 @@ def _script_subjects(path: str, text: str, script, launches: list | None = None)
                  for kind, facts, offset in script.failures]
     result, trouble = read_commands(script.commands, path, index.position, launches, locate, script.unread,
                                     read_file=subjects_of_file)
+    if script.exited_at is not None:
+        from .launches import never_run
+        trouble += never_run(script.unreachable, locate(script.exited_at), locate, launches)
     source = Document(path, None, text=text)
     for subject in result:
         if subject.source is None:   # a launch's own subjects: a fix edits the script

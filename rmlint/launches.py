@@ -71,6 +71,26 @@ def read_commands(commands: list, path: str, position, records: list | None = No
     return subjects, findings
 
 
+def never_run(commands: list, exit_place: Location, locate, records: list | None = None) -> list:
+    """The launches after the `exit` that ends a script (shellflow.py): bash never runs them, so they are
+    not checked; each is listed with `understood: false` and the place of the exit, and noted."""
+    from .problems import finding as problem
+    from .sources.commands import is_launch, recognise
+    findings = []
+    where = f"{exit_place.path}:{exit_place.line}"
+    for command in commands:
+        launch = recognise(command)
+        if not is_launch(launch):
+            continue
+        entry = record(launch, locate(command.offset))
+        entry.update(understood=False, reason=f"never runs: the script exits first, at {where}")
+        anchor = locate(launch.program_word.offset if launch.program_word is not None else command.offset)
+        findings.append(problem("launch-never-runs", anchor, program=launch.program or launch.launcher, exit=where))
+        if records is not None:
+            records.append(entry)
+    return findings
+
+
 def entrypoints(framework: str):
     """The entrypoints a framework's flag tables know (OpenRLHF's), for the recogniser; None: any."""
     if framework != "openrlhf":

@@ -17,9 +17,10 @@ Reading is linear: words are built from lists of pieces joined once, and everyth
 import re
 
 from .shellexpand import Expansions
+from .shellflow import ControlFlow
 from .shellforms import MAX_DEPTH, ShellForms, shell_string
 from .shellredirect import Redirections
-from .shellsource import MAX_SOURCING_SCRIPT, Sourcing, follow
+from .shellsource import Sourcing, follow
 from .shellwords import Budget, Chunk, Command, Script, Word, join, skip_backquote, split
 
 __all__ = ["Command", "Script", "Word", "parse"]
@@ -34,9 +35,10 @@ _IGNORED_COMMANDS = {"for", "case", "select", "function", "[[", "[", "test", "ec
                      "source", ".", "cd", "mkdir", "rm", "cp", "mv", "unset", "shift", "return", "exit"}
 
 
-class _Scanner(ShellForms, Expansions, Redirections):
+class _Scanner(ShellForms, Expansions, Redirections, ControlFlow):
     def __init__(self, text: str, start: int = 0, end: int | None = None, variables=None, budget=None,
-                 positional=None, depth: int = 0, functions=None, script=None, tag: str = "", sourcing=None):
+                 positional=None, depth: int = 0, functions=None, script=None, tag: str = "", sourcing=None,
+                 top: bool = False, sourced: bool = False):
         self.text, self.i, self.n = text, start, len(text) if end is None else end
         self.sourcing = sourcing          # shellsource.Sourcing: `source FILE` is followed; None: ignored
         self.vars = {} if variables is None else variables
@@ -59,6 +61,10 @@ class _Scanner(ShellForms, Expansions, Redirections):
         self.pending_function = ""     # `name()` read; its `{` comes next
         self.braces = 0                # `{ ...; }` groups open inside a function body
         self.branches: list = []       # open `if` statements: (variables before it, [(variables, is else) per branch])
+        self.top, self.sourced = top, sourced   # an `exit` here ends the script; a `return` ends this sourced file
+        self.nest = self.parens = 0    # compound commands and subshells open around the command
+        self.linked = False            # the command follows `&&`, `||` or `|`
+        self.halted = False            # an `exit` or `return` ended the reading
 
     # ----- words -----------------------------------------------------------------
     def begin_word(self, offset: int):
@@ -99,6 +105,7 @@ class _Scanner(ShellForms, Expansions, Redirections):
         start = 0
         while start < len(words) and words[start].text in _RESERVED_PREFIX and words[start].known:
             self.branch(words[start].text, words[start].offset)
+            self.open_close(words[start].text)
             start += 1
         env, assignments = {}, []
         while start < len(words) and hasattr(words[start], "assignment_chunks"):
@@ -124,9 +131,12 @@ class _Scanner(ShellForms, Expansions, Redirections):
                 self.vars[target] = bodies[-1]
             return
         if name in ("source", ".") and self.sourcing is not None:
-            follow(self, words[1:], words[0].offset)
+            follow(self, words[1:], words[0].offset, top=self.top and self.unconditional(offset))
+            return
+        if name in ("exit", "return") and self.stops(name, offset, words[0].offset):
             return
         if name in _IGNORED_COMMANDS:
+            self.open_close(name)
             return
         if words[0].known and name in self.functions and self.depth < MAX_DEPTH:
             self.call(name, words[1:])
@@ -153,7 +163,7 @@ class _Scanner(ShellForms, Expansions, Redirections):
     # ----- main loop ---------------------------------------------------------------
     def run(self) -> Script:
         text = self.text
-        while self.i < self.n:
+        while self.i < self.n and not self.halted:
             c = text[self.i]
             if c == "\n":
                 if self.array is not None or self.pending_function:
@@ -207,7 +217,7 @@ class _Scanner(ShellForms, Expansions, Redirections):
                 self.close_array()
             elif c in _OPERATOR_CHARS:
                 self.end_command(self.i)
-                self.i += 1
+                self.i += self.operator(text, self.i)
             elif c in "{}" and self.brace():
                 if c == "}" and self.braces < 0:
                     return self.script
@@ -216,9 +226,12 @@ class _Scanner(ShellForms, Expansions, Redirections):
                 j = match.end() if match else self.i + 1
                 self.add(text[self.i:j], self.i)
                 self.i = j
-        self.end_command(self.n)
+        if not self.halted:
+            self.end_command(self.n)
         if self.heredocs:
             self.read_heredocs_for_last()
+        if self.halted and self.top and self.depth == 0:
+            self.unreachable()
         if self.depth == 0:
             self.finish_script()
         return self.script
@@ -241,6 +254,7 @@ class _Scanner(ShellForms, Expansions, Redirections):
             self.waiting = (words, offset)
             return
         self.finish(words, [], offset)
+        self.linked = False
 
     def double_quoted(self):
         text = self.text
@@ -273,8 +287,8 @@ class _Scanner(ShellForms, Expansions, Redirections):
 def parse(text: str, path: str | None = None) -> Script:
     """The script's commands; with `path`, files it sources (`source ./x.sh args`) are read from beside
     it (or the working directory) and what they define flows back (shellsource.py)."""
-    sourcing = Sourcing(path, text) if path is not None and len(text) <= MAX_SOURCING_SCRIPT else None
-    script = _Scanner(text, sourcing=sourcing).run()
+    sourcing = Sourcing(path, text) if path is not None else None     # a larger script's `source`s: shellsource.py
+    script = _Scanner(text, sourcing=sourcing, top=True).run()
     if sourcing is not None:
         script.sources, script.unread = sourcing.files, sourcing.reasons()
     from .shellfail import failures

@@ -20,7 +20,7 @@ from .shellwords import EXPANSION_BUDGET, Chunk, Script
 
 MAX_SOURCES = 16
 MAX_SOURCE_BYTES = 256 * 1024
-MAX_SOURCING_SCRIPT = 256 * 1024   # a larger script's sources are not followed (each one copies its text)
+MAX_SOURCING_SCRIPT = 256 * 1024   # a larger script's sources are not followed (each one copies its text), and said so
 SOURCE_COST = 2000    # budget one sourced file costs besides its text
 MAX_REASONS = 4       # unread files named in a reason; 20,000 missing files are not a 3 MB note
 
@@ -31,10 +31,12 @@ class Sourcing:
     def __init__(self, path: str, combined: str):
         self.path = path              # the script's path ("<stdin>"-like names: no folder of its own)
         self.combined = combined      # the script's text, then each sourced text after a newline
+        self.script_size = len(combined)
         self.files: list = []         # (base offset, path, text)
         self.unread: list = []        # why a sourced file was not read
         self.reading: list = []       # real paths being read now (cycles)
         self.distinct: set = set()    # real paths read so far (MAX_SOURCES counts these)
+        self.exited_at = None         # offset of a top-level `exit` in a sourced file: the script ends there
 
     def skip(self, reason: str) -> None:
         if reason not in self.unread:
@@ -58,8 +60,10 @@ class Sourcing:
         return os.path.normpath(found) if relative.startswith("..") else relative
 
 
-def follow(scanner, words: list, offset: int) -> None:
-    """Read the file `source`d by `words` (FILE ARGS...) into `scanner`'s variables and functions."""
+def follow(scanner, words: list, offset: int, top: bool = False) -> None:
+    """Read the file `source`d by `words` (FILE ARGS...) into `scanner`'s variables and functions; `top`:
+    the `source` runs unconditionally in the main shell, so an `exit` at the file's top level ends the
+    script there (shellflow.py)."""
     sourcing = scanner.sourcing
     if not words or not words[0].known:
         sourcing.skip("the script sources a file named by a word rmlint cannot read")
@@ -77,6 +81,9 @@ def follow(scanner, words: list, offset: int) -> None:
         return      # a cycle: bash would read it again and again; what it defines is already known
     # From here on the file exists and bash reads it: one rmlint leaves unread may set any variable,
     # so the values known before it are not trusted after it (a 17th `source ./bad.sh` is no silent pass).
+    if sourcing.script_size > MAX_SOURCING_SCRIPT:     # bash reads it; rmlint would copy the large script's text
+        return _unknown_after(scanner, f"{name}: not read; rmlint follows `source` only in scripts up to "
+                                       f"{MAX_SOURCING_SCRIPT // 1024} KB, and this one is larger", offset)
     if scanner.depth >= MAX_DEPTH:
         return _unknown_after(scanner, f"{name}: sourced files nest deeper than {MAX_DEPTH}; not read", offset)
     if (real not in sourcing.distinct and len(sourcing.distinct) >= MAX_SOURCES) \
@@ -94,12 +101,16 @@ def follow(scanner, words: list, offset: int) -> None:
     sourcing.files.append((base, found, text))
     positional = words[1:] if len(words) > 1 else scanner.positional   # bash: no ARGS keeps the caller's
     child = type(scanner)(sourcing.combined, base, len(sourcing.combined), scanner.vars, scanner.budget, positional,
-                          scanner.depth + 1, scanner.functions, Script(), tag=scanner.tag, sourcing=sourcing)
+                          scanner.depth + 1, scanner.functions, Script(), tag=scanner.tag, sourcing=sourcing,
+                          top=top, sourced=True)
     sourcing.reading.append(real)
     try:
         child.run()
     finally:
         sourcing.reading.pop()
+    if top and sourcing.exited_at is not None:     # the sourced file exits: so does the script
+        scanner.halted = True
+        scanner.script.exited_at = sourcing.exited_at
 
 
 def _unknown_after(scanner, reason: str | None, offset: int) -> None:

@@ -62,6 +62,8 @@ class Script:
     failures: list = field(default_factory=list)   # (kind, message, offset): shell mistakes that break a launch
     sources: list = field(default_factory=list)    # (base offset, path, text) of each file it sources
     unread: list = field(default_factory=list)     # why a file it sources was not read
+    exited_at: int | None = None                   # offset of the `exit` that ends the script (shellflow.py)
+    unreachable: list = field(default_factory=list)  # the commands after it, which never run
 
 
 class Budget:
