@@ -192,7 +192,7 @@ def _script_subjects(path: str, text: str, script, launches: list | None = None)
     index = _LineIndex(text)
     locate = locator(path, index.position, script)
     findings = [problem("unreadable", locate(offset), error=message) for message, offset in script.problems]
-    findings += [problem(kind, Location(path, *index.position(offset)), **facts)
+    findings += [problem(kind, locate(offset), **facts)     # a sourced file's line, when it is there
                  for kind, facts, offset in script.failures]
     result, trouble = read_commands(script.commands, path, index.position, launches, locate, script.unread,
                                     read_file=subjects_of_file)

@@ -17,7 +17,7 @@ LAYERS = [
     ("base", ["rmlint.about", "rmlint.suggest", "rmlint.cache_folder", "rmlint.data", "rmlint.finding", "rmlint.problems", "rmlint.versions", "rmlint.subject",
               "rmlint.facts", "rmlint.fact_paths", "rmlint.fact_shapes",
               "rmlint.frameworks.checkpoint.defaults", "rmlint.frameworks.trainer.defaults"]),   # fact shapes, no reader behind them
-    ("sources", ["rmlint.sources", "rmlint.sources.shell", "rmlint.sources.shellexpand", "rmlint.sources.shellredirect",
+    ("sources", ["rmlint.sources", "rmlint.sources.shell", "rmlint.sources.shellexpand", "rmlint.sources.shellredirect", "rmlint.sources.shellflow", "rmlint.sources.shellarith",
                  "rmlint.sources.commands", "rmlint.sources.launcher_options", "rmlint.sources.walk", "rmlint.sources.ignore", "rmlint.sources.machine", "rmlint.config"]),
     ("frameworks", ["rmlint.frameworks", "rmlint.frameworks.openrlhf", "rmlint.frameworks.deepspeed", "rmlint.frameworks.trainer",
                     "rmlint.frameworks.checkpoint", "rmlint.frameworks.accelerate"]),

@@ -79,6 +79,12 @@ UPSTREAM_PROBLEMS = {
     DSCHAT + "step3_rlhf_finetuning/training_scripts/opt/single_gpu/run_6.7b_lora.sh": [("RM441", 25), ("RM441", 26)],
     DSCHAT + "step3_rlhf_finetuning/training_scripts/opt/single_node/run_1.3b_lora.sh": [("RM441", 25), ("RM441", 26)],
     DSCHAT + "step3_rlhf_finetuning/training_scripts/opt/single_node/run_30b_lora.sh": [("RM441", 26), ("RM441", 27)],
+    # `nproc_per_gpu=58nproc_per_gpu=58` (a paste repeated; 70b: `22nproc_per_gpu=22`): bash stops at
+    # `total_procs=$(( nproc_per_gpu * ... ))` with "value too great for base", total_procs stays unset, and verl is
+    # started with `data.train_batch_size=` empty and the mini/micro batch sizes 0 (tests/test_shell_arithmetic.py
+    # shows bash doing so)
+    VERL + "tuning/14b/qwen2-14b_grpo-lora_2_h100_fsdp_vllm.sh": [("RM014", 13)],
+    VERL + "tuning/70b/qwen2-72b_grpo-lora_8_h100_fsdp_vllm.sh": [("RM014", 13)],
 }
 
 # versions the code index holds from commits that are in none of verl's 3,248 refs (branch/PR heads never

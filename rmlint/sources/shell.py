@@ -292,5 +292,6 @@ def parse(text: str, path: str | None = None) -> Script:
     if sourcing is not None:
         script.sources, script.unread = sourcing.files, sourcing.reasons()
     from .shellfail import failures
-    script.failures = failures(text, script) + script.failures
+    found = failures(text, script) + script.failures
+    script.failures = list({(kind, offset): (kind, facts, offset) for kind, facts, offset in found}.values())
     return script

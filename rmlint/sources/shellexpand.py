@@ -19,6 +19,8 @@ class Expansions:
         nxt = text[start + 1] if start + 1 < self.n else ""
         if nxt == "(":
             self.i = skip_balanced(text, start + 1, "(", ")", self.n)
+            if text.startswith("$((", start) and text.startswith("))", self.i - 2) and self.i - start >= 5:
+                self.arithmetic(text[start + 3:self.i - 2], start)
             return [Chunk("", start, known=False)]
         if nxt == "{":
             end = skip_balanced(text, start + 1, "{", "}", self.n)
@@ -114,3 +116,16 @@ class Expansions:
             self.add(chunk.text, chunk.offset, chunk.known, split=not quoted)
             if not quoted and not chunk.known:
                 self.chunks[-1].opaque = True
+
+    def arithmetic(self, expression: str, offset: int):
+        """`$(( ... ))`: a failure bash stops at is a finding here (shellarith.py); the value stays unknown."""
+        from .shellarith import check
+        failed = check(expression, self.variable_text)
+        if failed is not None:
+            self.script.failures.append((*failed, offset))
+
+    def variable_text(self, name: str) -> str | None:
+        value = self.vars.get(name)
+        if value is None or any(not c.known or c.brk for c in value):
+            return None
+        return "".join(c.text for c in value)
