@@ -85,7 +85,8 @@ def never_run(commands: list, exit_place: Location, locate, records: list | None
         entry = record(launch, locate(command.offset))
         entry.update(understood=False, reason=f"never runs: the script exits first, at {where}")
         anchor = locate(launch.program_word.offset if launch.program_word is not None else command.offset)
-        findings.append(problem("launch-never-runs", anchor, program=launch.program or launch.launcher, exit=where))
+        findings.append(problem("launch-never-runs", anchor, program=launch.program or launch.launcher,
+                                exit=where))
         if records is not None:
             records.append(entry)
     return findings

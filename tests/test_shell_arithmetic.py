@@ -133,3 +133,20 @@ def test_bash_abandons_the_command_and_the_script_goes_on(tmp_path):
     done = subprocess.run([BASH, str(script)], capture_output=True, text=True, timeout=20)
     assert done.stdout == "total=[]\nnext\n"
     assert "value too great for base" in done.stderr and "division by 0" in done.stderr
+
+
+@pytest.mark.parametrize("name,text", [
+    ("deep parentheses", "x=$(( " + "(" * 5000 + "1" + ")" * 5000 + " ))\n"),
+    ("many minus signs", "x=$(( " + "- " * 5000 + "1 ))\n"),
+    ("values naming values", "v0=1\n" + "".join(f"v{i}='" + "+".join([f"v{i - 1}"] * 10) + "'\n" for i in range(1, 12))
+     + "x=$(( v11 ))\n" * 50),
+    ("many expansions", "n=1\n" + "x=$(( n * 2 ))\n" * 20000),
+])
+def test_hostile_arithmetic_is_read_in_bounded_time(name, text):
+    """No traceback and no hang: rmlint gives up where bash would recurse 10**11 times or nest 5000 deep."""
+    import time
+    from rmlint.sources import shell
+    started = time.perf_counter()
+    script = shell.parse(text)
+    assert time.perf_counter() - started < 5.0, name
+    assert script.failures == []

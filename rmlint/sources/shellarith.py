@@ -15,7 +15,8 @@ _TOKEN = re.compile(r"\s*(?:(?P<num>[0-9][A-Za-z0-9_@#]*)|(?P<name>[A-Za-z_][A-Z
 _BINARY = [("||",), ("&&",), ("|",), ("^",), ("&",), ("==", "!="), ("<", ">", "<=", ">="), ("<<", ">>"),
            ("+", "-"), ("*", "/", "%")]
 _COMPOUND = {"+", "-", "*", "/", "%", "&", "^", "|", "<<", ">>", "**"}
-_MAX_DEPTH = 64        # variables whose values name other variables; bash allows 1024
+MAX_NESTING = 32       # parentheses, unary operators and values of variables, one in another (bash: 1024)
+WORK = 100_000         # tokens read per expansion, values of variables included
 _BITS = 1 << 64
 
 
@@ -70,12 +71,16 @@ def number(token: str) -> int:
 
 
 class _Parser:
-    def __init__(self, text: str, lookup, depth: int):
-        self.text, self.i, self.lookup, self.depth = text, 0, lookup, depth
+    def __init__(self, text: str, lookup, nesting: int, work: list):
+        self.text, self.i, self.lookup, self.work = text, 0, lookup, work
         self.token = self.kind = None
+        self.nesting = nesting     # parentheses, unary operators and variables' values, one in another
         self.advance()
 
     def advance(self):
+        self.work[0] -= 1
+        if self.work[0] < 0:       # values that name other values many times over: not followed
+            raise GiveUp("budget")
         match = _TOKEN.match(self.text, self.i)
         if match is None:
             if self.text[self.i:].strip():
@@ -141,12 +146,21 @@ class _Parser:
         return base
 
     def unary(self, run: bool) -> int:
+        self.nesting += 1
+        try:
+            return self.operand(run)
+        finally:
+            self.nesting -= 1
+
+    def operand(self, run: bool) -> int:
+        if self.nesting > MAX_NESTING:     # `((((...))))` or `- - - ... 1` deeper than any real script
+            raise GiveUp("nesting")
         if self.kind == "op" and self.token in ("-", "+", "!", "~"):
             op = self.token
             self.advance()
             if self.kind == "op" and self.token == op and op in "+-":
                 raise GiveUp("++/--")
-            value = self.unary(run)
+            value = self.operand(run)
             return {"-": _wrap(-value), "+": value, "!": int(value == 0), "~": _wrap(~value)}[op]
         return self.primary(run)
 
@@ -171,12 +185,12 @@ class _Parser:
 
     def variable(self, name: str) -> int:
         value = self.lookup(name)
-        if value is None or self.depth >= _MAX_DEPTH:
+        if value is None:
             raise GiveUp(name)
         if not value.strip():
             return 0
         try:
-            return evaluate(value, self.lookup, self.depth + 1)
+            return evaluate(value, self.lookup, self.nesting, self.work)
         except BashArithmeticError as err:
             if err.variable is None:
                 err.variable, err.value = name, value
@@ -199,10 +213,10 @@ def _apply(op: str, left: int, right: int) -> int:
             ">": lambda: int(left > right), "<=": lambda: int(left <= right), ">=": lambda: int(left >= right)}[op]()
 
 
-def evaluate(text: str, lookup, depth: int = 0) -> int:
+def evaluate(text: str, lookup, nesting: int = 0, work: list | None = None) -> int:
     """The value of `text` as bash's arithmetic; `lookup(name)` -> the variable's text, or None when
     rmlint cannot know it. Raises BashArithmeticError where bash fails, GiveUp where rmlint cannot tell."""
-    parser = _Parser(text, lookup, depth)
+    parser = _Parser(text, lookup, nesting, [WORK] if work is None else work)
     value = parser.expression(True)
     if parser.kind is not None:
         raise GiveUp(text)
@@ -213,9 +227,9 @@ _INNER = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*)
 MAX_SHOWN = 80     # characters of an expression quoted in a finding
 
 
-def check(expression: str, lookup):
+def check(expression: str, lookup, work: list | None = None):
     """(problem kind, facts) when bash fails on `$(( expression ))`, else None. `$X` / `${X}` inside are
-    replaced by their text first, as bash does; any other expansion gives up."""
+    replaced by their text first, as bash does; any other expansion gives up. `work`: [tokens left]."""
     used = []
 
     def substitute(match):
@@ -229,7 +243,7 @@ def check(expression: str, lookup):
         text = _INNER.sub(substitute, expression)
         if "$" in text or "`" in text:
             return None
-        evaluate(text, lookup)
+        evaluate(text, lookup, 0, [WORK] if work is None else work)
         return None
     except GiveUp:
         return None

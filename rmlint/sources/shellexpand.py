@@ -119,8 +119,11 @@ class Expansions:
 
     def arithmetic(self, expression: str, offset: int):
         """`$(( ... ))`: a failure bash stops at is a finding here (shellarith.py); the value stays unknown."""
-        from .shellarith import check
-        failed = check(expression, self.variable_text)
+        from .shellarith import WORK, check
+        work = [min(WORK, self.budget.left // 16)]      # tokens read are charged to the script's budget
+        start = work[0]
+        failed = check(expression, self.variable_text, work)
+        self.budget.spend((start - max(work[0], 0)) * 16, offset)
         if failed is not None:
             self.script.failures.append((*failed, offset))
 
