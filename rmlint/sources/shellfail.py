@@ -17,15 +17,11 @@ _PASTED = {"\u2013": "an en dash (–)", "\u2014": "an em dash (—)", "\u2212":
 PLACEHOLDER = re.compile(r"<[^\s<>|;&()](?:[^<>\n|;&()]*[^\s<>|;&()])?>(?=[\s/\\\"';]|$)")
 
 
-def placeholder_message(placeholder: str, after_redirect: bool = False, line_ends: bool = False) -> str:
-    if after_redirect:
-        what = "after `>` bash finds `<` and stops with a syntax error"
-    elif line_ends:
-        what = "bash reads `<` and `>` in it as redirections, and `>` with nothing after it is a syntax error"
-    else:
-        what = (f"bash reads `<` and `>` in it as redirections (input from a file named "
-                f"`{placeholder[1:-1].split()[0]}`, output into the next word), so the command does not run")
-    return f"`{placeholder}` is a placeholder left in the command: {what}; put the real value in its place"
+def placeholder_facts(placeholder: str, after_redirect: bool = False, line_ends: bool = False) -> dict:
+    """The facts of a placeholder problem: the text, the file bash would read, and how bash fails on it
+    (`after-redirect`: `<` after `>`; `line-end`: `>` with nothing after it; `word`: reads and writes files)."""
+    form = "after-redirect" if after_redirect else "line-end" if line_ends else "word"
+    return {"placeholder": placeholder, "file": placeholder[1:-1].split()[0], "form": form}
 
 
 def redirect_target(text: str, i: int, n: int) -> tuple:
@@ -55,7 +51,7 @@ def failures(text: str, script) -> list:
     crlf = text.find("\r\n")
     if crlf >= 0:
         lines = text.count("\r\n")
-        found.append(("crlf", {"lines": f"{lines} line{'s' if lines != 1 else ''}"}, text.rfind("\n", 0, crlf) + 1))
+        found.append(("crlf", {"lines": lines}, text.rfind("\n", 0, crlf) + 1))
     for match in _BACKSLASH_SPACE.finditer(text):
         line_start = text.rfind("\n", 0, match.start()) + 1
         if text[line_start:match.start()].lstrip().startswith("#"):

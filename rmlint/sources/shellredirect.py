@@ -2,7 +2,7 @@
 follow the line that opened them and belong to its command) and `<`/`>` with their target words, where a
 `<placeholder>` left in a command is reported. A mixin of the scanner in shell.py."""
 
-from .shellfail import PLACEHOLDER, placeholder_message, redirect_target
+from .shellfail import PLACEHOLDER, placeholder_facts, redirect_target
 from .shellwords import Chunk, skip_backquote
 
 
@@ -84,8 +84,8 @@ class Redirections:
         if placeholder:     # `--model <model name>`: a value to fill in, which bash reads as redirections
             line_end = self.text.find("\n", placeholder.end(), self.n)
             rest = self.text[placeholder.end():self.n if line_end < 0 else line_end]
-            message = placeholder_message(placeholder.group(), line_ends=not rest.strip(" \t\r"))
-            self.script.failures.append(("placeholder", {"message": message}, self.i))
+            facts = placeholder_facts(placeholder.group(), line_ends=not rest.strip(" \t\r"))
+            self.script.failures.append(("placeholder", facts, self.i))
             self.add("", self.i, known=False)
             self.i = placeholder.end()
             return
@@ -94,5 +94,5 @@ class Redirections:
         self.end_word()
         self.i, placeholder = redirect_target(self.text, self.i, self.n)
         if placeholder is not None:
-            self.script.failures.append(("placeholder", {"message": placeholder_message(placeholder.group(), True)},
+            self.script.failures.append(("placeholder", placeholder_facts(placeholder.group(), True),
                                          placeholder.start()))

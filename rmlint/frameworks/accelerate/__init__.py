@@ -34,11 +34,6 @@ def is_accelerate_config(data) -> bool:
         "compute_environment" in data or "num_processes" in data or "deepspeed_config" in data)
 
 
-def _suggest(key: str, names) -> str:
-    close = suggest(key, sorted(names))
-    return f"; did you mean `{close}`?" if close else ""
-
-
 def subjects(document) -> tuple:
     """(subjects, reader findings) of one accelerate config."""
     from ...problems import finding as problem
@@ -46,14 +41,14 @@ def subjects(document) -> tuple:
     for key in data:
         if key not in TOP_LEVEL:
             findings.append(problem("accelerate-unknown-key", document.locate((key,)), key=key,
-                                    hint=_suggest(str(key), TOP_LEVEL)))
+                                    suggestion=suggest(str(key), sorted(TOP_LEVEL)) or ""))
     plugin = data.get("deepspeed_config") if isinstance(data.get("deepspeed_config"), dict) else {}
     if str(data.get("distributed_type", "")).upper() != "DEEPSPEED":
         return [], findings
     for key in plugin:
         if key not in DEEPSPEED_KEYS:
             findings.append(problem("accelerate-ignored-deepspeed-key", document.locate(("deepspeed_config", key)),
-                                    key=key, hint=_suggest(str(key), DEEPSPEED_KEYS)))
+                                    key=key, suggestion=suggest(str(key), sorted(DEEPSPEED_KEYS)) or ""))
     file = plugin.get("deepspeed_config_file")
     if file:
         clashing = [k for k in PLUGIN_FIELDS if k in plugin] + (["mixed_precision"] if data.get("mixed_precision")
@@ -61,7 +56,7 @@ def subjects(document) -> tuple:
         if clashing:
             findings.append(problem("accelerate-file-and-plugin-keys",
                                     document.locate(("deepspeed_config", "deepspeed_config_file")),
-                                    keys=", ".join(f"`{k}`" for k in clashing)))
+                                    keys=clashing))
         return _referenced(document, str(file), findings)
     return [_generated(document, plugin)], findings
 
