@@ -5,11 +5,12 @@ import re
 from .expr import ExpressionError, activation, evaluate
 from .finding import Finding, Location
 
-# A message template: `{fact}` shows a fact (`{fact|, }`: a list joined with ", "), and
-# `{if TEST}...{elif TEST}...{else}...{end}` (not nested) keeps the first part whose TEST holds: `fact` (set:
-# not empty, 0 or false), `fact == 'text'` or `fact != 'text'`.
-_PLACEHOLDER = re.compile(r"\{([a-z_][A-Za-z0-9_.]*)(?:\|([^{}]*))?\}")
-_CONDITION = re.compile(r"\{if ([^{}]+)\}(.*?)\{end\}", re.S)
+# A message template: `{fact}` shows a fact (`{fact|, }`: a list joined with ", "; `{fact:.2f}`, `{fact:.4g}`,
+# `{fact:g}`: a number in that format), and `{if TEST}...{elif TEST}...{else}...{end}` (nested ones too)
+# keeps the first part whose TEST holds: `fact` (set: not empty, 0 or false), `fact == 'text'` or
+# `fact != 'text'`. The readers give facts as data (numbers, names, lists, enums); the words are the rule's.
+_PLACEHOLDER = re.compile(r"\{([a-z_][A-Za-z0-9_.]*)(?::(\.\d[fg]|g))?(?:\|([^{}]*))?\}")
+_CONDITION = re.compile(r"\{if ([^{}]+)\}((?:(?!\{if ).)*?)\{end\}", re.S)     # an innermost one
 _BRANCH = re.compile(r"\{(elif [^{}]+|else)\}")
 _TEST = re.compile(r"([a-z_][A-Za-z0-9_.]*)(?:\s*(==|!=)\s*'([^']*)')?")
 _MISSING = object()
@@ -24,7 +25,9 @@ def _lookup(facts: dict, dotted: str):
     return value
 
 
-def _show(value, separator: str | None = None) -> str:
+def _show(value, separator: str | None = None, number: str | None = None) -> str:
+    if number and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return format(value, number)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
@@ -57,8 +60,11 @@ def render(template: str, facts: dict) -> str:
 
     def placeholder(match):
         value = _lookup(facts, match.group(1))
-        return f"<missing {match.group(1)}>" if value is _MISSING else _show(value, match.group(2))
-    return _PLACEHOLDER.sub(placeholder, _CONDITION.sub(condition, template))
+        return f"<missing {match.group(1)}>" if value is _MISSING else _show(value, match.group(3), match.group(2))
+    while True:         # innermost conditions first, until none is left
+        template, decided = _CONDITION.subn(condition, template)
+        if not decided:
+            return _PLACEHOLDER.sub(placeholder, template)
 
 
 def selected(rule, select: list | None, ignore: list | None) -> bool:

@@ -145,6 +145,24 @@ class TransformersKeyProblem(Placed):
     added: str = ""
 
 
+class MissingShard(Item):
+    """A shard file the index names that is not there."""
+    shard: str = ""
+    tensors: int = 0        # the tensors the index maps to it
+    head: bool = False      # the head (`ckpt.prefix`.weight) is one of them
+
+
+class MisplacedTensor(Item):
+    """A tensor the index and the shards disagree about: `form` `elsewhere` (the index names `indexed`, it is
+    in `held`), `nowhere` (no shard holds it), `twice` (in `held` and `also`), `unindexed` (in `held`, not in
+    the weight_map)."""
+    tensor: str = ""
+    form: str = ""
+    indexed: str = ""
+    held: str = ""
+    also: str = ""
+
+
 class UnmatchedHead(Placed):
     head: str = ""
     name: str = ""
@@ -312,6 +330,16 @@ class Ds(Facts):
     bfloat16: DsBfloat16 = fact(DsBfloat16, "The legacy `bfloat16` block (`present`: written in the file).")
 
 
+class Quantization(Facts):
+    """How weights are quantized: `method` (`bitsandbytes`, ...; empty: not quantized), `bits`, and for 4-bit
+    bitsandbytes the `scheme` (nf4, fp4), `double_quant` and `storage` (bnb_4bit_quant_storage)."""
+    method: str = fact("")
+    bits: int = fact(0)
+    scheme: str = fact("")
+    double_quant: bool = fact(False)
+    storage: str = fact("")
+
+
 class CkptHead(Facts):
     """The value or score head found in the weights: name, shape, dtype and what its values say (zeros, placeholder,
     fresh initialisation)."""
@@ -330,12 +358,19 @@ class CkptHead(Facts):
     zeros: bool = fact(False)
     nonfinite: bool = fact(False)
     bad_values: bool = fact(False)
-    state: str = fact("")
+    state: str = fact("", "What is wrong with the values: `zeros`, `constant` (every value is `value`), `nonfinite` "
+                          "(`nonfinite_values` NaN/Inf), `empty` (shape [0]) or `placeholder` (a ZeRO-3 partition "
+                          "where [1, hidden] belongs); empty when none of these.")
+    nonfinite_values: int = fact(0)
+    value: float = fact(0.0)
     shape_mismatch: bool = fact(False)
-    init: str = fact("")
-    confidence: str = fact("")
-    note: str = fact("")
+    init: str = fact("", "The initialisation the values are indistinguishable from: `openrlhf` (N(0, 1/(h+1))), `hf` "
+                         "(N(0, initializer_range)), `linear` (nn.Linear's uniform), or empty.")
+    confidence: str = fact("", "How sure `init` is: `low`, `medium` or `inconclusive`.")
     std: float = fact(0.0)
+    values: int = fact(0, "The number of values read.")
+    kurtosis: float = fact(0.0)
+    init_ratio: float = fact(0.0, "std x (hidden + 1): 1 is exactly OpenRLHF's init.")
 
 
 class CkptLora(Facts):
@@ -357,11 +392,12 @@ class Ckpt(Facts):
     path: str = fact("", "The checkpoint's path.")
     use: str = fact("")
     format: str = fact("", "Weight format (`safetensors`, `bin`, DeepSpeed ZeRO shards, ...).")
-    format_text: str = fact("")
     adapter: bool = fact(False, "The checkpoint is a PEFT adapter.")
     deepspeed: bool = fact(False, "The checkpoint is DeepSpeed ZeRO shards (`ds_stage`, `ds_ranks` describe them).")
     ds_stage: int = fact(0)
     ds_ranks: int = fact(0)
+    ds_tag: str = fact("", "The tag folder (`global_step10`) the DeepSpeed states are in.")
+    shards: int = fact(0, "Weight files present.")
     tensors: int = fact(0, "Number of tensors.")
     size: int = fact(0, "Size in bytes.")
     has_config: bool = fact(False, "A config.json is beside the weights.")
@@ -376,14 +412,13 @@ class Ckpt(Facts):
     head_expected: bool = fact(False)
     has_stats: bool = fact(False)
     normalize_reward: bool = fact(False)
-    quantized: bool = fact(False, "The weights are quantized (`quant_bits`, `quant_text` say how).")
-    quant_bits: int = fact(0)
-    quant_text: str = fact("")
+    quantized: bool = fact(False, "The weights are quantized (`quantization` says how).")
+    quantization: Quantization = fact(Quantization, "How the weights are quantized.")
+    initializer_range: float = fact(0.02, "config.json's initializer_range (0.02 when it gives none).")
     missing_shards: list[str] = fact([], "Shards the index names that are not there.")
-    missing_text: str = fact("")
+    missing: list[MissingShard] = fact([], "The missing shards with the tensors the index maps to each.")
     head_missing_shard: bool = fact(False)
-    misplaced: list[str] = fact([], "Tensors stored in a shard other than the one the index names.")
-    misplaced_text: str = fact("")
+    misplaced: list[MisplacedTensor] = fact([], "Tensors the index and the shards disagree about (the first 20).")
     empty_tensors: int = fact(0, "Tensors with no elements (ZeRO-3 saves without gathering).")
     empty_example: str = fact("", "The first of them.")
     tensorless_file: str = fact("", "A weight file that holds no tensors at all (a LoRA adapter saved under ZeRO-3 "
@@ -440,7 +475,8 @@ class Trainer(Facts):
     dtype: str = fact("", "The model's dtype as the run writes it (TRL's `dtype` or `torch_dtype`); empty when not given.")
     reward_model: str = fact("", "The reward model a PPO run scores with.")
     reward_head: str = fact("")
-    model_quantization: str = fact("")
+    model_quantization: Quantization = fact(Quantization, "How the model the run loads is saved quantized (its "
+                                                          "checkpoint's quantization_config); `method` empty: not.")
     reward_model_type: str = fact("")
     pure_bf16: bool = fact(False, "LLaMA-Factory's `pure_bf16` (weights kept in bf16, no fp32 master copy).")
     bf16: bool = fact(False, "bf16 mixed precision is on.")

@@ -152,23 +152,59 @@ def _head_line(ckpt: dict) -> str:
                      if ckpt["head_expected"] else "")
 
 
-def _values_line(head: dict) -> str:
-    if head["state"]:
-        return head["state"]
-    if head["note"]:
-        return head["note"]
+_FORMATS = {"safetensors": "safetensors", "pytorch-bin": "pytorch_model.bin (torch.save)",
+            "safetensors-sharded": "sharded safetensors ({shards} of {indexed} shards present)",
+            "pytorch-bin-sharded": "sharded pytorch_model.bin ({shards} shards)",
+            "peft-adapter": "PEFT adapter (LoRA r={r})", "deepspeed": "DeepSpeed checkpoint folder",
+            "none": "no weight files"}
+
+
+def _format_line(ckpt: dict) -> str:
+    text = _FORMATS.get(ckpt["format"], ckpt["format"]).format(
+        shards=ckpt["shards"], indexed=ckpt["shards"] + len(ckpt["missing_shards"]), r=ckpt["lora"]["r"])
+    if ckpt["deepspeed"]:
+        stage = ckpt["ds_stage"] if ckpt["ds_stage"] != 2 else "1/2"
+        text += f"; DeepSpeed ZeRO-{stage} states in {ckpt['ds_tag']}/ ({ckpt['ds_ranks']} ranks)"
+    return f"{text}, {ckpt['tensors']} tensors, {_size(ckpt['size'])}"
+
+
+def _quantization_line(quantization: dict) -> str:
+    if not quantization["method"]:
+        return "none"
+    parts = [f"{quantization['bits']}-bit {quantization['method']}" if quantization["bits"] else quantization["method"]]
+    parts += [quantization["scheme"]] if quantization["scheme"] else []
+    parts += ["double quant"] if quantization["double_quant"] else []
+    parts += [f"storage {quantization['storage']}"] if quantization["storage"] else []
+    return ", ".join(parts)
+
+
+def _values_line(ckpt: dict) -> str:
+    head = ckpt["head"]
+    state = {"zeros": "all zeros", "constant": f"constant: every value is {head['value']:g}",
+             "nonfinite": f"{head['nonfinite_values']} NaN/Inf values", "empty": f"empty (shape {head['shape']})",
+             "placeholder": f"a placeholder of shape {head['shape']} (a ZeRO-3 partition)"}.get(head["state"])
+    if state:
+        return state
+    if head["init"] == "openrlhf":
+        return (f"std {head['std']:.4g} = {head['init_ratio']:.2f} x OpenRLHF's init 1/(h+1) (n={head['values']}, "
+                f"kurtosis {head['kurtosis']:.2f}): {head['confidence']} confidence the head was never trained")
+    if head["init"] == "hf":
+        return (f"std {head['std']:.4g} ~ transformers' init N(0, {ckpt['initializer_range']:g}); training at "
+                "reward-model learning rates barely moves such a head, so this proves nothing either way")
+    if head["init"] == "linear":
+        return f"all |w| <= 1/sqrt(h) with kurtosis {head['kurtosis']:.2f} ~ nn.Linear's uniform init; inconclusive"
     return f"std {head['std']:.4g}; not at a known initialisation" if head["found"] and head["std"] else "not read"
 
 
 def inspect_summary(ckpt: dict) -> str:
     """The short human summary `rmlint inspect` prints above the findings."""
-    rows = [("format", f"{ckpt['format_text']}, {ckpt['tensors']} tensors, {_size(ckpt['size'])}")]
+    rows = [("format", _format_line(ckpt))]
     if ckpt["has_config"]:
         rows.append(("model", f"{ckpt['architectures'] or 'no architectures'}, hidden size {ckpt['hidden_size'] or '?'}"))
     rows.append(("head", _head_line(ckpt)))
     if ckpt["head"]["found"]:
-        rows.append(("values", _values_line(ckpt["head"])))
-    rows.append(("quantization", ckpt["quant_text"] or "none"))
+        rows.append(("values", _values_line(ckpt)))
+    rows.append(("quantization", _quantization_line(ckpt["quantization"])))
     lora = ckpt["lora"]
     if ckpt["adapter"]:
         rows.append(("LoRA", f"r={lora['r']}, task_type {lora['task_type'] or 'none'}, modules_to_save "

@@ -139,7 +139,8 @@ def test_inspect_json_carries_the_head_facts():
     code, report = inspect("qlora_4bit", "llamafactory_lora_rm", "dschat_rm_bin")
     quantized, llamafactory, dschat = report["checkpoints"]
     assert code == 0 and report["summary"] == {"files": 3, "errors": 0, "warnings": 0, "skipped_files": 0}
-    assert quantized["quant_text"] == "4-bit bitsandbytes, nf4, double quant, storage uint8"
+    assert quantized["quantization"] == {"method": "bitsandbytes", "bits": 4, "scheme": "nf4", "double_quant": True,
+                                         "storage": "uint8"}
     assert quantized["head"]["dtype"] == "BF16" and quantized["tensors"] == 91
     assert (llamafactory["head"]["name"], llamafactory["head"]["file"]) == ("v_head.summary.weight", "value_head.safetensors")
     assert (dschat["format"], dschat["head"]["name"], dschat["head"]["dtype"]) == ("pytorch-bin", "v_head.weight", "F32")
@@ -148,8 +149,20 @@ def test_inspect_json_carries_the_head_facts():
 def test_sharded_bin_and_adapter_bin_are_listed_without_torch():
     code, report = inspect("bin_sharded", "peft_zero3_bin")
     sharded, adapter = report["checkpoints"]
-    assert sharded["format_text"] == "sharded pytorch_model.bin (2 shards)" and sharded["tensors"] == 21
+    assert (sharded["format"], sharded["shards"], sharded["tensors"]) == ("pytorch-bin-sharded", 2, 21)
     assert adapter["head"]["name"] == "base_model.model.value_head.weight" and adapter["lora"]["saves_head"]
+
+
+@pytest.mark.parametrize("checkpoint, lines", [
+    ("qlora_4bit", ["  quantization  4-bit bitsandbytes, nf4, double quant, storage uint8"]),
+    ("bin_sharded", ["  format        sharded pytorch_model.bin (2 shards), 21 tensors, "]),
+    ("sharded_missing_shard", ["  format        sharded safetensors (2 of 3 shards present), "]),
+    ("deepspeed_zero_ckpt", ["  format        DeepSpeed checkpoint folder; DeepSpeed ZeRO-3 states in global_step10/ "
+                             "(2 ranks), "]),
+])
+def test_inspect_summary_words_the_format_and_quantization(checkpoint, lines):
+    shown = cli("inspect", checkpoint).output.splitlines()
+    assert all(any(row.startswith(line) for row in shown) for line in lines), shown
 
 
 def test_inspect_usage_errors_exit_2():

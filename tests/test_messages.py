@@ -11,7 +11,8 @@ from rmlint.engine import render
 from lint_examples import lint_example
 from rmlint.rules import builtin
 
-FACTS = {"item": {"hint": "lora_rank", "none": "", "keys": ["a", "b"], "empty": [], "zero": 0}}
+FACTS = {"item": {"hint": "lora_rank", "none": "", "keys": ["a", "b"], "empty": [], "zero": 0, "ratio": 0.9661,
+                  "std": 0.014912345, "value": 1e-07}}
 
 
 @pytest.mark.parametrize("template, shown", [
@@ -25,6 +26,11 @@ FACTS = {"item": {"hint": "lora_rank", "none": "", "keys": ["a", "b"], "empty": 
     ("{if item.hint == 'lora_rank'}same{elif item.hint}other{else}none{end}", "same"),
     ("{if item.hint != 'lora_rank'}differs{elif item.zero}zero{else}neither{end}", "neither"),
     ("{if item.none == ''}empty{end} {if item.absent == 'x'}x{elif item.absent != 'x'}not x{end}", "empty not x"),
+    ("{if item.keys}a{if item.zero}b{else}c{end}d{else}e{if item.hint}f{end}{end}", "acd"),
+    ("{if item.empty}a{if item.zero}b{end}{elif item.hint}{if item.none}x{else}y{end}z{end}", "yz"),
+    ("{item.ratio:.2f} {item.std:.4g} {item.value:g} {item.zero:.2f} {item.ratio}", "0.97 0.01491 1e-07 0.00 0.9661"),
+    ("{item.hint:.2f} {item.keys:g}", "lora_rank a b"),
+    ("gradient_checkpointing_kwargs: {use_reentrant: false}", "gradient_checkpointing_kwargs: {use_reentrant: false}"),
 ])
 def test_message_templates(template, shown):
     assert render(template, FACTS) == shown

@@ -3,10 +3,12 @@ and the rule's YAML template words it. The messages below are the words users sa
 (each branch the rule examples do not pin); the scan keeps English phrases out of the readers."""
 
 import json
+import struct
 
 import pytest
 
 from conftest import cli
+from hostile_cases import _config, _safetensors
 
 
 def messages(tmp_path, name: str, text: str, rule: str) -> list:
@@ -51,3 +53,58 @@ def test_accelerate_file_and_one_plugin_key(tmp_path):
     assert [m for _, _, m in messages(tmp_path, "accelerate.yaml", text, "RM232")] == [
         "with `deepspeed_config_file` accelerate refuses `gradient_clipping` (ValueError: \"the following "
         "accelerate config variables will be ignored\")"]
+
+
+def inspected(folder, rule: str) -> list:
+    result = cli("inspect", str(folder), "--select", rule, "--format", "json")
+    return [f["message"] for f in json.loads(result.output)["findings"]]
+
+
+def _floats(values) -> bytes:
+    return struct.pack(f"<{len(values)}f", *values)
+
+
+@pytest.mark.parametrize("shape, values, words", [
+    ([1, 64], [0.0] * 64, "is all zeros: never initialised or never trained (certain)"),
+    # before: "is every value is 0.5: ..." and "is 1 NaN/Inf values" (the state was a sentence of its own)
+    ([1, 64], [0.5] * 64, "is constant (every value is 0.5): not a trained head (certain)"),
+    ([1, 64], [float("nan")] + [0.01 * i for i in range(63)], "has 1 NaN/Inf value"),
+    ([1, 64], [float("inf")] * 2 + [0.01 * i for i in range(62)], "has 2 NaN/Inf values"),
+    ([1, 4], [0.1, 0.2, 0.3, 0.4], "is a placeholder of shape [1, 4] where [1, 64] belongs: a ZeRO-3 partition saved "
+                                   "without gathering"),
+    ([0], [], "is empty (shape [0]): a ZeRO-3 partition saved without gathering"),
+])
+def test_value_head_states_are_worded_by_the_rule(tmp_path, shape, values, words):
+    _config(tmp_path, hidden_size=64)
+    _safetensors(tmp_path / "model.safetensors", {"value_head.weight": ("F32", shape, _floats(values))})
+    assert inspected(tmp_path, "RM615") == [f"value head `value_head.weight` {words}"]
+
+
+def _sharded(folder, weight_map: dict, shards: dict):
+    _config(folder)
+    (folder / "model.safetensors.index.json").write_text(json.dumps({"weight_map": weight_map}))
+    for shard, names in shards.items():
+        _safetensors(folder / shard, {name: ("F32", [1, 8], _floats([0.01 * (i + 1) for i in range(8)]))
+                                      for name in names})
+
+
+A, B, C = (f"model-0000{i}-of-00003.safetensors" for i in (1, 2, 3))
+
+
+@pytest.mark.parametrize("weight_map, shards, words", [
+    ({"a.weight": A, "value_head.weight": B}, {A: ["a.weight", "value_head.weight"], B: ["value_head.weight"]},
+     "`value_head.weight` is in both " + A + " and " + B),
+    ({"a.weight": A, "b.weight": A}, {A: ["a.weight"]}, f"the index maps `b.weight` to {A}, but no shard holds it"),
+    ({"a.weight": A}, {A: ["a.weight", "value_head.weight"]}, f"`value_head.weight` in {A} is not in the index's "
+                                                               "weight_map"),
+])
+def test_index_and_shards_disagreeing_is_worded_by_the_rule(tmp_path, weight_map, shards, words):
+    _sharded(tmp_path, weight_map, shards)
+    assert inspected(tmp_path, "RM618") == [f"`{tmp_path}`: {words}"]
+
+
+def test_each_missing_shard_is_its_own_finding(tmp_path):
+    _sharded(tmp_path, {"a.weight": A, "b.weight": B, "c.weight": B, "value_head.weight": C}, {A: ["a.weight"]})
+    assert inspected(tmp_path, "RM617") == [
+        f"`{tmp_path}`: the index names a missing shard: {B} (2 tensors)",
+        f"`{tmp_path}`: the index names a missing shard: {C} (1 tensor, the head value_head.weight among them)"]

@@ -3,6 +3,7 @@ shape, dtype, values), LoRA layout, quantisation, shards."""
 
 import os
 
+from ...fact_shapes import default
 from .defaults import defaults, head as head_defaults, lora as lora_defaults
 from .tensors import read_bytes
 from .values import MAX_HEAD_BYTES, decode, init_match, statistics
@@ -56,24 +57,23 @@ def _hidden(config: dict) -> int:
     return 0
 
 
-def _quantization(config: dict, tensors: list) -> tuple:
+def _quantization(config: dict, tensors: list) -> dict:
+    """`ckpt.quantization`: the method, bits and (4-bit bitsandbytes) scheme, double quant and storage."""
     qc = _mapping(config.get("quantization_config"))
     names = [t.name for t in tensors]
     four = qc.get("load_in_4bit") or any(".quant_state.bitsandbytes__" in n for n in names)
     eight = qc.get("load_in_8bit") or any(n.endswith(".SCB") for n in names)
+    quantization = default("ckpt")["quantization"]
     if not (qc or four or eight):
-        return False, 0, ""
-    bits = 4 if four else 8 if eight else 0
-    method = str(qc.get("quant_method", "bitsandbytes"))
-    parts = [f"{bits}-bit {method}" if bits else method]
+        return quantization
+    quantization.update(method=str(qc.get("quant_method", "bitsandbytes")), bits=4 if four else 8 if eight else 0)
     if four:
         scheme = qc.get("bnb_4bit_quant_type") or next((n.rsplit("__", 1)[1] for n in names
                                                         if ".quant_state.bitsandbytes__" in n), "")
-        parts += [str(scheme)] if scheme else []
-        parts += ["double quant"] if qc.get("bnb_4bit_use_double_quant") else []
         storage = qc.get("bnb_4bit_quant_storage")
-        parts += [f"storage {storage}"] if storage else []
-    return True, bits, ", ".join(parts)
+        quantization.update(scheme=str(scheme) if scheme else "", double_quant=bool(qc.get("bnb_4bit_use_double_quant")),
+                            storage=str(storage) if storage else "")
+    return quantization
 
 
 def _values(tensor, hidden: int, initializer_range: float, head: dict):
@@ -81,16 +81,19 @@ def _values(tensor, hidden: int, initializer_range: float, head: dict):
     if not values:
         return
     stats = statistics(values)
-    head["std"] = round(stats["std"], 6)
+    head["std"] = float(f"{stats['std']:.6g}")
     head["zeros"] = stats["zeros"] == stats["n"]
     head["nonfinite"] = stats["nonfinite"] > 0
+    head["values"], head["kurtosis"] = stats["n"], round(stats["kurtosis"], 6)
+    if hidden:
+        head["init_ratio"] = round(stats["std"] * (hidden + 1), 6)     # 1.0: exactly OpenRLHF's init 1/(h+1)
     if head["zeros"]:
-        head["state"] = "all zeros: never initialised or never trained (certain)"
+        head["state"] = "zeros"
     elif head["nonfinite"]:
-        head["state"] = f"{stats['nonfinite']} NaN/Inf values"
+        head["state"], head["nonfinite_values"] = "nonfinite", stats["nonfinite"]
     elif stats["constant"]:
-        head["zeros"], head["state"] = True, f"every value is {stats['mean']:g}: not a trained head (certain)"
-    head["init"], head["confidence"], head["note"] = init_match(stats, hidden, initializer_range)
+        head["zeros"], head["state"], head["value"] = True, "constant", stats["mean"]
+    head["init"], head["confidence"] = init_match(stats, hidden, initializer_range)
 
 
 def _kind(name: str, file: str) -> str:
@@ -108,11 +111,9 @@ def _head_facts(tensor, hidden: int, initializer_range: float) -> dict:
                 dtype=tensor.dtype, rows=shape[0] if len(shape) == 2 else 0,
                 cols=shape[-1] if shape else 0)
     if tensor.numel == 0:
-        head["empty"] = True
-        head["state"] = f"empty (shape {shape}): a ZeRO-3 partition saved without gathering"
+        head["empty"], head["state"] = True, "empty"
     elif hidden and head["cols"] != hidden and tensor.numel < hidden:
-        head["placeholder"] = True
-        head["state"] = f"a placeholder of shape {shape} where [1, {hidden}] belongs: a ZeRO-3 partition saved without gathering"
+        head["placeholder"], head["state"] = True, "placeholder"
     else:
         head["shape_mismatch"] = bool(hidden) and head["cols"] != hidden
         _values(tensor, hidden, initializer_range, head)
@@ -181,9 +182,11 @@ def describe(checkpoint, use: str = "inspect", flag_prefix=None, normalize=None)
                  normalize_reward=bool(config.get("normalize_reward")) if normalize is None else bool(normalize))
     if checkpoint.deepspeed:
         facts.update(ds_stage=checkpoint.deepspeed["stage"], ds_ranks=checkpoint.deepspeed["ranks"])
-    facts["quantized"], facts["quant_bits"], facts["quant_text"] = _quantization(config, tensors)
+    facts["quantization"] = _quantization(config, tensors)
+    facts["quantized"] = bool(facts["quantization"]["method"])
     given = config.get("initializer_range")
     initializer_range = given if isinstance(given, float) and 0 < given < 1e6 else 0.02
+    facts["initializer_range"] = initializer_range
     own = heads.get(prefix, {}).get("weight") if prefix else None
     if own is not None:
         facts["head"] = _head_facts(own, hidden, initializer_range)
@@ -196,7 +199,9 @@ def describe(checkpoint, use: str = "inspect", flag_prefix=None, normalize=None)
             facts["head"]["trained"] = _head_facts(others[0], hidden, initializer_range)["trained"]
     facts["lora"] = _adapter(adapter, prefix, heads)
     _shards_and_empties(checkpoint, facts, prefix)
-    facts["format_text"] = _format_text(checkpoint, facts)
+    facts["shards"] = len(checkpoint.files)
+    if checkpoint.deepspeed:
+        facts["ds_tag"] = checkpoint.deepspeed["tag"]
     return facts
 
 
@@ -204,12 +209,9 @@ def _shards_and_empties(checkpoint, facts: dict, prefix: str):
     missing = checkpoint.missing_shards
     facts["missing_shards"] = sorted(missing)
     facts["head_missing_shard"] = any(k == f"{prefix}.weight" for keys in missing.values() for k in keys)
-    facts["missing_text"] = "; ".join(
-        f"{shard} ({len(keys)} tensors{', the head ' + prefix + '.weight among them' if f'{prefix}.weight' in keys else ''})"
-        for shard, keys in sorted(missing.items()))
+    facts["missing"] = [{"shard": shard, "tensors": len(keys), "head": f"{prefix}.weight" in keys}
+                        for shard, keys in sorted(missing.items())]
     facts["misplaced"] = checkpoint.misplaced[:20]
-    facts["misplaced_text"] = "; ".join(checkpoint.misplaced[:3]) + (
-        f" (and {len(checkpoint.misplaced) - 3} more)" if len(checkpoint.misplaced) > 3 else "")
     weights = checkpoint.tensors + checkpoint.head_files
     empty = [t for t in weights if t.numel == 0]
     facts["empty_tensors"] = len(empty)
@@ -217,15 +219,3 @@ def _shards_and_empties(checkpoint, facts: dict, prefix: str):
     if checkpoint.files and not weights:
         facts["tensorless_file"] = os.path.basename(checkpoint.files[0])
 
-
-def _format_text(checkpoint, facts: dict) -> str:
-    shards = len(checkpoint.files)
-    text = {"safetensors": "safetensors", "pytorch-bin": "pytorch_model.bin (torch.save)",
-            "safetensors-sharded": f"sharded safetensors ({shards} of {shards + len(checkpoint.missing_shards)} shards present)",
-            "pytorch-bin-sharded": f"sharded pytorch_model.bin ({shards} shards)",
-            "peft-adapter": f"PEFT adapter (LoRA r={facts['lora']['r']})",
-            "deepspeed": "DeepSpeed checkpoint folder", "none": "no weight files"}[checkpoint.format]
-    if checkpoint.deepspeed:
-        d = checkpoint.deepspeed
-        text += f"; DeepSpeed ZeRO-{d['stage'] if d['stage'] != 2 else '1/2'} states in {d['tag']}/ ({d['ranks']} ranks)"
-    return text

@@ -27,7 +27,7 @@ class Checkpoint:
     head_files: list = field(default_factory=list)   # value_head.safetensors & co. beside an adapter
     index: str = ""
     missing_shards: dict = field(default_factory=dict)   # shard file -> keys the index maps to it
-    misplaced: list = field(default_factory=list)        # index/shard disagreements, as sentences
+    misplaced: list = field(default_factory=list)        # index/shard disagreements: {tensor, form, indexed, held, also}
     deepspeed: dict = field(default_factory=dict)        # {"tag", "stage", "ranks"} of a ZeRO folder
     errors: list = field(default_factory=list)           # [CheckpointError]
     size: int = 0
@@ -174,15 +174,17 @@ def _sharded(checkpoint: Checkpoint, index_path: str):
             continue
         for tensor in _add(checkpoint, shard_path):
             if tensor.name in holder:
-                checkpoint.misplaced.append(f"`{tensor.name}` is in both {holder[tensor.name]} and {shard}")
+                checkpoint.misplaced.append({"tensor": tensor.name, "form": "twice", "indexed": "",
+                                             "held": holder[tensor.name], "also": shard})
             holder[tensor.name] = shard
     for key, shard in weight_map.items():
         if shard in by_shard and shard not in checkpoint.missing_shards and holder.get(key) != shard:
-            where = f"it is in {holder[key]}" if key in holder else "no shard holds it"
-            checkpoint.misplaced.append(f"the index maps `{key}` to {shard}, but {where}")
+            checkpoint.misplaced.append({"tensor": key, "form": "elsewhere" if key in holder else "nowhere",
+                                         "indexed": shard, "held": holder.get(key, ""), "also": ""})
     for key, shard in holder.items():
         if key not in weight_map:
-            checkpoint.misplaced.append(f"`{key}` in {shard} is not in the index's weight_map")
+            checkpoint.misplaced.append({"tensor": key, "form": "unindexed", "indexed": "", "held": shard,
+                                         "also": ""})
 
 
 def _deepspeed(checkpoint: Checkpoint, names: set):

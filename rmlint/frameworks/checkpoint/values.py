@@ -53,20 +53,15 @@ def _normal_at(stats: dict, sigma: float) -> bool:
 
 
 def init_match(stats: dict, hidden: int, initializer_range: float) -> tuple:
-    """(init, confidence, note): which initialisation the values are indistinguishable from."""
+    """(init, confidence): which initialisation the values are indistinguishable from (`openrlhf`: N(0,
+    1/(h+1)); `hf`: N(0, initializer_range); `linear`: nn.Linear's uniform), and how sure that is."""
     n = stats["n"]
     if n < 16 or stats["nonfinite"] or stats["constant"]:
-        return "", "", ""
+        return "", ""
     if hidden and _normal_at(stats, 1 / (hidden + 1)):
-        confidence = "medium" if n >= 1024 else "low"
-        return ("openrlhf", confidence,
-                f"std {stats['std']:.4g} = {stats['std'] * (hidden + 1):.2f} x OpenRLHF's init 1/(h+1) "
-                f"(n={n}, kurtosis {stats['kurtosis']:.2f}): {confidence} confidence the head was never trained")
+        return "openrlhf", "medium" if n >= 1024 else "low"
     if _normal_at(stats, initializer_range):
-        return ("hf", "inconclusive",
-                f"std {stats['std']:.4g} ~ transformers' init N(0, {initializer_range:g}); training at reward-model "
-                "learning rates barely moves such a head, so this proves nothing either way")
+        return "hf", "inconclusive"
     if hidden and stats["max_abs"] <= 1 / math.sqrt(hidden) and abs(stats["kurtosis"] - 1.8) <= 4 * math.sqrt(1 / n):
-        return ("linear", "inconclusive",
-                f"all |w| <= 1/sqrt(h) with kurtosis {stats['kurtosis']:.2f} ~ nn.Linear's uniform init; inconclusive")
-    return "", "", ""
+        return "linear", "inconclusive"
+    return "", ""

@@ -190,7 +190,7 @@ def models(settings: TrainerSettings, trainer: dict, model_key: str, skipped: li
             continue        # half-read or half-downloaded: not judged here (rmlint inspect says why)
         facts = describe(checkpoint)
         if use == "model" and facts["quantized"] and not facts["adapter"]:
-            trainer["model_quantization"] = facts["quant_text"]
+            trainer["model_quantization"] = facts["quantization"]
         elif use == "reward" and facts["format"] != "deepspeed" and not facts["adapter"]:
             trainer["reward_head"] = "found" if facts["head"]["any"] else "missing"
 
