@@ -66,22 +66,28 @@ class FlagProblem(Item):
 
 
 class DsItem(Item):
-    """A key DeepSpeed refuses, ignores or reads otherwise than written."""
+    """A key DeepSpeed refuses, ignores or reads otherwise than written. When not every DeepSpeed release
+    agrees: `target`/`target_source` (the target release, known) or `releases` (the ranges of releases it
+    holds for, target unknown)."""
     path: str = ""
     key: str = ""
-    releases: str = ""
+    releases: list[str] = []
     block: str | None = None
-    hint: str | None = None
-    message: str | None = None
+    suggestion: str | None = None     # the close name of a misspelled key, or empty
+    error: str | None = None          # DeepSpeed's own words for a removed key
     new: str | None = None
     renamable: bool | None = None
     value: str | None = None
-    expected: str | None = None
+    expected: str | None = None       # the type DeepSpeed expects: int, float or bool
     accepted: bool | None = None
     other: str | None = None
-    allowed: str | None = None
+    form: str | None = None           # conflicts: `alias` (two names of one field), `replacement` (old and new)
+    choices: list[str] | None = None  # invalid: the values DeepSpeed accepts (JSON) ...
+    bound: str | None = None          # ... or the bound it checks: `gt` or `ge` `limit`
+    limit: float | None = None
     filled_by: str | None = None
     target: str | None = None
+    target_source: str | None = None
     newest: str | None = None
     was: str | None = None
     line: int | None = None

@@ -122,7 +122,7 @@ def _edits(kind: str, rule: str, safe: bool, source, item: dict | None, where) -
     if kind == "rename-deprecated-key":
         new = item["new"] if item.get("renamable") and item.get("new") and item["new"] not in parent else None
     else:   # rename-unknown-key, rename-ignored-key
-        hint = item.get("hint", "")
+        hint = item.get("suggestion", "")
         new = hint if _beyond_doubt(item.get("key", ""), hint, [k for k in parent if k != item.get("key")]) else None
     return [_rename(text, index, source, item, new, rule, safe)] if new else []
 

@@ -122,11 +122,12 @@ def _exact_findings(subjects: list, found: list) -> list:
             problems = validate(subject.deepspeed, subject.world_size or None)
         except ExactUnavailable as err:
             raise UsageError(str(err)) from None
-        for path, message in problems:
+        for path, facts in problems:
             where = subject.locate("ds." + ".".join(path)) if path else subject.anchor
-            if (where.path, where.line) not in taken and (where, message) not in seen:
-                seen.add((where, message))
-                extra.append(problem("deepspeed-refuses", where, error=message))
+            key = (where, tuple(sorted(facts.items())))
+            if (where.path, where.line) not in taken and key not in seen:
+                seen.add(key)
+                extra.append(problem("deepspeed-refuses", where, **facts))
     return extra
 
 

@@ -112,11 +112,15 @@ def test_exact_mode_finds_and_locates_when_a_rule_is_ignored(tmp_path):
                                   "'cpu' or 'nvme' (got 'gpu')")
 
 
-def test_exact_mode_suggests_for_unknown_strict_keys():
-    from rmlint.frameworks.deepspeed.exact import validate
-    assert validate({"train_batch_size": 8, "zero_optimization": {"stage": 2, "overlap_com": True}}) == [
-        (("zero_optimization", "overlap_com"), "DeepSpeed rejects unknown key `zero_optimization.overlap_com`; "
-                                               "did you mean `overlap_comm`?")]
+@pytest.mark.parametrize("zero, message", [
+    ('"overlap_com": true', "DeepSpeed rejects unknown key `zero_optimization.overlap_com`; did you mean `overlap_comm`?"),
+    ('"zzz_unrelated": true', "DeepSpeed rejects unknown key `zero_optimization.zzz_unrelated`"),
+])
+def test_exact_mode_suggests_for_unknown_strict_keys(tmp_path, zero, message):
+    path = tmp_path / "ds.json"
+    path.write_text('{"train_batch_size": 8, "zero_optimization": {"stage": 2, ' + zero + '}}\n')
+    result = cli("check", "--format", "json", "--deepspeed-schema", "installed", "--ignore", "RM207", str(path))
+    assert [(f["rule"], f["message"]) for f in json.loads(result.output)["findings"]] == [("RM224", message)]
 
 
 def test_exact_mode_validates_configs_derived_from_launches():
@@ -154,3 +158,14 @@ def test_installed_schema_without_deepspeed_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_deepspeed)
     result = cli("check", "--deepspeed-schema", "installed", "sample_configs/deepspeed-typos")
     assert result.exit_code == 2 and "pip install 'rmlint[deepspeed]'" in result.output
+
+
+def test_exact_mode_words_what_deepspeed_raises(tmp_path):
+    from importlib.metadata import version
+    path = tmp_path / "ds.json"
+    path.write_text('{"train_batch_size": 8, "train_micro_batch_size_per_gpu": 3, "gradient_accumulation_steps": 1}\n')
+    result = cli("check", "--format", "json", "--deepspeed-schema", "installed", "--ignore", "RM303", str(path))
+    assert [(f["rule"], f["line"], f["message"]) for f in json.loads(result.output)["findings"]] == [
+        ("RM224", 1, f"DeepSpeed {version('deepspeed')} raises AssertionError: Check batch related parameters. "
+                     "train_batch_size is not equal to micro_batch_per_gpu * gradient_acc_step * world_size "
+                     "8 != 3 * 1 * 1")]

@@ -108,3 +108,31 @@ def test_each_missing_shard_is_its_own_finding(tmp_path):
     assert inspected(tmp_path, "RM617") == [
         f"`{tmp_path}`: the index names a missing shard: {B} (2 tensors)",
         f"`{tmp_path}`: the index names a missing shard: {C} (1 tensor, the head value_head.weight among them)"]
+
+
+@pytest.mark.parametrize("zero, rule, message", [
+    ('"sub_group_size": -5', "RM225", "`zero_optimization.sub_group_size` is -5; DeepSpeed accepts at least 0"),
+    # before: "DeepSpeed expects float" / "expects bool" (the Python type's name)
+    ('"offload_optimizer": {"device": "cpu", "ratio": "0.5"}', "RM212",
+     "`zero_optimization.offload_optimizer.ratio` is the string \"0.5\"; DeepSpeed expects a number (DeepSpeed "
+     ">= 0.12.3; the DeepSpeed version is not known)"),     # offload_optimizer.ratio came in 0.12.3
+    ('"contiguous_gradients": "true"', "RM212",
+     "`zero_optimization.contiguous_gradients` is the string \"true\"; DeepSpeed expects true or false"),
+])
+def test_deepspeed_values_are_worded_by_the_rule(tmp_path, zero, rule, message):
+    text = '{"train_micro_batch_size_per_gpu": 1, "zero_optimization": {"stage": 2, ' + zero + '}}\n'
+    assert [m for _, _, m in messages(tmp_path, "ds_config.json", text, rule)] == [message]
+
+
+def test_release_ranges_are_a_list_the_rule_joins():
+    from rmlint.engine import render
+    from rmlint.frameworks.deepspeed.releases import releases
+    from rmlint.rules import builtin
+    versions = releases().versions
+    ranges = releases().span([0, 1, 3, len(versions) - 1])
+    assert ranges == [f"<= {versions[1]}", versions[3], f">= {versions[-1]}"]
+    rule = next(r for r in builtin() if r.name == "ignored-deepspeed-key")
+    item = {"path": "zzz", "suggestion": "", "releases": ranges}
+    assert render(rule.message, {"item": item}) == (
+        f"DeepSpeed ignores `zzz` without a word (DeepSpeed <= {versions[1]}, {versions[3]}, >= {versions[-1]}; "
+        "the DeepSpeed version is not known)")

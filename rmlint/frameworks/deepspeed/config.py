@@ -46,7 +46,7 @@ class _Inspector:
         self.schema = release_schema or schema()
 
     def note(self, kind: str, path: tuple, **extra):
-        self.items[kind].append({"path": ".".join(str(p) for p in path), "key": str(path[-1]), "releases": "",
+        self.items[kind].append({"path": ".".join(str(p) for p in path), "key": str(path[-1]), "releases": [],
                                  **extra})
 
     def top(self, config: dict):
@@ -54,7 +54,7 @@ class _Inspector:
         for key, value in config.items():
             path = (key,)
             if key in s.removed:
-                self.note("removed", path, message=s.removed[key])
+                self.note("removed", path, error=s.removed[key])
             elif key in s.strict:
                 if isinstance(value, dict):
                     self.strict(value, s.strict[key], path)
@@ -63,11 +63,11 @@ class _Inspector:
                 if children and isinstance(value, dict):
                     for sub in value:
                         if sub not in children:
-                            self.note("ignored", path + (sub,), hint=_suggest(sub, children), block=key)
+                            self.note("ignored", path + (sub,), suggestion=_suggest(sub, children), block=key)
             elif not (str(key).startswith("_") or str(key).lower().startswith("comment")):
-                self.note("ignored", path, hint=_suggest(str(key), s.top_level), block="")
+                self.note("ignored", path, suggestion=_suggest(str(key), s.top_level), block="")
             if key in BATCH_KEYS and isinstance(value, str) and value != "auto":
-                self.note("slips", path, value=value, expected="an integer", accepted=False)
+                self.note("slips", path, value=value, expected="int", accepted=False)
 
     def strict(self, block: dict, fields: dict, path: tuple):
         names = set(fields) | {f.alias for f in fields.values() if f.alias}
@@ -76,15 +76,14 @@ class _Inspector:
             full = path + (key,)
             dotted = ".".join(full)
             if dotted in self.schema.removed:
-                self.note("removed", full, message=self.schema.removed[dotted])
+                self.note("removed", full, error=self.schema.removed[dotted])
                 continue
             field = lookup(fields, key)
             if field is None:
-                self.note("unknown", full, hint=_suggest(key, names), block=path[0])
+                self.note("unknown", full, suggestion=_suggest(key, names), block=path[0])
                 continue
             if field.name in seen:
-                self.note("conflicts", full, other=seen[field.name],
-                          message=f"`{seen[field.name]}` and `{key}` set the same field")
+                self.note("conflicts", full, other=seen[field.name], form="alias")
             seen[field.name] = key
             if field.deprecated:
                 replacement = fields.get(field.new_param or "")
@@ -103,8 +102,7 @@ class _Inspector:
             if field and field.deprecated and field.new_param:
                 replacement = lookup(fields, field.new_param)
                 if replacement and ({replacement.name, replacement.alias} & set(block)):
-                    self.note("conflicts", path + (key,), other=field.new_param,
-                              message=f"deprecated `{key}` and its replacement `{field.new_param}` are both set")
+                    self.note("conflicts", path + (key,), other=field.new_param, form="replacement")
 
     def invalid(self, value, field, path: tuple):
         """A value outside what DeepSpeed's model accepts: not one of an enum's values, or out of bounds."""
@@ -113,12 +111,12 @@ class _Inspector:
         number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
         if field.choices is not None and not any(value == c and type(value) is not bool or value is c
                                                  for c in field.choices):
-            allowed = ", ".join("null" if c is None else json.dumps(c) for c in field.choices)
-            self.note("invalid", path, value=json.dumps(value), allowed=f"one of {allowed}")
+            choices = ["null" if c is None else json.dumps(c) for c in field.choices]
+            self.note("invalid", path, value=json.dumps(value), choices=choices)
         elif number is not None and field.gt is not None and not number > field.gt:
-            self.note("invalid", path, value=json.dumps(value), allowed=f"greater than {field.gt:g}")
+            self.note("invalid", path, value=json.dumps(value), bound="gt", limit=field.gt)
         elif number is not None and field.ge is not None and not number >= field.ge:
-            self.note("invalid", path, value=json.dumps(value), allowed=f"at least {field.ge:g}")
+            self.note("invalid", path, value=json.dumps(value), bound="ge", limit=field.ge)
 
     def autos(self, value, path: tuple = ()):
         if isinstance(value, dict):

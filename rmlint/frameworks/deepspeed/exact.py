@@ -67,7 +67,9 @@ def _world_size(config: dict) -> int:
 
 
 def validate(config: dict, world_size: int | None = None) -> list:
-    """[(key path, message)] of what the installed DeepSpeed refuses in `config`; [] when it accepts it."""
+    """[(key path, facts)] of what the installed DeepSpeed refuses in `config`; [] when it accepts it. The facts
+    (RM224 words them): `form` `unknown` (`suggestion`), `rejects` (DeepSpeed's `error`, the value it `got`) or
+    `raises` (the `version` and `exception` raised with its `error` text)."""
     from unittest import mock
     deepspeed, DeepSpeedConfig = _deepspeed()
     from pydantic import ValidationError
@@ -89,7 +91,8 @@ def validate(config: dict, world_size: int | None = None) -> list:
         text = " ".join(str(err).split()) or type(err).__name__
         lower = text.lower()
         path = next((keys for words, keys in _MESSAGE_KEYS if words in lower), ())
-        return [(path, f"DeepSpeed {deepspeed.__version__} raises {type(err).__name__}: {text}")]
+        return [(path, {"form": "raises", "version": deepspeed.__version__, "exception": type(err).__name__,
+                        "error": text})]
     return []
 
 
@@ -99,12 +102,10 @@ def _pydantic_problem(title: str, error: dict, config: dict) -> tuple:
     path = ((block,) if block else ()) + location
     if error["type"] == "extra_forbidden":
         known = _known_fields(block, location[:-1])
-        close = suggest(location[-1], known)
-        hint = f"; did you mean `{close}`?" if close else ""
-        return path, f"DeepSpeed rejects unknown key `{'.'.join(path)}`{hint}"
+        return path, {"form": "unknown", "path": ".".join(path), "suggestion": suggest(location[-1], known) or ""}
     value = error.get("input")
-    shown = f" (got {value!r})" if not isinstance(value, dict) else ""
-    return path, f"DeepSpeed rejects `{'.'.join(path) or block}`: {error['msg']}{shown}"
+    return path, {"form": "rejects", "path": ".".join(path) or block, "error": error["msg"],
+                  "got": repr(value) if not isinstance(value, dict) else ""}
 
 
 def _known_fields(block: str, inner: tuple) -> list:

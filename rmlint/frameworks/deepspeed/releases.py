@@ -68,8 +68,8 @@ class Releases:
                         starts.update((first, last + 1))
         return sorted(i for i in starts if i < len(self.versions))
 
-    def span(self, indices) -> str:
-        """Release indices as ranges: ">= 0.19.6", "<= 0.19.5", "0.14.0 - 0.17.6", joined by ", "."""
+    def span(self, indices) -> list:
+        """Release indices as ranges: ">= 0.19.6", "<= 0.19.5", "0.14.0 - 0.17.6"."""
         indices, out, last = sorted(indices), [], len(self.versions) - 1
         groups = []
         for i in indices:
@@ -87,7 +87,7 @@ class Releases:
                 out.append(f"<= {high}")
             else:
                 out.append(low if low == high else f"{low} - {high}")
-        return ", ".join(out)
+        return out
 
 
 @lru_cache(maxsize=1)

@@ -11,7 +11,7 @@ def _beyond(items: dict, newest: str, target) -> None:
     be new there, so it is not called unknown or ignored, but listed as beyond the table."""
     for kind in ("unknown", "ignored"):
         for item in items[kind]:
-            items["beyond"].append({**item, "newest": newest, "target": f"{target.text} ({target.source})",
+            items["beyond"].append({**item, "newest": newest, "target": target.text, "target_source": target.source,
                                     "was": kind})
         items[kind] = []
 
@@ -55,8 +55,7 @@ def inspect(config, inspector_class) -> dict:
             if kind == "beyond" or len(holds) == len(moments):
                 continue        # every release agrees
             if target.known:
-                item["releases"] = f" (DeepSpeed {target.text}, from {target.source})"
+                item["target"], item["target_source"] = target.text, target.source
             else:
-                span = table.span(i for m in holds for i in range(m, ends[m] + 1))
-                item["releases"] = f" (DeepSpeed {span}; the DeepSpeed version is not known)"
+                item["releases"] = table.span(i for m in holds for i in range(m, ends[m] + 1))
     return items
