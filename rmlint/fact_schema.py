@@ -55,14 +55,27 @@ class Item(Facts):
 
 
 class FlagProblem(Item):
-    """A flag no release in range accepts, or one of another CLI generation."""
-    kind: str = ""
-    flag: str = ""
-    message: str = ""
-    hint: str = ""
+    """A flag no release in range accepts, or one of another CLI generation; each `kind` fills its fields."""
+    kind: str = ""      # unknown-flag | newer-flag | ambiguous | other-release | bad-value | missing-value
+                        # | bool-value | stray | missing-program
+    flag: str = ""      # the flag (stray: the argument; missing-program: the program) as written
     file: str = ""      # the file the flag is written in: the script, or a file it sources
     line: int = 0
     column: int = 0
+    entrypoint: str = ""
+    suggestion: str = ""            # unknown-flag, newer-flag: the close flag name, or empty
+    newest: str = ""                # newer-flag: the newest release rmlint knows
+    matches: list[str] = []         # ambiguous: the flags the prefix matches (the first four)
+    value: str = ""                 # bad-value, bool-value: the value as written
+    type: str = ""                  # bad-value: the flag's type (int, float); `choices` when not one of them
+    choices: list[str] = []
+    count: int = 0                  # missing-value: the values the flag takes
+    flag_releases: str = ""         # other-release: the releases that have the flag ...
+    releases: str = ""              # ... and those the other flags fit (missing-program too)
+    counterpart: str = ""           # other-release: the flag's name in those releases, or empty
+    form: str = ""                  # missing-program: `module` or `script`, as launched ...
+    have: str = ""                  # ... the releases that run it so (empty: none) ...
+    run: str = ""                   # ... and the other form, when the releases the flags fit run it that way
 
 
 class DsItem(Item):

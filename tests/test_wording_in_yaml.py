@@ -136,3 +136,23 @@ def test_release_ranges_are_a_list_the_rule_joins():
     assert render(rule.message, {"item": item}) == (
         f"DeepSpeed ignores `zzz` without a word (DeepSpeed <= {versions[1]}, {versions[3]}, >= {versions[-1]}; "
         "the DeepSpeed version is not known)")
+
+
+@pytest.mark.parametrize("line, found", [
+    ("deepspeed --module openrlhf.cli.train_rm --pretrain m --lora --bf16",
+     ("RM401", "`--lora`: ambiguous option: could match --lora_alpha, --lora_dropout, --lora_rank")),
+    ("deepspeed --module openrlhf.cli.train_rm --pretrain m --micro_train_batch_size --bf16",
+     ("RM403", "`--micro_train_batch_size` expects a value")),
+    ("deepspeed --module openrlhf.cli.train_dpo --pretrain m --adam_betas 0.9 --bf16",
+     ("RM403", "`--adam_betas` expects 2 values")),
+    ("deepspeed --module openrlhf.cli.train_rm --pretrain m --bf16 stray_word",
+     ("RM403", "unrecognized argument `stray_word`")),
+    ("deepspeed --module openrlhf.cli.train_rm --pretrain m --bf16 --max_len abc",
+     ("RM403", "`--max_len`: invalid int value: 'abc'")),
+    ("deepspeed --module openrlhf.cli.train_rm --pretrain m --bf16 --load_model x",
+     ("RM421", "`openrlhf.cli.train_rm`: OpenRLHF >= 0.3.6 only can run it as a module, but the flags fit OpenRLHF "
+               "<= 0.1.0; run `examples/train_rm.py`")),
+])
+def test_openrlhf_flag_problems_are_worded_by_the_rule(tmp_path, line, found):
+    rule, message = found
+    assert [m for _, _, m in messages(tmp_path, "train.sh", line + "\n", rule)] == [message]

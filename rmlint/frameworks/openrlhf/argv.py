@@ -37,10 +37,9 @@ class Given:
 class Problem:
     kind: str        # unknown-flag | newer-flag | other-release | ambiguous | missing-value | bad-value | stray
                      # | bool-value | missing-program
-    message: str
     at: Location
     flag: str = ""
-    hint: str = ""
+    facts: dict = field(default_factory=dict)   # the kind's data (fact_schema.FlagProblem); the rule words it
 
 
 @dataclass
@@ -57,15 +56,21 @@ def _is_flag(arg: Arg) -> bool:
     return arg.text.startswith("-") and len(arg.text) > 1 and not _NUMBER.match(arg.text) and arg.known
 
 
+class _Refused(ValueError):
+    """argparse refuses a value: not of the flag's type, or not one of its choices (`choices` set)."""
+    def __init__(self, text: str, type_: str, choices: list | None = None):
+        super().__init__(text)
+        self.facts = {"value": text, "type": type_, "choices": [repr(c) for c in choices or []]}
+
+
 def _convert(spec: FlagSpec, text: str):
     kinds = {"int": int, "float": float}
     try:
         value = kinds.get(spec.type, str)(text)
     except ValueError:
-        raise ValueError(f"invalid {spec.type} value: '{text}'")
+        raise _Refused(text, spec.type or "")
     if spec.choices and value not in spec.choices:
-        allowed = ", ".join(repr(c) for c in spec.choices)
-        raise ValueError(f"invalid choice: '{text}' (choose from {allowed})")
+        raise _Refused(text, spec.type or "", spec.choices)
     return value
 
 
@@ -77,7 +82,7 @@ def _resolve(flags: dict, name: str):
         if len(matches) == 1:
             return flags[matches[0]], None
         if len(matches) > 1:
-            return None, "ambiguous option: could match " + ", ".join(sorted(matches)[:4])
+            return None, sorted(matches)[:4]
     return None, "unknown"
 
 
@@ -95,7 +100,7 @@ def parse(entrypoint: str, args: list, form: str | None = None, program: str = "
             continue
         if not _is_flag(arg):
             if arg.known:
-                parsed.problems.append(Problem("stray", f"unrecognized argument `{arg.text}`", arg.at, arg.text))
+                parsed.problems.append(Problem("stray", arg.at, arg.text))
             continue
         name, eq, inline = arg.text.partition("=")
         spec, trouble = _resolve(flags, name)
@@ -106,16 +111,15 @@ def parse(entrypoint: str, args: list, form: str | None = None, program: str = "
             continue
         if spec is None:
             if trouble == "unknown":
-                parsed.problems.append(Problem("unknown-flag", f"unknown flag `{name}` for {entrypoint}", arg.at, name))
+                parsed.problems.append(Problem("unknown-flag", arg.at, name, {"entrypoint": entrypoint}))
             else:
-                parsed.problems.append(Problem("ambiguous", f"`{name}`: {trouble}", arg.at, name))
+                parsed.problems.append(Problem("ambiguous", arg.at, name, {"matches": trouble}))
             while i < len(args) and not _is_flag(args[i]) and not args[i].opaque:
                 i += 1  # argparse reports the flag's values as unrecognized too; one finding is enough
             continue
         if spec.kind == "bool":
             if eq:
-                parsed.problems.append(Problem("bool-value", f"`{spec.name}` is a switch and takes no value "
-                                               f"(argparse: ignored explicit argument '{inline}')", arg.at, spec.name))
+                parsed.problems.append(Problem("bool-value", arg.at, spec.name, {"value": inline}))
                 continue
             value, known, value_at = not spec.defaults[-1][1], True, arg.at  # store_true / store_false
         else:
@@ -128,8 +132,7 @@ def parse(entrypoint: str, args: list, form: str | None = None, program: str = "
                     if values[-1].opaque:
                         break
             if len(values) < wanted and not (values and values[-1].opaque):
-                count = "a value" if wanted == 1 else f"{wanted} values"
-                parsed.problems.append(Problem("missing-value", f"`{spec.name}` expects {count}", arg.at, spec.name))
+                parsed.problems.append(Problem("missing-value", arg.at, spec.name, {"count": wanted}))
                 continue
             known = all(v.known and not v.opaque for v in values)
             value_at = values[0].at if values else arg.at
@@ -137,8 +140,8 @@ def parse(entrypoint: str, args: list, form: str | None = None, program: str = "
             if known:
                 try:
                     converted = [_convert(spec, v.text) for v in values]
-                except ValueError as err:
-                    parsed.problems.append(Problem("bad-value", f"`{spec.name}`: {err}", value_at, spec.name))
+                except _Refused as err:
+                    parsed.problems.append(Problem("bad-value", value_at, spec.name, err.facts))
                     known = False
                 else:
                     value = converted if spec.kind == "list" or spec.nargs else converted[0]
@@ -169,22 +172,18 @@ def _infer_releases(parsed: Parsed, flags: dict, form: str | None, program: str,
         if not any(given.flag.exists(i) for i in parsed.candidates):
             del parsed.given[name]
             counterpart = counterpart_flag(name, flags, parsed.candidates)
-            parsed.problems.append(Problem(
-                "other-release",
-                f"`{name}` exists only in OpenRLHF {table().span(given.flag.first, given.flag.last)}, "
-                f"but the other flags are from {table().span(low, high)}",
-                given.at, name, f"use `{counterpart}`" if counterpart else ""))
+            parsed.problems.append(Problem("other-release", given.at, name, {
+                "flag_releases": t.span(given.flag.first, given.flag.last), "releases": t.span(low, high),
+                "counterpart": counterpart or ""}))
     newest = len(t.versions) - 1
     for problem in parsed.problems:
-        if problem.kind == "unknown-flag" and not problem.hint:
+        if problem.kind == "unknown-flag":
             guess = suggest(problem.flag, [f for f, s in flags.items() if s.exists(high)])
-            problem.hint = f"did you mean `{guess}`?" if guess else ""
+            problem.facts["suggestion"] = guess or ""
             if high == newest and (not guess or _new_group(problem.flag, flags)):
                 # not a near-miss (or a whole new `--group.`), and the rest fits the newest release
                 problem.kind = "newer-flag"
-                problem.hint = f"{t.versions[newest]} has `{guess}`" if guess else ""
-                problem.message = (f"`{problem.flag}` is not a flag of {parsed.entrypoint} in OpenRLHF up to "
-                                   f"{t.versions[newest]}, the newest release rmlint knows")
+                problem.facts["newest"] = t.versions[newest]
 
 
 def _new_group(name: str, flags: dict) -> bool:
@@ -198,18 +197,15 @@ def _accepted(parsed: Parsed, index: int) -> frozenset:
 
 
 def _missing_program(entrypoint: str, form: str, program: str, matched: list, at) -> Problem:
+    """`have`: the releases that run the entrypoint as `form` (empty: none); `run`: the other form, when the
+    releases the flags fit run it that way."""
     t = table()
     have = t.program_releases(entrypoint, form)
     other = "script" if form == "module" else "module"
-    where = f"OpenRLHF {t.span(have[0], have[-1])} only" if have else "no OpenRLHF release"
     instead = t.program_releases(entrypoint, other)
-    hint = ""
-    if instead and any(i in matched for i in instead):
-        hint = ("run `--module openrlhf.cli." + entrypoint + "`" if other == "module"
-                else f"run `examples/{entrypoint}.py`")
-    message = (f"`{program or entrypoint}`: {where} can run it as a {form}, but the flags fit OpenRLHF "
-               f"{t.span(matched[0], matched[-1])}")
-    return Problem("missing-program", message, at or Location("<argv>"), program or entrypoint, hint)
+    return Problem("missing-program", at or Location("<argv>"), program or entrypoint, {
+        "entrypoint": entrypoint, "form": form, "have": t.span(have[0], have[-1]) if have else "",
+        "releases": t.span(matched[0], matched[-1]), "run": other if instead and any(i in matched for i in instead) else ""})
 
 
 def suggest(name: str, names: list) -> str | None:

@@ -75,8 +75,8 @@ def subjects(invocation: Invocation) -> list:
         "gpus_from": invocation.world_source,
         "opaque": parsed.opaque,
         **pin,
-        "problems": [{"kind": p.kind, "message": p.message, "hint": p.hint, "flag": p.flag,
-                      "file": p.at.path, "line": p.at.line, "column": p.at.column} for p in parsed.problems],
+        "problems": [{**p.facts, "kind": p.kind, "flag": p.flag, "file": p.at.path, "line": p.at.line,
+                      "column": p.at.column} for p in parsed.problems],
     }
     flag_at = {concept: parsed.given[name].at for concept, name in settings.flag.items()
                if name in parsed.given and concept in settings.given}
