@@ -117,14 +117,14 @@ class Placed(Item):
 class Typo(Placed):
     key: str = ""
     path: str = ""
-    hint: str = ""
+    suggestion: str = ""    # the known key it misspells
 
 
 class Refusal(Placed):
     kind: str = ""
     key: str = ""
-    error: str = ""
-    hint: str = ""
+    error: str = ""         # the framework's own error text (Hydra's, argparse's)
+    suggestion: str = ""    # a close known key, or empty
     release: str = ""       # the target release the key was checked against ("0.8.0 (requirements.txt:1)"), "" for all
     known_in: str = ""      # the releases that have a key the target release refuses ("0.9.0–0.9.1")
 
@@ -514,7 +514,7 @@ class Trainer(Facts):
     typos: list[Typo] = fact([], "Keys the framework does not know, each with the closest known key.")
     refused: list[Refusal] = fact([], "Command-line keys the framework refuses (verl's Hydra in struct mode, "
                                       "DeepSpeed-Chat's argparse): each with the error it prints, the closest known "
-                                      "key (`hint`, may be empty) and its place.")
+                                      "key (`suggestion`, may be empty) and its place.")
     checks: list[FrameworkCheck] = fact([], "Checks the framework makes after the GPUs are allocated that this run "
                                             "fails (verl's batch validation, DeepSpeed-Chat's parse_args checks, "
                                             "version-dependent head freezes): each with `check` (its name), the key it"

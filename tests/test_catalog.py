@@ -43,8 +43,8 @@ def test_ids_and_names_are_unique():
 @pytest.mark.parametrize("rule", builtin(), ids=[r.id for r in builtin()])
 def test_condition_evaluates_on_default_facts(rule):
     facts = defaults()
-    value = evaluate(rule.condition, {**facts, "item": {"kind": "", "filled_by": "", "key": "", "check": "", "hint": "",
-                                                  "known_in": ""}})
+    value = evaluate(rule.condition, {**facts, "item": {"kind": "", "filled_by": "", "key": "", "check": "",
+                                                  "suggestion": "", "known_in": ""}})
     assert isinstance(value, bool)
     if rule.items is not None:
         assert isinstance(evaluate(rule.items, facts), list)

@@ -106,7 +106,7 @@ def test_a_reader_problem_is_worded_by_its_rule_file(tmp_path, monkeypatch):
     try:
         from rmlint.policy import Policy
         found, = Policy().complete([problems.finding("accelerate-unknown-key", Location("a.yaml", 3, 1),
-                                                     key="mixed_precison", hint="")])
+                                                     key="mixed_precison", suggestion="")])
     finally:
         rules.builtin.cache_clear()
     assert (found.rule, found.line, found.message) == ("RM230", 3, 'REWORDED key `mixed_precison` ("had unknown keys")')

@@ -162,7 +162,7 @@ def test_a_pin_newer_than_the_table_or_unknown_accepts_what_any_release_has():
     assert refusals("reward_model.micro_batch_size_per_gpu=4", "0.10.0") == []
     assert refusals("algorithm.filter_groups.enable=True", "0.10.0") == []
     [item] = refusals("algorithm.filter_groupz.enable=True", "0.10.0")
-    assert item["known_in"] == "" and item["hint"] == "algorithm.filter_groups.enable"
+    assert item["known_in"] == "" and item["suggestion"] == "algorithm.filter_groups.enable"
 
 
 def _fixture_overrides() -> list:

@@ -40,8 +40,9 @@ def _match(step: str, written: str) -> str | None:
     return candidates[0] if len(dests) == 1 else None
 
 
-def _refuse(parsed: Parsed, key: str, error: str, hint: str, at) -> None:
-    parsed.refused.append({"kind": "argparse", "key": key, "error": error, "hint": hint, "release": "", "known_in": "",
+def _refuse(parsed: Parsed, key: str, error: str, suggestion: str, at) -> None:
+    parsed.refused.append({"kind": "argparse", "key": key, "error": error, "suggestion": suggestion, "release": "",
+                           "known_in": "",
                            "file": at.path, "line": at.line, "column": at.column})
 
 

@@ -83,7 +83,7 @@ def typos(settings: TrainerSettings, framework: str, also_known=()) -> list:
         close = suggest(key, known, SURE)   # the guess is the finding: only a sure one
         if close:
             where = settings.locate(key)
-            found.append({"key": str(key), "hint": close, "file": where.path, "line": where.line,
+            found.append({"key": str(key), "suggestion": close, "file": where.path, "line": where.line,
                           "column": where.column, "path": str(key)})
     return found
 

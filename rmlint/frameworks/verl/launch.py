@@ -91,7 +91,7 @@ def refused(line, every) -> list:
         found.append({"kind": verdict, "key": override.prefix + override.key, "release": release,
                       "known_in": span(elsewhere) if elsewhere else "",
                       "error": ERRORS[verdict].format(leaf=leaf, key=override.key),
-                      "hint": tree.hint(override.key) if verdict == "not-in-struct" else "",
+                      "suggestion": tree.hint(override.key) if verdict == "not-in-struct" else "",
                       "file": override.at.path, "line": override.at.line, "column": override.at.column})
     return found
 
