@@ -152,8 +152,12 @@ class FrameworkCheck(Placed):
 
 
 class ReleaseProblem(Placed):
+    """A LLaMA-Factory key of other releases (`key_releases`, gone in `removed_in`) than those the launch
+    fits (`releases`)."""
     key: str = ""
-    message: str = ""
+    key_releases: str = ""
+    removed_in: str = ""
+    releases: str = ""
 
 
 class TransformersKeyProblem(Placed):

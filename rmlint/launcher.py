@@ -121,11 +121,11 @@ def check_namespace(args, entrypoint: str | None = None, settings=None, select=N
     from .finding import Location
     from .lint import _policy
     from .problems import finding as problem
-    known = f"OpenRLHF {target.text} ({target.source})" if release is not None else "any OpenRLHF release rmlint knows"
+    known = {"release": target.text, "source": target.source} if release is not None else {"release": "", "source": ""}
     policy = _policy(select, ignore, settings)
     for key in foreign:
         finding, = policy.complete([problem("namespace-attribute-not-a-flag", Location("<namespace>", 1, 1), key=key,
-                                            entrypoint=name, release=known)])
+                                            entrypoint=name, **known)])
         if policy.enabled(finding.rule):
             result.findings.append(finding)
     return result

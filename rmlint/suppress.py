@@ -77,7 +77,7 @@ def apply(findings: list, texts: dict, rules: dict, enabled) -> list:
         for s in suppressions:
             where = Location(path, s.line, s.column)
             if not s.reason:
-                extra.append(problem("suppression-without-reason", where, codes=", ".join(s.codes) or "nothing"))
+                extra.append(problem("suppression-without-reason", where, codes=list(s.codes)))
                 continue
             for code in s.codes:
                 rule = rules.get(code)

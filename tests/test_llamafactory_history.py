@@ -76,9 +76,8 @@ def test_a_removed_key_is_known_as_removed(tmp_path, monkeypatch):
     text = "llamafactory-cli train mm.yaml train_mm_proj_only=true\n"
     assert findings_of_text("run.sh", text) == [("RM422", 1, 32)]
     facts = trainer(text)
-    assert facts[0]["release_problems"][0]["message"] == (
-        "`train_mm_proj_only` exists only in LLaMA-Factory 0.8.0 - 0.9.1 (removed in 0.9.2), but the launch fits "
-        ">= 0.9.3")
+    assert {k: facts[0]["release_problems"][0][k] for k in ("key", "key_releases", "removed_in", "releases")} == {
+        "key": "train_mm_proj_only", "key_releases": "0.8.0 - 0.9.1", "removed_in": "0.9.2", "releases": ">= 0.9.3"}
     # in its own releases the key is fine
     assert findings_of_text("run.sh", "llamafactory-cli train --stage sft --model_name_or_path m "
                                       "--train_mm_proj_only --output_dir o\n") == []

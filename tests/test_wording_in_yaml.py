@@ -156,3 +156,31 @@ def test_release_ranges_are_a_list_the_rule_joins():
 def test_openrlhf_flag_problems_are_worded_by_the_rule(tmp_path, line, found):
     rule, message = found
     assert [m for _, _, m in messages(tmp_path, "train.sh", line + "\n", rule)] == [message]
+
+
+def test_namespace_attribute_without_a_known_release():
+    import argparse
+
+    import rmlint
+    from rmlint.config import Settings
+    args = argparse.Namespace(pretrain="m", bf16=True, zero_stage=2, my_schedule="cosine")
+    result = rmlint.check_namespace(args, entrypoint="train_rm", select=["RM431"],
+                                    settings=Settings(installed_versions=False))
+    assert [f.message for f in result.findings] == [
+        "`args.my_schedule` is no flag of train_rm in any OpenRLHF release rmlint knows; rmlint did not check it"]
+
+
+@pytest.mark.parametrize("comment, codes", [("# rmlint: ignore[RM201, RM602]", "RM201, RM602"),
+                                            ("# rmlint: ignore[]", "nothing")])
+def test_suppression_without_reason_names_its_codes(tmp_path, comment, codes):
+    text = comment + "\ndeepspeed --module openrlhf.cli.train_rm --pretrain m --bf16\n"
+    assert messages(tmp_path, "train.sh", text, "RM004") == [
+        (1, 1, f"suppression of {codes} gives no reason; write why after the brackets")]
+
+
+@pytest.mark.parametrize("char, name", [("\u2014", "an em dash (—)"), ("\u2212", "a minus sign (−)")])
+def test_pasted_characters_are_named_by_the_rule(tmp_path, char, name):
+    text = f"deepspeed --module openrlhf.cli.train_rm --pretrain m {char}{char}bf16\n"
+    assert [m for _, _, m in messages(tmp_path, "train.sh", text, "RM010")] == [
+        f"`{char}{char}bf16` holds {name}: the shell and argparse do not read it as a flag or a word break (text "
+        "pasted from a web page?)"]

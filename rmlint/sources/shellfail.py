@@ -8,8 +8,7 @@ import re
 _BACKSLASH_SPACE = re.compile(r"\\[ \t]+\r?$", re.M)
 # a Hydra override (`a.b=1`, `+a.b=1`, `~a.b`) is no shell assignment (a name has no dots): alone it is a command
 _OVERRIDE = re.compile(r"(\+\+|\+)?[A-Za-z_][\w-]*(\.[\w-]+)+=|~[A-Za-z_][\w-]*(\.[\w-]+)+$")
-_PASTED = {"\u2013": "an en dash (–)", "\u2014": "an em dash (—)", "\u2212": "a minus sign (−)",
-           "\u00a0": "a no-break space"}
+_PASTED = {"\u2013": "en-dash", "\u2014": "em-dash", "\u2212": "minus", "\u00a0": "no-break-space"}
 
 
 # `<model name>`, `<your log dir>`: a placeholder left in a command; bash reads `<model` as input from a

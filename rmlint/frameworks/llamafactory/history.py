@@ -73,7 +73,7 @@ def problems(settings, forms=()) -> tuple:
             # into LLaMA-Factory's own dataclasses (overwrite_output_dir in 0.9.4), so this says little
         where = settings.locate(key)
         found.append({"key": key, "file": where.path, "line": where.line, "column": where.column,
-                      "message": f"`{key}` exists only in LLaMA-Factory {span_text(had)} (removed in "
-                                 f"{h['versions'][had[-1] + 1]}), but the launch fits {span_text(fit)}"})
+                      "key_releases": span_text(had), "removed_in": h["versions"][had[-1] + 1],
+                      "releases": span_text(fit)})
     return span_text(fit), found, fit
 
