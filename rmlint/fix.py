@@ -232,27 +232,28 @@ def checked_roots(paths) -> list:
             for p in map(str, paths) if p != "-"]
 
 
-def write(change: Change, roots: list) -> str | None:
+def write(change: Change, roots: list) -> dict | None:
     """Write one change atomically (a temporary file beside it, fsync, os.replace), keeping mode and
-    BOM; None when written, else why not. Never a file outside `roots` (as resolved through symlinks),
+    BOM; None when written, else why not (`reason`: outside, not-writable, not-regular, no-temporary,
+    write-failed, with the OS `error`). Never a file outside `roots` (as resolved through symlinks),
     never a file the user cannot write: those fixes are reported instead."""
     from .sources.files import inside
     target = os.path.realpath(change.path)
     if not any(inside(target, root) for root in roots):
-        return f"{target} is outside the checked folder{'s' if len(roots) != 1 else ''}; not written"
+        return {"reason": "outside", "target": target, "folders": len(roots)}
     if not os.access(target, os.W_OK):
-        return "the file is not writable; not written"
+        return {"reason": "not-writable"}
     import stat
     import tempfile
     data = (b"\xef\xbb\xbf" if change.bom else b"") + change.after.encode("utf-8")
     try:
         info = os.stat(target)
         if not stat.S_ISREG(info.st_mode):
-            return "not a regular file; not written"
+            return {"reason": "not-regular"}
         handle, temporary = tempfile.mkstemp(dir=os.path.dirname(target), prefix=f".{os.path.basename(target)}.",
                                              suffix=".rmlint-fix")
     except OSError as err:
-        return f"cannot write beside it: {err.strerror or err}; not written"
+        return {"reason": "no-temporary", "error": str(err.strerror or err)}
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
@@ -267,7 +268,7 @@ def write(change: Change, roots: list) -> str | None:
             os.unlink(temporary)
         except OSError:
             pass
-        return f"writing failed ({err.strerror or err}); the file is unchanged"
+        return {"reason": "write-failed", "error": str(err.strerror or err)}
     _sync_folder(os.path.dirname(target))
     from .sources.files import wrote
     wrote(target, data)
@@ -300,12 +301,12 @@ def write_all(changes: list, roots: list) -> tuple:
     return written, refused
 
 
-def not_written(change: Change, reason: str):
+def not_written(change: Change, reason: dict):
     """The finding for a fix that was not written, at its first edit."""
     from .finding import Location
     from .problems import finding as problem
     first = min(change.edits, key=lambda e: e.start)
     line = change.before.count("\n", 0, first.start) + 1
     column = first.start - (change.before.rfind("\n", 0, first.start) + 1) + 1
-    fixes = "; ".join(e.what for e in change.edits)
-    return problem("fix-not-written", Location(change.path, line, column), reason=reason, fixes=fixes)
+    return problem("fix-not-written", Location(change.path, line, column), fixes=[e.what for e in change.edits],
+                   **reason)

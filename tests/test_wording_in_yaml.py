@@ -184,3 +184,30 @@ def test_pasted_characters_are_named_by_the_rule(tmp_path, char, name):
     assert [m for _, _, m in messages(tmp_path, "train.sh", text, "RM010")] == [
         f"`{char}{char}bf16` holds {name}: the shell and argparse do not read it as a flag or a word break (text "
         "pasted from a web page?)"]
+
+
+TYPO = '{"train_batch_size": 8, "zero_optimization": {"stage": 2, "overlap_com": true}}\n'
+FIX = " (the fix: `zero_optimization.overlap_com` -> `overlap_comm`)"
+
+
+def _refuse_to_write(monkeypatch, how: str):
+    import os
+    import tempfile
+    if how == "not-writable":
+        monkeypatch.setattr(os, "access", lambda path, mode: False)
+    else:
+        def no_temporary(*args, **kwargs):
+            raise OSError(13, "Permission denied")
+        monkeypatch.setattr(tempfile, "mkstemp", no_temporary)
+
+
+@pytest.mark.parametrize("how, words", [("not-writable", "the file is not writable; not written"),
+                                        ("no-temporary", "cannot write beside it: Permission denied; not written")])
+def test_a_fix_not_written_says_why(tmp_path, monkeypatch, how, words):
+    (tmp_path / "ds.json").write_text(TYPO)
+    monkeypatch.chdir(tmp_path)
+    _refuse_to_write(monkeypatch, how)
+    result = cli("check", "--fix", "--format", "json", "ds.json")
+    assert (tmp_path / "ds.json").read_text() == TYPO
+    assert [f["message"] for f in json.loads(result.output)["findings"] if f["rule"] == "RM030"] == [
+        f"fix not applied: {words}{FIX}"]
