@@ -31,7 +31,7 @@ def view_of(live: dict, role: str | None, ckpt: dict | None) -> dict:
     return {
         "live": {**live, "head": {k: v for k, v in head.items() if k != "values"},
                  "role": ROLE_NAMES.get(role or "", "reward model"),
-                 "looked": f"`{head['prefix']}`" if head.get("prefix") else ", ".join(f"`{n}`" for n in HEAD_NAMES),
+                 "looked": [head["prefix"]] if head.get("prefix") else list(HEAD_NAMES),
                  "uint8_example": (live["uint8_4bit"] or [""])[0], "uint8_count": len(live["uint8_4bit"])},
         # the static rules name the head they judge `ckpt.head`: here it is the live one (head-outputs-not-one)
         "ckpt": {**(ckpt or {}), "head": {**((ckpt or {}).get("head") or {}),

@@ -118,14 +118,14 @@ def _normalisation(base, config: dict) -> dict:
         return {"used": False}
     live_mean, live_std = float(mean.flatten()[0]), float(std.flatten()[0])
     want_mean, want_std = _number(config.get("mean")), _number(config.get("std"))
-    said = "config.json" if want_mean is not None and want_std is not None else "the model's constructor (no mean/std in config.json)"
+    said = "config" if want_mean is not None and want_std is not None else "constructor"   # who gives the wanted values
     if want_mean is None or want_std is None:
         want_mean, want_std = 0.0, 1.0   # OpenRLHF's RewardModel/CriticModel defaults when config has none
     wrong = not (math.isfinite(live_mean) and math.isfinite(live_std)) or not (
         math.isclose(live_mean, want_mean, rel_tol=1e-3, abs_tol=1e-6)
         and math.isclose(live_std, want_std, rel_tol=1e-3, abs_tol=1e-6))
-    return {"used": True, "wrong": wrong, "mean": f"{live_mean:g}", "std": f"{live_std:g}",
-            "want_mean": f"{want_mean:g}", "want_std": f"{want_std:g}", "said": said}
+    return {"used": True, "wrong": wrong, "mean": live_mean, "std": live_std, "want_mean": want_mean,
+            "want_std": want_std, "said": said}
 
 
 def _peft(peft) -> dict:
