@@ -428,7 +428,9 @@ class Ckpt(Facts):
     hidden_size: int = fact(0)
     num_labels: int = fact(0)
     prefix: str = fact("", "The head prefix the consumer expects (`value_head_prefix`).")
-    prefix_from: str = fact("")
+    prefix_from: str = fact("", "Where `prefix` comes from: `config` (config.json), `flag` / `flag-default` "
+                                "(`prefix_flag` given, or its default), `adapter`, `openrlhf-default`, `model-class`, "
+                                "`checkpoint` (the head it holds), `live` (the guard's model).")
     prefix_flag: str = fact("--value_head_prefix")
     other_prefix: str = fact("")
     other_heads: list[str] = fact([], "Head-like tensors under another prefix.")

@@ -139,16 +139,22 @@ def _listed(values: list) -> str:
     return "[" + ", ".join(map(str, values)) + "]"
 
 
+_PREFIX_FROM = {"config": "config.json", "flag": "{flag}", "flag-default": "the {flag} default", "live": "the live model",
+                "adapter": "the adapter", "openrlhf-default": "OpenRLHF's default (>= 0.5.4)",
+                "model-class": "the model class", "checkpoint": "the checkpoint"}
+
+
 def _head_line(ckpt: dict) -> str:
     head = ckpt["head"]
+    source = _PREFIX_FROM.get(ckpt["prefix_from"], ckpt["prefix_from"]).format(flag=ckpt["prefix_flag"])
     if head["found"]:
         return (f"{head['name']} {_listed(head['shape'])} {head['dtype']} in {head['file']} - {head['kind']}"
-                f" (prefix `{ckpt['prefix']}` from {ckpt['prefix_from']})")
+                f" (prefix `{ckpt['prefix']}` from {source})")
     if ckpt["other_heads"]:
-        return f"{', '.join(ckpt['other_heads'])} (not `{ckpt['prefix']}`, the prefix from {ckpt['prefix_from']})"
+        return f"{', '.join(ckpt['other_heads'])} (not `{ckpt['prefix']}`, the prefix from {source})"
     if ckpt["lora"]["only_lora"]:
         return f"only LoRA factors of `{ckpt['prefix']}`; no base weight"
-    return "none" + (f" (expected `{ckpt['prefix']}.weight`, prefix from {ckpt['prefix_from']})"
+    return "none" + (f" (expected `{ckpt['prefix']}.weight`, prefix from {source})"
                      if ckpt["head_expected"] else "")
 
 

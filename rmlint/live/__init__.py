@@ -44,7 +44,7 @@ def _checkpoint(path: str, role: str | None, prefix: str, policy) -> tuple:
     subject, checkpoint, findings = inspect_subject(path, use, prefix or None, cached=False)
     ckpt = subject.facts["ckpt"]
     if ckpt["prefix_from"] == "flag":
-        ckpt["prefix_from"] = "the live model"
+        ckpt["prefix_from"] = "live"
     subject.facts["role"].update(kind=use, name=use, value_head=use != "train_rm")
     rules = [r for r in policy.rules if r.emitted_by == "condition"]
     findings += engine.run([subject], rules)

@@ -137,9 +137,10 @@ def _adapter(adapter: dict, prefix: str, heads: dict) -> dict:
 
 
 def _expected_prefix(config: dict, adapter: dict, heads: dict, use: str, flag_prefix) -> tuple:
-    """(prefix, where it comes from, whether a head is expected at all)."""
+    """(prefix, where it comes from: config | flag | adapter | openrlhf-default | model-class | checkpoint,
+    whether a head is expected at all)."""
     if isinstance(config.get("value_head_prefix"), str):
-        return config["value_head_prefix"], "config.json", use in ("inspect", "reward", "critic")
+        return config["value_head_prefix"], "config", use in ("inspect", "reward", "critic")
     if use != "inspect":
         return (flag_prefix or "score"), "flag", use in ("reward", "critic")
     classes = _strings(config.get("architectures")) + [str(_mapping(adapter.get("auto_mapping")).get("base_model_class")
@@ -152,12 +153,12 @@ def _expected_prefix(config: dict, adapter: dict, heads: dict, use: str, flag_pr
                    *(adapter.get("modules_to_save") if isinstance(adapter.get("modules_to_save"), list) else [])]
         named = next((p for p in ("score", "value_head") if p in heads or p in targets), None) if adapter else None
         if named:
-            return named, "the adapter", True
-        return "score", "OpenRLHF's default (>= 0.5.4)", True
+            return named, "adapter", True
+        return "score", "openrlhf-default", True
     if any(str(c).endswith("ForSequenceClassification") for c in classes) or adapter.get("task_type") == "SEQ_CLS":
         return next((p for p in ("score", "classifier.out_proj", "classifier") if p in heads), "score"), \
-            "the model class", True
-    return present or "", "the checkpoint", bool(present)
+            "model-class", True
+    return present or "", "checkpoint", bool(present)
 
 
 def describe(checkpoint, use: str = "inspect", flag_prefix=None, normalize=None) -> dict:

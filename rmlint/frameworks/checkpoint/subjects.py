@@ -104,7 +104,7 @@ def attach(subject, role, settings: dict, base_dirs: list, dotted: bool):
     facts["head_expected"] = facts["head_expected"] and value_role
     flag = facts["prefix_flag"] = "--ds.value_head_prefix" if dotted else "--value_head_prefix"
     if facts["prefix_from"] == "flag":
-        facts["prefix_from"] = flag if "args.value_head_prefix" in subject.provenance else f"the {flag} default"
+        facts["prefix_from"] = "flag" if "args.value_head_prefix" in subject.provenance else "flag-default"
     facts["path"], facts["reason"] = role.path, how
     subject.facts["ckpt"] = facts
     where = subject.locate("role.path")
