@@ -68,7 +68,7 @@ def _world_size(config: dict) -> int:
 
 def validate(config: dict, world_size: int | None = None) -> list:
     """[(key path, facts)] of what the installed DeepSpeed refuses in `config`; [] when it accepts it. The facts
-    (RM224 words them): `form` `unknown` (`suggestion`), `rejects` (DeepSpeed's `error`, the value it `got`) or
+    (the rule of problem `deepspeed-refuses` words them): `form` `unknown` (`suggestion`), `rejects` (DeepSpeed's `error`, the value it `got`) or
     `raises` (the `version` and `exception` raised with its `error` text)."""
     from unittest import mock
     deepspeed, DeepSpeedConfig = _deepspeed()
