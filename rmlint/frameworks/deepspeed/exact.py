@@ -67,9 +67,9 @@ def _world_size(config: dict) -> int:
 
 
 def validate(config: dict, world_size: int | None = None) -> list:
-    """[(key path, facts)] of what the installed DeepSpeed refuses in `config`; [] when it accepts it. The facts
-    (the rule of problem `deepspeed-refuses` words them): `form` `unknown` (`suggestion`), `rejects` (DeepSpeed's `error`, the value it `got`) or
-    `raises` (the `version` and `exception` raised with its `error` text)."""
+    """[(key path, facts)] of what the installed DeepSpeed refuses in `config`; [] when it accepts it. The facts,
+    worded by the rule of problem `deepspeed-refuses`: `form` `unknown` (`suggestion`), `rejects` (DeepSpeed's
+    `error`, the value it `got`) or `raises` (the `version` and `exception` raised with its `error` text)."""
     from unittest import mock
     deepspeed, DeepSpeedConfig = _deepspeed()
     from pydantic import ValidationError
