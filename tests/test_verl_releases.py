@@ -264,3 +264,19 @@ def test_a_reward_model_of_another_family_is_re_tokenised_from_0_7_1(tmp_path, m
     assert "reward_model.model.input_tokenizer" not in table_keys("ppo_trainer", "0.7.1")
     plain = launch.replace(" reward_model.model.input_tokenizer=null", "")
     assert _reward_findings(tmp_path, plain, "0.9.1") == [] and _reward_findings(tmp_path, plain, "0.7.0") == []
+
+
+def test_a_config_the_pinned_release_does_not_ship_is_not_judged_key_by_key(tmp_path, monkeypatch):
+    # verl 0.7.1 ships neither sft_trainer.yaml nor fsdp_sft_trainer.py (the engine SFT trainer replaced them):
+    # the launch fails on the module, not on each of its keys, so no key is reported against 0.7.1's keys
+    from rmlint.lint import lint_paths
+    wheel = wheels_tree("verl==0.7.1") / "verl" / "trainer"
+    assert not (wheel / "config" / "sft_trainer.yaml").exists() and not (wheel / "fsdp_sft_trainer.py").exists()
+    monkeypatch.chdir(tmp_path)
+    launch = ("torchrun --nproc_per_node=8 -m verl.trainer.fsdp_sft_trainer data.train_files=t.parquet "
+              "data.micro_batch_size_per_gpu=4 model.partial_pretrain=Qwen/Qwen2.5-0.5B-Instruct trainer.total_epochs=1")
+    for release in ("0.7.0", "0.7.1"):
+        (tmp_path / "run.sh").write_text(f"pip install verl=={release}\n{launch}\n")
+        assert [f.rule for f in lint_paths([str(tmp_path / "run.sh")]).findings if f.severity == "error"] == []
+    (tmp_path / "run.sh").write_text(f"pip install verl==0.7.0\n{launch} data.micro_batchsize_per_gpu=4\n")
+    assert [f.rule for f in lint_paths([str(tmp_path / "run.sh")]).findings if f.severity == "error"] == ["RM440"]

@@ -67,9 +67,10 @@ def _pinned(tree):
     from .config import release_index
     target = current()["verl"]
     index = release_index(target.text) if target.known else None
-    if index is None:
+    pinned = tree.at(index) if index is not None else None
+    if not pinned or not pinned.leaves:     # (a config the release does not ship: its entrypoint is not there)
         return tree, ""
-    return tree.at(index), f"{target.text} ({target.source})"
+    return pinned, f"{target.text} ({target.source})"
 
 
 def refused(line, every) -> list:
