@@ -15,7 +15,8 @@ CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
 
 def record(launch, where: Location) -> dict:
     return {"path": where.path, "line": where.line, "launcher": launch.launcher, "program": launch.program,
-            "framework": launch.framework, "releases": launch.releases, "understood": launch.understood, "reason": launch.reason}
+            "framework": launch.framework, "releases": launch.releases, "understood": launch.understood,
+            "reason": [launch.reason] if launch.reason else []}    # reasons (problems.reason), worded by lint._finish
 
 
 def folders_of(path: str):
@@ -52,11 +53,11 @@ def read_commands(commands: list, path: str, position, records: list | None = No
             continue
         entry = record(launch, here(command.offset))
         if index in claimed:
-            entry.update(framework=claimed[index], understood=True, reason="")
+            entry.update(framework=claimed[index], understood=True, reason=[])
         else:
             decide(launch, folders, entrypoints)
-            reason = "; ".join([launch.reason] + list(unread)) if not launch.understood and unread else launch.reason
-            entry.update(framework=launch.framework, understood=launch.understood, reason=reason,
+            reasons = ([launch.reason] if launch.reason else []) + (list(unread) if not launch.understood else [])
+            entry.update(framework=launch.framework, understood=launch.understood, reason=reasons,
                          releases=launch.releases)
             more, trouble = read(launch, path, here, entry, read_file)
             subjects += more
@@ -74,7 +75,7 @@ def read_commands(commands: list, path: str, position, records: list | None = No
 def never_run(commands: list, exit_place: Location, locate, records: list | None = None) -> list:
     """The launches after the `exit` that ends a script (shellflow.py): bash never runs them, so they are
     not checked; each is listed with `understood: false` and the place of the exit, and noted."""
-    from .problems import finding as problem
+    from .problems import finding as problem, reason
     from .sources.commands import is_launch, recognise
     findings = []
     where = f"{exit_place.path}:{exit_place.line}"
@@ -83,7 +84,7 @@ def never_run(commands: list, exit_place: Location, locate, records: list | None
         if not is_launch(launch):
             continue
         entry = record(launch, locate(command.offset))
-        entry.update(understood=False, reason=f"never runs: the script exits first, at {where}")
+        entry.update(understood=False, reason=[reason("never-runs", exit=where)])
         anchor = locate(launch.program_word.offset if launch.program_word is not None else command.offset)
         findings.append(problem("launch-never-runs", anchor, program=launch.program or launch.launcher,
                                 exit=where))
@@ -123,6 +124,7 @@ def read(launch, path: str, here, entry: dict, read_file) -> tuple:
 def _openrlhf(launch, path: str, here, entry: dict) -> list:
     from .frameworks.openrlhf.argv import Arg
     from .frameworks.openrlhf.launch import Invocation, subjects
+    from .problems import reason
     args = [Arg(w.text, here(w.offset), w.known, w.opaque) for w in launch.args]
     from .sources.machine import launch_world
     world = launch_world(launch)
@@ -136,7 +138,7 @@ def _openrlhf(launch, path: str, here, entry: dict) -> list:
         entry["releases"] = facts["releases"]
         if facts["opaque"] and entry["understood"]:
             entry["understood"] = False
-            entry["reason"] = "an argument comes from a variable rmlint cannot see, where any flags may stand"
+            entry["reason"] = [reason("opaque-argument")]
     return found
 
 

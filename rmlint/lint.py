@@ -67,6 +67,9 @@ def _superseded(subjects: list) -> list:
 
 
 def _finish(result: Result, subjects: list, policy, texts: dict | None = None, spelt: list = ()) -> Result:
+    for entry in result.launches:   # each launch's reasons, worded as its launch-not-understood finding words them
+        if isinstance(entry["reason"], list):
+            entry["reason"] = policy.word(entry["reason"])
     subjects = _superseded(subjects)
     for subject in subjects:   # models of one launch share paths: reported once (deduplicated below)
         subject.facts["versions"] = subject.versions

@@ -50,8 +50,14 @@ class Policy:
         message its YAML words for the kind."""
         return [f if f.severity or not f.problem else self._completed(f) for f in findings]
 
+    def word(self, reasons: list) -> str:
+        """A launch's reasons (problems.reason), each worded by the rule that lists its kind, joined by "; "."""
+        return "; ".join(engine.render(self.rule_for(why["kind"]).problem_message(why["kind"]), {"item": why})
+                         for why in reasons)
+
     def _completed(self, found):
         kind, facts = found.problem
+        facts = {name: self.word(value) if _reasons(value) else value for name, value in facts.items()}
         rule = self.rule_for(kind)
         return replace(found, rule=rule.id, name=rule.name, severity=rule.severity, fix=rule.fix,
                        message=engine.render(rule.problem_message(kind), {"item": facts}))
@@ -81,6 +87,11 @@ class Policy:
             if _matches(finding, [selector]):
                 return replace(finding, severity=level)
         return finding
+
+
+def _reasons(value) -> bool:
+    from .problems import Reason
+    return isinstance(value, list) and bool(value) and all(isinstance(why, Reason) for why in value)
 
 
 def _matches(finding, selectors) -> bool:

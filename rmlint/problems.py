@@ -13,6 +13,16 @@ def finding(kind: str, where: Location, **facts) -> Finding:
                    problem=(kind, facts))
 
 
+def reason(kind: str, **facts) -> "Reason":
+    """Why a launch is not understood: a kind the rule's YAML words under `problems:`, with its facts; a
+    launch's reasons are worded (joined by "; ") in its finding and in the `launches` record alike."""
+    return Reason(kind=kind, **facts)
+
+
+class Reason(dict):
+    """One reason (kind and facts) a launch is not understood, worded once the catalog is at hand."""
+
+
 def unreadable(err: SourceError) -> Finding:
     """The problem of a file (or part of one) that cannot be read, at the place the reader stopped."""
     return finding("unreadable", err.location, error=err.message)

@@ -124,14 +124,12 @@ def expected_errors(path: str, tag: str, text: str) -> list:
 def judge(name: str, text: str, tag: str) -> dict:
     """rmlint's `launches` records and findings for one script in the current folder, as `rmlint check`
     makes them with the release of `tag` pinned (`unreleased`: no pin); installed distributions not read."""
-    from rmlint import inputs, lint
+    from rmlint import lint
     from rmlint.config import Settings
     pins = {} if tag == "unreleased" else {"openrlhf": tag[1:]}
     settings = Settings(versions=pins, installed_versions=False, root=os.getcwd())
-    records = []
-    inputs.subjects_of_text(name, text, launches=records)
     result = lint.lint_paths([name], settings=settings)
-    return {"records": records, "rule_errors": result.rule_errors,
+    return {"records": result.launches, "rule_errors": result.rule_errors,
             "errors": sorted((f.rule, f.line) for f in result.findings if f.severity == "error"),
             "messages": {(f.rule, f.line): f.message for f in result.findings if f.severity == "error"},
             "warnings": [(f.rule, f.line, f.message) for f in result.findings if f.severity == "warning"]}

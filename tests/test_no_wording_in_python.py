@@ -22,7 +22,12 @@ MOVED = ["did you mean", "NaN/Inf", "OpenRLHF's init", "is a placeholder left", 
          "en dash", "not written", "the file is unchanged", "double quant", "PEFT adapter (LoRA",
          "DeepSpeed checkpoint folder", "shards present", "rejects unknown key", " raises ", "expects a value",
          "release rmlint knows", "the model's constructor", "the head ", "ignored explicit argument", "an integer",
-         "default (>= 0.5.4)", "the model class"]
+         "default (>= 0.5.4)", "the model class",
+         # RM006's reasons a launch is not understood (and RM013's "never runs"), worded in the rule files now
+         "rmlint cannot read", "rmlint cannot see", "given inline", "is given no", "no framework's module",
+         "knows how to read", "not a command of", "has this entrypoint", "trains nothing", "which the script sources",
+         "nest deeper than", "expansion budget is spent", "sourced files not read", "the script exits first",
+         "only in scripts up to", "the rest are not read"]
 
 
 def _docstrings(tree) -> set:

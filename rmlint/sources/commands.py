@@ -12,6 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from ..problems import reason
 from .launcher_options import PYTHON, UV_RUN, WRAPPERS, launcher_table, read_options
 
 CLIS = {"llamafactory-cli": "llamafactory", "lmf": "llamafactory", "trl": "trl", "axolotl": "axolotl"}
@@ -33,7 +34,7 @@ class Launch:
     entrypoint: str = ""            # openrlhf: train_rm ...; trl: reward ...; llamafactory: train
     readable: bool = False          # its framework's reader can take it
     understood: bool = False        # ... and every word that may be a flag is known
-    reason: str = ""
+    reason: dict = field(default_factory=dict)   # problems.reason: why it is not understood
     env: dict = field(default_factory=dict)
     releases: str = ""              # releases that have the program, when known without a flag table
 
@@ -71,7 +72,7 @@ def recognise(command) -> Launch:
         word = words[i]
         name = _name(word)
         if not word.known:
-            launch.reason = "the program is a word rmlint cannot read (a variable it does not know)"
+            launch.reason = reason("unread-word", what="program")
             return launch
         if "=" in word.text and not word.text.startswith("-") and launch.launcher in ("", "env"):
             key, _, value = word.text.partition("=")     # `env A=B cmd`, `srun ... A=B cmd`
@@ -145,12 +146,11 @@ def _program(launch: Launch, table: str, words: list, i: int) -> Launch:
     if i < len(words) and _is_python(_name(words[i])):
         return _python(launch, words, i)
     if i >= len(words):
-        launch.reason = (f"{launch.launcher}'s program comes from a variable rmlint cannot see" if "$" in options
-                         else f"{launch.launcher} is given no program")
+        launch.reason = reason("program-variable" if "$" in options else "no-program", launcher=launch.launcher)
         return launch
     word = words[i]
     if not word.known:
-        launch.reason = "the program is a word rmlint cannot read (a variable it does not know)"
+        launch.reason = reason("unread-word", what="program")
         return launch
     module = any(options.get(flag) for flag in ("--module", "-m"))
     launch.program, launch.kind, launch.program_word = word.text, "module" if module else "script", word
@@ -165,7 +165,7 @@ def _python(launch: Launch, words: list, i: int) -> Launch:
     launch.launcher = launch.launcher or "python"
     module = options.get("-m")
     if options.get("-c") is not None or "-c" in options:
-        launch.reason = "python -c runs code given inline"
+        launch.reason = reason("python-inline")
         return launch
     if module in ("torch.distributed.run", "torch.distributed.launch"):
         launch.stack[-1] = ("torchrun", {})
@@ -181,14 +181,14 @@ def _python(launch: Launch, words: list, i: int) -> Launch:
         launch.program, launch.kind, launch.program_word, launch.args = module, "module", where, words[k:]
         return launch
     if "-m" in options:
-        launch.reason = "python -m with a module rmlint cannot read"
+        launch.reason = reason("python-module-unread")
         return launch
     if k >= len(words):
-        launch.reason = "python is given no script"
+        launch.reason = reason("python-no-script")
         return launch
     word = words[k]
     if not word.known:
-        launch.reason = "the script is a word rmlint cannot read (a variable it does not know)"
+        launch.reason = reason("unread-word", what="script")
         return launch
     launch.program, launch.kind, launch.program_word, launch.args = word.text, "script", word, words[k + 1:]
     return launch
@@ -199,7 +199,7 @@ def _python_module(launch: Launch, words: list, i: int) -> Launch:
     launch.stack.append(("python", {}))
     launch.launcher = launch.launcher or "python"
     if i >= len(words) or not words[i].known:
-        launch.reason = "python -m with a module rmlint cannot read"
+        launch.reason = reason("python-module-unread")
         return launch
     launch.stack[-1][1]["-m"] = words[i].text
     launch.program, launch.kind, launch.program_word, launch.args = words[i].text, "module", words[i], words[i + 1:]

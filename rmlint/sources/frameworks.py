@@ -8,6 +8,7 @@ import ast
 import os
 import re
 from functools import lru_cache
+from ..problems import reason
 
 OPENRLHF_MODULE = re.compile(r"openrlhf\.cli\.([A-Za-z_]+)$")
 OPENRLHF_PATH = re.compile(r"(?:^|/)openrlhf/cli/([A-Za-z_]+)\.py$")
@@ -48,11 +49,11 @@ def decide(launch, where, entrypoints) -> None:
         if found is None:
             found = _by_source(program, where(launch))
     else:
-        launch.reason = f"`{program}` is no program rmlint knows how to read"
+        launch.reason = reason("unknown-program", program=program)
         return
     if found is None:
         what = "module" if launch.kind == "module" else "script"
-        launch.reason = f"unknown {what} `{program}`: no framework's module, path or import says what it is"
+        launch.reason = reason("unknown-source", what=what, program=program)
         return
     launch.framework, launch.entrypoint = found
     _readable(launch, entrypoints)
@@ -135,7 +136,7 @@ def _cli(launch, entrypoints) -> None:
              "axolotl": {"train", "preprocess", "inference", "merge-lora", "merge-sharded-fsdp-weights", "evaluate",
                          "quantize", "fetch", "lm-eval", "delinearize-llama4"}}[launch.framework]
     if sub not in known:
-        launch.reason = f"`{launch.program}`: not a command of {launch.program.split()[0]} rmlint knows"
+        launch.reason = reason("unknown-command", program=launch.program, cli=launch.program.split()[0])
         return
     _readable(launch, entrypoints)
 
@@ -145,19 +146,18 @@ def _readable(launch, entrypoints) -> None:
     understood: besides, no unknown word stands where flags may be."""
     known = entrypoints(launch.framework)
     if known is not None and launch.entrypoint not in known:
-        label = {"openrlhf": "OpenRLHF"}.get(launch.framework, launch.framework)
-        launch.reason = f"{label} `{launch.entrypoint}`: no release in rmlint's flag table has this entrypoint"
+        launch.reason = reason("unknown-entrypoint", framework=launch.framework, entrypoint=launch.entrypoint)
         return
     if launch.framework == "trl" and launch.kind == "cli" and launch.entrypoint not in ("sft", "dpo", "reward",
                                                                                           "grpo", "rloo", "kto"):
-        launch.reason = f"`{launch.program}` trains nothing rmlint checks"
+        launch.reason = reason("trains-nothing", program=launch.program)
         return
     launch.readable = True
     loose = next((w for k, w in enumerate(launch.args) if w.opaque and not _after_flag(launch.args, k)), None)
     if loose is not None:
-        launch.reason = "an argument comes from a variable rmlint cannot see, where any flags may stand"
+        launch.reason = reason("opaque-argument")
         return
-    launch.understood, launch.reason = True, ""
+    launch.understood, launch.reason = True, {}
 
 
 def _after_flag(args: list, k: int) -> bool:

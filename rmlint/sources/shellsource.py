@@ -15,6 +15,7 @@ runs are not the sourcing script's launches: the file is checked where it is its
 
 import os
 
+from ..problems import reason
 from .shellforms import MAX_DEPTH
 from .shellwords import EXPANSION_BUDGET, Chunk, Script
 
@@ -38,14 +39,14 @@ class Sourcing:
         self.distinct: set = set()    # real paths read so far (MAX_SOURCES counts these)
         self.exited_at = None         # offset of a top-level `exit` in a sourced file: the script ends there
 
-    def skip(self, reason: str) -> None:
-        if reason not in self.unread:
-            self.unread.append(reason)
+    def skip(self, why: dict) -> None:
+        if why not in self.unread:
+            self.unread.append(why)
 
     def reasons(self) -> list:
         """Why sourced files were not read, the first MAX_REASONS named and the rest counted."""
         more = len(self.unread) - MAX_REASONS
-        return self.unread[:MAX_REASONS] + ([f"{more} more sourced files not read"] if more > 0 else [])
+        return self.unread[:MAX_REASONS] + ([reason("sources-not-counted", count=more)] if more > 0 else [])
 
     def folders(self) -> list:
         here = [] if self.path.startswith("<") else [os.path.dirname(os.path.abspath(self.path))]
@@ -66,15 +67,15 @@ def follow(scanner, words: list, offset: int, top: bool = False) -> None:
     script there (shellflow.py)."""
     sourcing = scanner.sourcing
     if not words or not words[0].known:
-        sourcing.skip("the script sources a file named by a word rmlint cannot read")
+        sourcing.skip(reason("source-unread-word"))
         return
     name = words[0].text
     if os.path.isabs(name) or name.startswith("~"):
-        sourcing.skip(f"{name}, which the script sources, is outside the project (not followed)")
+        sourcing.skip(reason("source-outside", name=name))
         return
     found = sourcing.find(name)
     if found is None:
-        sourcing.skip(f"{name}, which the script sources, is not found beside it or in the working directory")
+        sourcing.skip(reason("source-missing", name=name))
         return
     real = os.path.realpath(found)
     if real in sourcing.reading or real == os.path.realpath(sourcing.path):
@@ -82,19 +83,18 @@ def follow(scanner, words: list, offset: int, top: bool = False) -> None:
     # From here on the file exists and bash reads it: one rmlint leaves unread may set any variable,
     # so the values known before it are not trusted after it (a 17th `source ./bad.sh` is no silent pass).
     if sourcing.script_size > MAX_SOURCING_SCRIPT:     # bash reads it; rmlint would copy the large script's text
-        return _unknown_after(scanner, f"{name}: not read; rmlint follows `source` only in scripts up to "
-                                       f"{MAX_SOURCING_SCRIPT // 1024} KB, and this one is larger", offset)
+        return _unknown_after(scanner, reason("source-in-large-script", name=name, limit_kb=MAX_SOURCING_SCRIPT // 1024),
+                              offset)
     if scanner.depth >= MAX_DEPTH:
-        return _unknown_after(scanner, f"{name}: sourced files nest deeper than {MAX_DEPTH}; not read", offset)
+        return _unknown_after(scanner, reason("source-too-deep", name=name, depth=MAX_DEPTH), offset)
     if (real not in sourcing.distinct and len(sourcing.distinct) >= MAX_SOURCES) \
             or len(sourcing.combined) > MAX_SOURCING_SCRIPT + EXPANSION_BUDGET:
-        return _unknown_after(scanner, f"{name}: the script sources more than {MAX_SOURCES} files; the rest are "
-                                       "not read", offset)
+        return _unknown_after(scanner, reason("source-too-many", name=name, limit=MAX_SOURCES), offset)
     text = _read(name, found, sourcing)
     if text is None:
         return _unknown_after(scanner, None, offset)
     if not scanner.budget.spend(len(text) + SOURCE_COST, offset):
-        return _unknown_after(scanner, f"{name}: the script's expansion budget is spent; not read", offset)
+        return _unknown_after(scanner, reason("source-budget-spent", name=name), offset)
     sourcing.distinct.add(real)
     base = len(sourcing.combined) + 1
     sourcing.combined = f"{sourcing.combined}\n{text}"
@@ -113,9 +113,9 @@ def follow(scanner, words: list, offset: int, top: bool = False) -> None:
         scanner.script.exited_at = sourcing.exited_at
 
 
-def _unknown_after(scanner, reason: str | None, offset: int) -> None:
-    if reason is not None:
-        scanner.sourcing.skip(reason)
+def _unknown_after(scanner, why: dict | None, offset: int) -> None:
+    if why is not None:
+        scanner.sourcing.skip(why)
     for variable in scanner.vars:
         scanner.vars[variable] = [Chunk("", offset, known=False)]
 
@@ -127,7 +127,7 @@ def _read(name: str, found: str, sourcing: Sourcing) -> str | None:
     try:
         return decode(read_input(found, MAX_SOURCE_BYTES, what="sourced scripts"), found)
     except (OSError, SourceError) as err:
-        sourcing.skip(f"{name}, which the script sources, is not read: {getattr(err, 'message', err)}")
+        sourcing.skip(reason("source-unreadable", name=name, error=str(getattr(err, "message", err))))
         return None
 
 
