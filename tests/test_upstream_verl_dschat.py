@@ -1,6 +1,7 @@
 """verl's example scripts and DeepSpeed-Chat's training scripts, as committed upstream: every row of
 tests/fixtures/upstream/MANIFEST.tsv for volcengine/verl or microsoft/DeepSpeedExamples (repo, commit,
-path, fixture; each text from the code index at that commit) is linted as a user would, and
+path, fixture; each text from the code index at that commit; rows of the forks and copies in FORKS count as
+verl's, their text being verl's own blob, checked by hash) is linted as a user would, and
 
 - every launch of a verl or DeepSpeed-Chat program in it is understood (JSON `launches[].understood`); the
   launches of other programs are named in NOT_UNDERSTOOD (each with its RM006 info), the scripts that
