@@ -2,7 +2,8 @@
 
 The declaration is pydantic; only tools, tests and `rmlint facts` import it (pydantic costs ~100 ms of
 start-up). The shapes a run needs (each root's defaults, each path's type, the CEL declarations) are
-generated from it into rmlint/fact_shapes.json, which rmlint/fact_shapes.py reads; regenerate with
+generated from it into rmlint/fact_shapes.json, which rmlint/fact_shapes.py reads (and each leaf's CEL type,
+which rule files loaded with validation are type-checked against, into fact_cel_types.json); regenerate with
 `python -m rmlint.fact_schema --write` (tests/test_fact_schema.py keeps the two in step, and checks that
 the readers produce facts of these types). A field's meaning may be left empty where the block's meaning
 says it; docs/facts.md then shows the block's.
@@ -20,6 +21,7 @@ from .frameworks.openrlhf.concepts import CONCEPTS, FALLBACK
 from .versions import PACKAGES
 
 RUNTIME = Path(__file__).resolve().parent / "fact_shapes.json"
+CEL_TYPES = Path(__file__).resolve().parent / "fact_cel_types.json"
 
 # which inputs set each root of the facts
 SET_BY = {
@@ -671,6 +673,54 @@ def _walk(model: type, prefix: str, found: dict, meanings: dict):
             _walk(field.annotation, path, found, meanings)
 
 
+# CEL's names for the declared leaf types; a fact that may be null is CEL's wrapper of its type (compares with
+# null and with its type's values), a fact of several types is `dyn`
+_CEL_SCALARS = {bool: "bool", int: "int", float: "double", str: "string"}
+_CEL_NULLABLE = {bool: "google.protobuf.BoolValue", int: "google.protobuf.Int64Value",
+                 float: "google.protobuf.DoubleValue", str: "google.protobuf.StringValue"}
+
+
+def _cel_type(annotation) -> str:
+    """The CEL type signature of a declared leaf (cel_expr_python's `cel.Type(signature)`)."""
+    if annotation in _CEL_SCALARS:
+        return _CEL_SCALARS[annotation]
+    origin, members = getattr(annotation, "__origin__", None), getattr(annotation, "__args__", ())
+    if origin is list:
+        element = members[0]
+        return f"list({_CEL_SCALARS.get(element, 'dyn')})"   # a list of items: `item` is typed per rule
+    if origin is dict:
+        return "map(string, dyn)"   # free keys as written (ds.optimizer.params)
+    others = [m for m in members if m is not type(None)]
+    if len(others) == 1 and len(members) == 2 and others[0] in _CEL_NULLABLE:
+        return _CEL_NULLABLE[others[0]]
+    return "dyn"
+
+
+def _is_block(annotation) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _cel_leaves(model: type, prefix: str, found: dict, items: dict):
+    for name, field in model.model_fields.items():
+        path = f"{prefix}.{field.alias or name}" if prefix else field.alias or name
+        if _is_block(field.annotation):
+            _cel_leaves(field.annotation, path, found, items)
+            continue
+        found[path] = _cel_type(field.annotation)
+        element = (getattr(field.annotation, "__args__", None) or (None,))[0]
+        if getattr(field.annotation, "__origin__", None) is list and _is_block(element):
+            items[path] = {}
+            _cel_leaves(element, "", items[path], {})
+
+
+def cel_leaves() -> tuple:
+    """({leaf path: CEL type}, {list path: {item field: CEL type}}): what a condition may read, typed to the
+    leaf, and the fields of the items a `for_each` over each list of items binds to `item`."""
+    found, items = {}, {}
+    _cel_leaves(Subject, "", found, items)
+    return found, items
+
+
 def types() -> dict:
     """fact path -> its type, for every path (a block's own path too)."""
     found = {}
@@ -696,8 +746,16 @@ def rendered() -> str:
     return json.dumps(runtime(), indent=1, sort_keys=False) + "\n"
 
 
+def rendered_cel_types() -> str:
+    """fact_cel_types.json: each leaf's CEL type and each list's item fields, which a rule file loaded with
+    validation is type-checked against (a file of its own: a run never reads it)."""
+    leaves, items = cel_leaves()
+    return json.dumps({"leaves": leaves, "items": items}, indent=1) + "\n"
+
+
 if __name__ == "__main__":   # python -m rmlint.fact_schema --write
     if sys.argv[1:] == ["--write"]:
         RUNTIME.write_text(rendered())
+        CEL_TYPES.write_text(rendered_cel_types())
     else:
         sys.stdout.write(rendered())

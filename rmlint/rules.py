@@ -171,7 +171,18 @@ def _validated(path: Path) -> tuple:
         rule = _build(raw, path)
     except RuleFileError as err:
         return [str(err)], None
-    return _unknown_facts(rule, path), rule
+    return _unknown_facts(rule, path) or _mistyped(rule, path), rule
+
+
+def _mistyped(rule: CompiledRule, path: Path) -> list:
+    """CEL's type check against each fact's declared type: a condition comparing an int fact with a string
+    never fires, one giving an int instead of a bool fails on every subject."""
+    from .expr import type_error
+    walked = rule.for_each.strip() if rule.for_each else None
+    problems = [f"{path}: {name}: {error} (docs/facts.md gives each fact's type)"
+                for name, error in (("for_each", walked and type_error(walked, result="list")),
+                                    ("when", type_error(rule.when, walked))) if error]
+    return problems
 
 
 def _unknown_facts(rule: CompiledRule, path: Path) -> list:

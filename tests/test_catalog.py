@@ -80,3 +80,4 @@ def test_wheel_ships_the_rules(tmp_path):
     assert shipped == [p.name for p in RULE_FILES]
     assert "rmlint/data/openrlhf_flags.json" in names and "rmlint/data/deepspeed_schema.json" in names
     assert "rmlint/fact_shapes.json" in names     # every run reads the facts' declared shapes
+    assert "rmlint/fact_cel_types.json" in names  # rule packs are type-checked against them

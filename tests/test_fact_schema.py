@@ -20,6 +20,8 @@ CHECKPOINTS = ROOT / "tests" / "fixtures" / "checkpoints"
 
 def test_runtime_shapes_are_generated_from_the_declaration():
     assert fact_schema.RUNTIME.read_text() == fact_schema.rendered(), "run: python -m rmlint.fact_schema --write"
+    assert fact_schema.CEL_TYPES.read_text() == fact_schema.rendered_cel_types(), \
+        "run: python -m rmlint.fact_schema --write"
 
 
 def test_a_run_does_not_import_pydantic():
