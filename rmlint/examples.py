@@ -1,5 +1,6 @@
 """The subjects of a rule file's `examples:` entries, read as rmlint reads files and launches: `rmlint facts`
-shows real values from them (fact_docs), and the test suite runs them (tests/lint_examples.py)."""
+shows real values from them (fact_docs). Only what that command needs is here; the test suite's example
+runner (tests/lint_examples.py) and guard models (tests/guard_samples.py) live under tests/."""
 
 import os
 
@@ -8,12 +9,21 @@ from .versions import target
 
 
 def checkout() -> str:
+    """The folder rmlint's package sits in: the checkout (or site-packages, for an installed wheel)."""
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def fixtures_dir() -> str:
-    """The checkpoint fixtures rule examples name (tests/fixtures/checkpoints in a checkout)."""
-    return os.path.join(checkout(), "tests", "fixtures", "checkpoints")
+def placeholders() -> dict:
+    """What the placeholders of rule examples stand for: `{root}` the checkout, `{fixtures}` its checkpoint
+    fixtures (tests/fixtures/checkpoints: in a checkout only, so a wheel's `rmlint facts` shows no checkpoint
+    example values). fact_docs writes paths back as placeholders, so docs/facts.md is the same everywhere."""
+    return {"{fixtures}": os.path.join(checkout(), "tests", "fixtures", "checkpoints"), "{root}": checkout()}
+
+
+def _expanded(text: str) -> str:
+    for placeholder, value in placeholders().items():
+        text = text.replace(placeholder, value)
+    return text
 
 
 def example_subjects(example: dict) -> tuple:
@@ -31,10 +41,10 @@ def _example_subjects(example: dict) -> tuple:
         return [], [], texts
     if "checkpoint" in example:
         from .frameworks.checkpoint.subjects import inspect_subject
-        subject, _, problems = inspect_subject(os.path.join(fixtures_dir(), example["checkpoint"]))
+        subject, _, problems = inspect_subject(os.path.join(placeholders()["{fixtures}"], example["checkpoint"]))
         return [subject], problems, texts
     if "argv" in example:
-        argv = example["argv"].replace("{fixtures}", fixtures_dir())
+        argv = _expanded(example["argv"])
         found, problems = subjects_of_text("<example>.sh", argv + "\n", texts=texts)
     elif "deepspeed" in example:
         import json
@@ -45,6 +55,6 @@ def _example_subjects(example: dict) -> tuple:
         found, problems = [deepspeed_subject(load_json(text, "<example>.json"),
                                              example.get("consumer", "unknown"))], []
     else:
-        text = example["file"]["text"].replace("{root}", checkout()).replace("{fixtures}", fixtures_dir())
+        text = _expanded(example["file"]["text"])
         found, problems = subjects_of_text(example["file"]["name"], text, texts=texts)
     return found, problems, texts

@@ -40,9 +40,10 @@ def _collect(value, path: str, defaults: dict, seen: dict):
 
 
 def _show(value) -> str:
-    from .examples import checkout, fixtures_dir   # examples name files by absolute path: the page is the same everywhere
-    text = json.dumps(value, default=str).replace("`", "'").replace(fixtures_dir(), "{fixtures}").replace(
-        checkout(), "{root}")
+    from .examples import placeholders   # examples name files by absolute path: the page is the same everywhere
+    text = json.dumps(value, default=str).replace("`", "'")
+    for placeholder, path in placeholders().items():   # {fixtures} first: it lies inside {root}
+        text = text.replace(path, placeholder)
     return f"`{text if len(text) <= 60 else text[:57] + '...'}`".replace("|", "\\|")
 
 

@@ -301,8 +301,3 @@ def inspect_checkpoints(paths, select=None, ignore=None, settings=None) -> Check
         result.files += 1
     result.checkpoints = [s.facts["ckpt"] for s in subjects]
     return _finish(result, subjects, _policy(select, ignore, settings))
-
-
-def lint_checkpoint(path: str, select=None, ignore=None, settings=None) -> Result:
-    """Inspect one checkpoint (file or folder): the findings `rmlint inspect` reports for it."""
-    return inspect_checkpoints([path], select, ignore, settings)

@@ -42,7 +42,7 @@ def _example_text(example: dict) -> str:
         return f"```bash\n{example['argv']}\n```"
     if "checkpoint" in example:
         return f"```bash\nrmlint inspect <checkpoint fixture {example['checkpoint']}>\n```"
-    if "guard" in example:   # a tiny live model (rmlint/live/samples.py) checked in process
+    if "guard" in example:   # a tiny live model (tests/guard_samples.py) checked in process
         spec = dict(example["guard"])
         args = "".join(f", {key}={spec.pop(key)!r}" for key in ("checkpoint", "role", "training") if key in spec)
         shape = ", ".join(f"{k}: {v}" for k, v in spec.items()) or "as loaded"

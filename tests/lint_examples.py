@@ -2,19 +2,20 @@
 
 import os
 
-from rmlint.examples import checkout, example_subjects, fixtures_dir
-from rmlint.lint import Result, _finish, _policy, lint_checkpoint, lint_paths
+from conftest import FIXTURES
+from rmlint.examples import checkout, example_subjects
+from rmlint.lint import Result, _finish, _policy, inspect_checkpoints, lint_paths
 
 
 def lint_example(example: dict, select=None, ignore=None) -> Result:
     """Run one `examples:` entry of a rule file: `argv` (a command line; `{fixtures}` is the checkpoint
     fixtures folder), `deepspeed` (a mapping, with an optional `consumer`), `checkpoint` (a fixture
-    name), `file` ({name, text}), `guard` (a tiny live model for rmlint.guard, rmlint/live/samples.py) or
+    name), `file` ({name, text}), `guard` (a tiny live model for rmlint.guard, tests/guard_samples.py) or
     `namespace` ({entrypoint,
     version, args}: what rmlint.check(args) reads in a launcher); `versions` ({package: version}) are the
     target versions."""
     if "guard" in example:
-        from rmlint.live.samples import run
+        from guard_samples import run
         return run(example["guard"], select, ignore)
     if "walk" in example:
         return _walk_example(example["walk"], select, ignore)
@@ -25,7 +26,7 @@ def lint_example(example: dict, select=None, ignore=None) -> Result:
         return check_namespace(argparse.Namespace(**spec["args"]), spec["entrypoint"], select=select, ignore=ignore,
                                version=str(spec["version"]))
     if "checkpoint" in example:
-        return lint_checkpoint(os.path.join(fixtures_dir(), example["checkpoint"]), select, ignore)
+        return inspect_checkpoints([os.path.join(FIXTURES, example["checkpoint"])], select, ignore)
     if example.get("fix"):
         return _fix_example(example, select, ignore)
     found, problems, texts = example_subjects(example)

@@ -16,7 +16,7 @@ from conftest import FIXTURES, ROOT
 from rmlint.frameworks.checkpoint.safetensors_file import read_header
 from rmlint.frameworks.checkpoint.tensors import CheckpointError
 from rmlint.frameworks.checkpoint.torch_zip import read_index
-from rmlint.lint import lint_checkpoint
+from rmlint.lint import inspect_checkpoints
 
 os.environ.setdefault("DS_ACCELERATOR", "cpu")
 TORCH_DTYPES = {torch.float32: "F32", torch.bfloat16: "BF16", torch.float16: "F16", torch.int64: "I64",
@@ -99,7 +99,7 @@ def loaded_head(model):
 
 
 def rules(name):
-    return [f.rule for f in lint_checkpoint(str(FIXTURES / name)).findings]
+    return [f.rule for f in inspect_checkpoints([str(FIXTURES / name)]).findings]
 
 
 def test_present_head_loads_as_saved(factory):

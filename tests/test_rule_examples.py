@@ -3,15 +3,15 @@ words its `expect` gives (line:col within the example, or `file` for a finding a
 folder), and no good example may raise it."""
 
 import re
-from pathlib import Path
 
 import pytest
 
+from conftest import FIXTURES, ROOT
 from lint_examples import lint_example
-from rmlint.examples import fixtures_dir
+from rmlint.examples import checkout, placeholders
 from rmlint.rules import builtin
 
-ROOT = str(Path(__file__).resolve().parent.parent)
+PLACEHOLDERS = placeholders()   # {fixtures}, then {root}: the first lies inside the second
 # The folders an example is materialised in are temporary; `expect` writes them as {tmp}.
 TEMPORARY = re.compile(r"[^\s`'\"(]*rmlint-(?:guard-)?example-[A-Za-z0-9_]+")
 
@@ -20,8 +20,16 @@ CASES = [(rule.id, kind, number, example)
          for number, example in enumerate(getattr(rule.examples, kind))]
 
 
+def test_placeholders_name_this_checkout_and_its_checkpoint_fixtures():
+    """What `{root}` and `{fixtures}` stand for, for rmlint facts and for these tests alike."""
+    assert PLACEHOLDERS == {"{fixtures}": str(FIXTURES), "{root}": str(ROOT)} and checkout() == str(ROOT)
+    assert (FIXTURES / "base_sft").is_dir()
+
+
 def written_as_in_the_rule_file(message: str) -> str:
-    return TEMPORARY.sub("{tmp}", message.replace(fixtures_dir(), "{fixtures}").replace(ROOT, "{root}"))
+    for placeholder, path in PLACEHOLDERS.items():
+        message = message.replace(path, placeholder)
+    return TEMPORARY.sub("{tmp}", message)
 
 
 def place(finding, example: dict) -> str:
@@ -38,7 +46,7 @@ def place(finding, example: dict) -> str:
 
 
 def _template_column(line: str, column: int) -> int:
-    values = {"{fixtures}": fixtures_dir(), "{root}": ROOT}
+    values = PLACEHOLDERS
     expanded, index = 0, 0
     while index < len(line):
         placeholder = next((p for p in values if line.startswith(p, index)), None)

@@ -1,4 +1,4 @@
-"""Tiny models for the `guard:` examples of rule files: a two-layer Llama built on the CPU (or on the
+"""Tiny models for the `guard:` examples of rule files (a test helper, not part of rmlint): a two-layer Llama built on the CPU (or on the
 meta device), shaped by the example's keys, and the guard's findings over it."""
 
 import tempfile
@@ -41,7 +41,7 @@ def run(spec: dict, select=None, ignore=None):
     """The guard's findings (a Result) for one example; `checkpoint` loaded | redrawn saves the model
     first, and for redrawn draws a new head after the save; missing names a folder that is not there."""
     import torch
-    from . import findings
+    from rmlint.live import findings
     model = build(spec)
     with tempfile.TemporaryDirectory(prefix="rmlint-guard-example-") as folder:
         checkpoint = None
