@@ -30,6 +30,9 @@ class _LegacyRefusing(_Refusing):
         if not (isinstance(pid, tuple) and len(pid) == 6 and pid[0] == "storage" and isinstance(pid[1], _Storage)
                 and isinstance(pid[2], str) and isinstance(pid[4], int) and pid[5] is None):
             raise pickle.UnpicklingError(f"unexpected persistent id {str(pid)[:80]}")
+        if pid[1] not in STORAGE_DTYPES:   # torch.load fails on it too: its legacy reader wants a typed storage
+            raise pickle.UnpicklingError(f"an untyped storage (a float8 or float4 tensor) in the legacy format, "
+                                         "which torch.load cannot read either")
         return {"dtype": STORAGE_DTYPES[pid[1]], "key": pid[2], "numel": pid[4]}
 
 

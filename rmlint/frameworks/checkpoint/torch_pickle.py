@@ -1,6 +1,7 @@
 """The refusing Unpickler both torch formats go through (torch_zip.py, torch_legacy.py): its find_class
 returns local stand-ins for the handful of globals a plain state dict uses (OrderedDict,
-torch._utils._rebuild_tensor_v2, _rebuild_parameter, torch.*Storage) and refuses every other global,
+torch._utils._rebuild_tensor_v2, _rebuild_parameter, torch.*Storage; for float8 and float4 tensors
+_rebuild_tensor_v3, torch.storage.UntypedStorage and the dtype) and refuses every other global,
 so nothing outside that list can be called: the "Restricting Globals" pattern of the pickle docs, as
 torch.load(weights_only=True) does with its own VM. Every field a tensor record gives is checked
 before use (_checked)."""
@@ -12,8 +13,13 @@ from .tensors import CheckpointError
 MAX_PICKLE = 64 * 1024 * 1024
 STORAGE_DTYPES = {"FloatStorage": "F32", "DoubleStorage": "F64", "HalfStorage": "F16", "BFloat16Storage": "BF16",
                   "LongStorage": "I64", "IntStorage": "I32", "ShortStorage": "I16", "CharStorage": "I8",
-                  "ByteStorage": "U8", "BoolStorage": "BOOL", "ComplexFloatStorage": "C64",
-                  "Float8_e4m3fnStorage": "F8_E4M3", "Float8_e5m2Storage": "F8_E5M2"}
+                  "ByteStorage": "U8", "BoolStorage": "BOOL", "ComplexFloatStorage": "C64"}
+# dtypes torch.save writes as an UntypedStorage (bytes) and torch._utils._rebuild_tensor_v3 with the dtype as a
+# global (torch/storage.py _new_dtypes): the one-byte float8 formats and float4_e2m1fn_x2 (two 4-bit values a
+# byte), named as safetensors names them; a float4 pair is two F4 elements, so its last dimension doubles
+UNTYPED_DTYPES = {"float8_e4m3fn": "F8_E4M3", "float8_e4m3fnuz": "F8_E4M3FNUZ", "float8_e5m2": "F8_E5M2",
+                  "float8_e5m2fnuz": "F8_E5M2FNUZ", "float8_e8m0fnu": "F8_E8M0", "float4_e2m1fn_x2": "F4"}
+UNTYPED = "UntypedStorage"
 
 
 class _Sealed(type):
@@ -49,10 +55,10 @@ class _Allowed:
 
 
 class _TensorRef:
-    """_rebuild_tensor_v2's arguments as the pickle gave them; checked before use (_checked)."""
+    """_rebuild_tensor_v2's (or v3's) arguments as the pickle gave them; checked before use (_checked)."""
 
-    def __init__(self, storage, offset, shape, stride):
-        self.storage, self.offset = storage, offset
+    def __init__(self, storage, offset, shape, stride, dtype=None):
+        self.storage, self.offset, self.dtype = storage, offset, dtype
         self.shape = tuple(shape) if isinstance(shape, (tuple, list)) else shape
         self.stride = tuple(stride) if isinstance(stride, (tuple, list)) else stride
 
@@ -61,19 +67,29 @@ def _rebuild_tensor(storage, storage_offset, size, stride, *_):
     return _TensorRef(storage, storage_offset, size, stride)
 
 
+def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks, dtype, *_):
+    return _TensorRef(storage, storage_offset, size, stride, dtype if isinstance(dtype, _Dtype) else "not-a-dtype")
+
+
 def _rebuild_parameter(data, *_):
     return data
 
 
 class _Storage(str):
-    """torch.<X>Storage marker; the dtype is in its name."""
+    """torch.<X>Storage (or torch.storage.UntypedStorage) marker; the dtype is in its name."""
+
+
+class _Dtype(str):
+    """torch.<dtype> marker (a float8 or float4 dtype, which _rebuild_tensor_v3 is given)."""
 
 
 _ALLOWED = {
     ("collections", "OrderedDict"): _StateDict,
     **{("torch._utils", name): _Allowed(function, f"torch._utils.{name}") for name, function in (
-        ("_rebuild_tensor_v2", _rebuild_tensor), ("_rebuild_parameter", _rebuild_parameter),
-        ("_rebuild_parameter_with_state", _rebuild_parameter))},
+        ("_rebuild_tensor_v2", _rebuild_tensor), ("_rebuild_tensor_v3", _rebuild_tensor_v3),
+        ("_rebuild_parameter", _rebuild_parameter), ("_rebuild_parameter_with_state", _rebuild_parameter))},
+    ("torch.storage", UNTYPED): _Storage(UNTYPED),
+    **{("torch", name): _Dtype(name) for name in UNTYPED_DTYPES},
 }
 
 
@@ -89,7 +105,7 @@ class _Refusing(pickle.Unpickler):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage" and isinstance(pid[1], _Storage)
                 and isinstance(pid[2], str)):
             raise pickle.UnpicklingError(f"unexpected persistent id {str(pid)[:80]}")
-        return {"dtype": STORAGE_DTYPES[pid[1]], "key": pid[2], "numel": pid[4]}
+        return {"dtype": STORAGE_DTYPES.get(pid[1], pid[1]), "key": pid[2], "numel": pid[4]}
 
 
 def _unpickle(data: bytes, path: str):
@@ -110,12 +126,19 @@ def _count(value) -> bool:
 
 
 def _checked(name: str, value: _TensorRef, path: str) -> tuple:
-    """(dtype, key, storage numel, offset, shape, stride) after checking every field torch would use."""
+    """(dtype, key, storage numel, offset, shape, numel) after checking every field torch would use; counts
+    are in the storage's elements (one byte each for an UntypedStorage), the dtype and shape as stored()
+    names them."""
     storage = value.storage
     def fail(what):
         raise CheckpointError(f"tensor `{name}` in data.pkl: {what}; refused", path)
     if not (isinstance(storage, dict) and set(storage) == {"dtype", "key", "numel"}):
         fail(f"its storage is a {type(storage).__name__}, not a torch storage")
+    if value.dtype is not None and not isinstance(value.dtype, _Dtype):
+        fail("_rebuild_tensor_v3 is given no float8 or float4 dtype")
+    if (value.dtype is None) != (storage["dtype"] != UNTYPED):   # what torch.save writes: v2 typed, v3 untyped
+        fail("_rebuild_tensor_v3 with a typed storage, or _rebuild_tensor_v2 with an untyped one: torch.save "
+             "writes neither")
     if not _count(storage["numel"]):
         fail(f"storage size {storage['numel']!r} is not a count")
     if not _count(value.offset):
@@ -136,4 +159,17 @@ def _checked(name: str, value: _TensorRef, path: str) -> tuple:
     if extent > storage["numel"]:
         fail(f"offset {value.offset} and shape {list(shape)} reach element {extent:,} of a storage of "
              f"{storage['numel']:,}")
-    return storage["dtype"], storage["key"], storage["numel"], value.offset, shape, numel
+    if value.dtype is None:
+        return storage["dtype"], storage["key"], storage["numel"], value.offset, shape, numel
+    dtype = UNTYPED_DTYPES[value.dtype]
+    if dtype == "F4":
+        if not shape:
+            fail("a float4_e2m1fn_x2 scalar (a byte holds two values)")
+        shape = shape[:-1] + (shape[-1] * 2,)
+    return dtype, storage["key"], storage["numel"], value.offset, shape, numel
+
+
+def element_bytes(dtype: str) -> int:
+    """Bytes of one storage element of a tensor of `dtype` (a float4 pair is one byte)."""
+    from .tensors import BITS
+    return max(1, BITS[dtype] // 8)

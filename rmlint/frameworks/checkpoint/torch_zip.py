@@ -6,8 +6,8 @@ a plain state dict's few globals. Layout: torch/serialization.py _save (`<stem>/
 
 import zipfile
 
-from .tensors import BITS, CheckpointError, Tensor
-from .torch_pickle import MAX_PICKLE, _checked, _TensorRef, _unpickle
+from .tensors import CheckpointError, Tensor
+from .torch_pickle import MAX_PICKLE, _checked, _TensorRef, _unpickle, element_bytes
 
 MAX_MEMBERS = 1_000_000
 LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
@@ -81,7 +81,7 @@ def _tensors(state: dict, prefix: str, members: dict, path: str, data_start) -> 
         if not isinstance(value, _TensorRef) or not isinstance(name, str):
             continue   # non-tensor entries (a DeepSpeed states file's counters, nested dicts)
         dtype, key, storage_numel, offset, shape, numel = _checked(name, value, path)
-        size = BITS[dtype] // 8
+        size = element_bytes(dtype)
         member = f"{prefix}data/{key}"
         if member not in members:
             raise CheckpointError(f"tensor `{name}`: its storage record {member} is missing", path)
