@@ -116,7 +116,7 @@ def _rewritten(tmp_path, old: bytes, new: bytes):
      "_rebuild_tensor_v3 with a typed storage, or _rebuild_tensor_v2 with an untyped one: torch.save writes neither"),
     (b"ctorch._utils\n_rebuild_tensor_v3\n", b"ctorch._utils\n_rebuild_tensor_v2\n",
      "_rebuild_tensor_v3 with a typed storage, or _rebuild_tensor_v2 with an untyped one: torch.save writes neither"),
-    (b"ctorch\nfloat8_e4m3fn\n", b"K\x05", "_rebuild_tensor_v3 is given no float8 or float4 dtype"),
+    (b"ctorch\nfloat8_e4m3fn\n", b"K\x05", "_rebuild_tensor_v3 without a float8 or float4 dtype"),
 ])
 def test_a_rebuild_torch_save_never_writes_is_refused(tmp_path, old, new, why):
     path = _rewritten(tmp_path, old, new)

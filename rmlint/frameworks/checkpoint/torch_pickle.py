@@ -135,7 +135,7 @@ def _checked(name: str, value: _TensorRef, path: str) -> tuple:
     if not (isinstance(storage, dict) and set(storage) == {"dtype", "key", "numel"}):
         fail(f"its storage is a {type(storage).__name__}, not a torch storage")
     if value.dtype is not None and not isinstance(value.dtype, _Dtype):
-        fail("_rebuild_tensor_v3 is given no float8 or float4 dtype")
+        fail("_rebuild_tensor_v3 without a float8 or float4 dtype")
     if (value.dtype is None) != (storage["dtype"] != UNTYPED):   # what torch.save writes: v2 typed, v3 untyped
         fail("_rebuild_tensor_v3 with a typed storage, or _rebuild_tensor_v2 with an untyped one: torch.save "
              "writes neither")
