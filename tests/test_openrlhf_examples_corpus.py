@@ -1,6 +1,7 @@
 """Every OpenRLHF example launch script committed as a fixture (tests/fixtures/upstream/openrlhf/<tag>/...
 or <tag>@<commit>/... for a blob no tag shipped,
-fetched with the search tool's read_file; MANIFEST.tsv gives repo, commit and path), judged as the release
+fetched with the search tool's read_file; MANIFEST.tsv gives repo, commit and path: OpenRLHF's, or a fork's
+where only the fork held the tag's blob, checked byte for byte against OpenRLHF's blob id), judged as the release
 of the first tag that shipped it (tests/openrlhf_examples_known.py):
 - every launch line of an OpenRLHF program is understood as that program; a slurm wrapper that `source`s a
   sibling is read through it when the sibling its release shipped sits beside it, else listed as not
@@ -9,6 +10,7 @@ of the first tag that shipped it (tests/openrlhf_examples_known.py):
 benchmarks/openrlhf_examples.py runs the same judgement over every tag of a local checkout.
 """
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -19,14 +21,23 @@ from openrlhf_examples_known import (SOURCED, expected_errors, judge, launch_lin
 ROOT = Path(__file__).resolve().parent / "fixtures" / "upstream"
 PREFIX = "tests/fixtures/upstream/openrlhf/"
 
+# Tag blobs the search index held only in a fork (its MANIFEST row names the fork, its commit and path):
+# fixture -> the OpenRLHF/OpenRLHF blob id the fixture's text must hash to (git hash-object), i.e. the
+# file OpenRLHF shipped at that path in the folder's tag (blob ids from OpenRLHF's own history).
+FROM_FORKS = {
+    "v0.7.4/examples/scripts/train_sft_llama.sh": "4bf001f531a54d564716fa8a5a29b3013ae6c3a7",
+    "v0.9.8/examples/scripts/train_reinforce_baseline_ray_agent_async.sh": "001e81d08a1879e9a4d71d7ad5ce15460f768b07",
+    "v0.10.2/examples/scripts/train_dpo_llama.sh": "05c6c1c84e41f4b24bdde19977024fc2396e2691",
+}
+
 
 def manifest() -> list:
     """(fixture path under tests/fixtures/upstream/openrlhf/, upstream path, tag) of the OpenRLHF rows."""
     rows = [line.split("\t") for line in (ROOT / "MANIFEST.tsv").read_text().splitlines()[1:] if line.strip()]
     found = []
     for repo, _commit, path, fixture in rows:
-        if repo == "OpenRLHF/OpenRLHF" and fixture.startswith(PREFIX):
-            relative = fixture[len(PREFIX):]
+        relative = fixture[len(PREFIX):]
+        if fixture.startswith(PREFIX) and (repo == "OpenRLHF/OpenRLHF" or relative in FROM_FORKS):
             found.append((relative, path, release_of_folder(relative.split("/", 1)[0])))
     return found
 
@@ -41,6 +52,19 @@ def test_every_fixture_is_in_the_manifest_once_at_its_upstream_path():
     assert set(listed) == on_disk
     assert all(relative.split("/", 1)[1] == path for relative, path, _ in ROWS)
     assert len(ROWS) >= 20
+
+
+def git_blob_id(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def test_a_fixture_read_from_a_fork_is_byte_for_byte_the_blob_openrlhf_shipped():
+    rows = [line.split("\t") for line in (ROOT / "MANIFEST.tsv").read_text().splitlines()[1:] if line.strip()]
+    forks = {fixture[len(PREFIX):]: repo for repo, _, _, fixture in rows
+             if fixture.startswith(PREFIX) and repo != "OpenRLHF/OpenRLHF"}
+    assert set(forks) == set(FROM_FORKS)   # every fork row is vouched for by a blob id, and only those
+    assert {relative: git_blob_id((ROOT / "openrlhf" / relative).read_bytes()) for relative in FROM_FORKS} == FROM_FORKS
+    assert {relative for relative, _, _ in ROWS} >= set(FROM_FORKS)
 
 
 @pytest.mark.parametrize("relative,path,tag", ROWS, ids=[relative for relative, _, _ in ROWS])
