@@ -28,9 +28,12 @@ FROM_FORKS = {
     "v0.7.4/examples/scripts/train_sft_llama.sh": "4bf001f531a54d564716fa8a5a29b3013ae6c3a7",
     "v0.9.8/examples/scripts/train_reinforce_baseline_ray_agent_async.sh": "001e81d08a1879e9a4d71d7ad5ce15460f768b07",
     "v0.10.2/examples/scripts/train_dpo_llama.sh": "05c6c1c84e41f4b24bdde19977024fc2396e2691",
-    # read by the index's file id (found by its text; the tool names no repository); the row names
-    # OpenRLHF's v0.10.2 commit, whose blob this is
+    # below: read by the index's file id (found by a string of its text; the tool names no repository);
+    # the row names the commit of OpenRLHF's tag, whose blob it is
     "v0.10.2/examples/scripts/train_vlm_math_hybrid_engine.sh": "4d64c7e02f5225d47aea68a0715736426f1e34d2",
+    "v0.4.1/examples/scripts/train_dpo_llama_34b.sh": "dba05def819d367296e47e38f0faad2bb26870aa",
+    "v0.8.10/examples/scripts/train_llama_slurm.sh": "81d57a944b03f6eb2958c4928e29378fce3ed06a",
+    "v0.8.10/examples/scripts/train_ppo_llama_ray_slurm.sh": "fbe39c492679e13c464c0c0711fb4321a6056d03",
 }
 
 
