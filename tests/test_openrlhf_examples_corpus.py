@@ -34,6 +34,8 @@ FROM_FORKS = {
     "v0.4.1/examples/scripts/train_dpo_llama_34b.sh": "dba05def819d367296e47e38f0faad2bb26870aa",
     "v0.8.10/examples/scripts/train_llama_slurm.sh": "81d57a944b03f6eb2958c4928e29378fce3ed06a",
     "v0.8.10/examples/scripts/train_ppo_llama_ray_slurm.sh": "fbe39c492679e13c464c0c0711fb4321a6056d03",
+    "v0.3.7/examples/scripts/train_conditional_llama.sh": "71a53637b0cda45546395b40c3756a41ab703a9f",
+    "v0.1.1/examples/scripts/train_continue_pretrain_llama.sh": "e781f1686a1a48bf0eeb2ed960a8944033e9c4cb",
 }
 
 
