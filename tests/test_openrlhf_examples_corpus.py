@@ -32,10 +32,13 @@ FROM_FORKS = {
     # the row names the commit of OpenRLHF's tag, whose blob it is
     "v0.10.2/examples/scripts/train_vlm_math_hybrid_engine.sh": "4d64c7e02f5225d47aea68a0715736426f1e34d2",
     "v0.4.1/examples/scripts/train_dpo_llama_34b.sh": "dba05def819d367296e47e38f0faad2bb26870aa",
-    "v0.8.10/examples/scripts/train_llama_slurm.sh": "81d57a944b03f6eb2958c4928e29378fce3ed06a",
+    "v0.8.4/examples/scripts/train_llama_slurm.sh": "81d57a944b03f6eb2958c4928e29378fce3ed06a",
     "v0.8.10/examples/scripts/train_ppo_llama_ray_slurm.sh": "fbe39c492679e13c464c0c0711fb4321a6056d03",
     "v0.3.7/examples/scripts/train_conditional_llama.sh": "71a53637b0cda45546395b40c3756a41ab703a9f",
     "v0.1.1/examples/scripts/train_continue_pretrain_llama.sh": "e781f1686a1a48bf0eeb2ed960a8944033e9c4cb",
+    "v0.1.7/examples/scripts/train_sft_mixtral_lora.sh": "b18c87b3f8eaed3b9b3e36a670d9fc3795460d58",
+    "v0.4.1/examples/scripts/train_knowledge_distillation.sh": "687913c70c6da7a9f8fc5db424307b111ff2800b",
+    "v0.8.10/examples/scripts/train_prm_mistral.sh": "00e59621258cf81ce53749a971a6f99ec73732c1",
 }
 
 
