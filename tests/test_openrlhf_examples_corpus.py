@@ -39,6 +39,7 @@ FROM_FORKS = {
     "v0.1.7/examples/scripts/train_sft_mixtral_lora.sh": "b18c87b3f8eaed3b9b3e36a670d9fc3795460d58",
     "v0.4.1/examples/scripts/train_knowledge_distillation.sh": "687913c70c6da7a9f8fc5db424307b111ff2800b",
     "v0.8.10/examples/scripts/train_prm_mistral.sh": "00e59621258cf81ce53749a971a6f99ec73732c1",
+    "v0.6.0.post1/examples/scripts/train_grpo_llama_ray.sh": "b7f96034aeb18e456bd112a603f85528dcba5d76",
 }
 
 
