@@ -143,3 +143,32 @@ def test_a_script_over_the_size_limit_says_its_sources_are_not_read(tmp_path, mo
     reason = ("an argument comes from a variable rmlint cannot see, where any flags may stand; ./env.sh: not read; "
               "rmlint follows `source` only in scripts up to 256 KB, and this one is larger")
     assert [(r["line"], r["understood"], r["reason"]) for r in report["launches"]] == [(303, False, reason)]
+
+
+# `[[ ... ]]` is one bash conditional: `&&`, `||`, `<`, `>`, `(` and `)` inside it belong to the test
+# (verl's sapo_trainer/run_qwen30b_sapo.sh line 23 was split at `&&`, and `-d` read as a command: RM009)
+BRACKET_CASES = {
+    "&& inside": "if [[ -n \"$X\" && -d / ]]; then L1; fi\nL2\n",
+    "|| and parens inside": "[[ ( -n \"$X\" ) || -d /nonexistent ]] && L1\nL2\n",
+    "< inside compares strings": "[[ \"$X\" < \"b\" ]] && L1\nL2\n",
+    "&& after the test": "[[ -n \"$X\" ]] && L1 || L2\n",
+    "a quoted [[ opens nothing": "echo \"[[\" && L1\nL2\n",
+}
+
+
+@pytest.mark.skipif(BASH is None, reason="bash is not installed")
+@pytest.mark.parametrize("name", list(BRACKET_CASES))
+def test_a_double_bracket_test_is_one_command(name, tmp_path, monkeypatch):
+    script = BRACKET_CASES[name]
+    write(tmp_path, script, {})
+    assert subprocess.run([BASH, "-n", "train.sh"], cwd=tmp_path).returncode == 0
+    ran = bash_runs(tmp_path, script, None) | bash_runs(tmp_path, script, "1")
+    monkeypatch.chdir(tmp_path)
+    result = cli("check", "--format", "json", "train.sh")
+    report = json.loads(result.output)
+    assert [(f["rule"], f["line"], f["message"]) for f in report["findings"] if f["severity"] == "error"] == []
+    assert result.exit_code == 0
+    lines = {r["line"] for r in report["launches"] if r["understood"]}
+    text = (tmp_path / "train.sh").read_text().split("\n")
+    read = {int(seed) for n in lines for seed in re.findall(r"--seed (\d)", text[n - 1])}
+    assert ran <= read

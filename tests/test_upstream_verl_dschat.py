@@ -123,12 +123,7 @@ OFF_HISTORY = {
 
 # rmlint's false errors on these fixtures; none since rmlint/data/verl_config.json also holds verl's main at the
 # commits its examples were written between releases (ERAS of tools/snapshot_verl_config.py). Named here when seen.
-FALSE_ERRORS = {
-    # `if [[ -n "$SLURM_SUBMIT_DIR" && -d "$SLURM_SUBMIT_DIR" ]]; then` is one bash conditional (`bash -n` accepts the
-    # script; bash runs the test and takes the branch): rmlint's shell reader splits `[[ ... ]]` at `&&` and takes
-    # `-d` for a command (RM009). Left to the shell reader's owner (i11-shell); named here so the fixture stays judged
-    VERL + "sapo_trainer/run_qwen30b_sapo.sh": [("RM009", 23)],
-}
+FALSE_ERRORS: dict = {}
 
 
 def _result(fixture: str):

@@ -65,6 +65,7 @@ class _Scanner(ShellForms, Expansions, Redirections, ControlFlow):
         self.nest = self.parens = 0    # compound commands and subshells open around the command
         self.linked = False            # the command follows `&&`, `||` or `|`
         self.halted = False            # an `exit` or `return` ended the reading
+        self.in_test = False           # inside `[[ ... ]]`: `&&`, `||`, `<`, `>`, `(`, `)` are the test's own
 
     # ----- words -----------------------------------------------------------------
     def begin_word(self, offset: int):
@@ -83,6 +84,9 @@ class _Scanner(ShellForms, Expansions, Redirections, ControlFlow):
     def end_word(self):
         if not self.word_started:
             return
+        raw = self.text[self.word_start:self.i]
+        if raw == ("]]" if self.in_test else "[["):
+            self.in_test = not self.in_test
         chunks, self.chunks, self.word_started = [c.settle() for c in self.chunks], [], False
         start = self.word_start if chunks and not chunks[0].split else None
         head = chunks[0].text if chunks else ""
@@ -206,6 +210,9 @@ class _Scanner(ShellForms, Expansions, Redirections, ControlFlow):
                 self.i = skip_backquote(text, self.i, self.n)
                 self.add("", self.i, known=False)
                 self.chunks[-1].opaque = True
+            elif self.in_test and c in "<>&|()":
+                self.add(c, self.i)
+                self.i += 1
             elif c == "<" and text.startswith("<<", self.i) and not text.startswith("<<<", self.i):
                 self.end_word()
                 self.heredoc_operator()
@@ -247,6 +254,7 @@ class _Scanner(ShellForms, Expansions, Redirections, ControlFlow):
     def end_command(self, offset: int):
         """A command whose line opened here-documents waits for their bodies."""
         self.end_word()
+        self.in_test = False
         words, self.words, self.assignments_only = self.words, [], True
         if not words:
             return
