@@ -25,6 +25,8 @@ def test_the_record_and_the_finding_give_the_same_reason(argv, program, reason):
 
 SCRIPTS = [
     ("uv run -m $MOD --x\n", 1, "python", "python -m with a module rmlint cannot read"),
+    # srun's program expands to nothing: said so, not "`` is no program rmlint knows how to read"
+    ("srun $UNSET_VAR --foo\n", 1, "srun", "srun is given no program"),
     ("source $CFG\ndeepspeed main.py\n", 2, "main.py",
      "unknown script `main.py`: no framework's module, path or import says what it is; "
      "the script sources a file named by a word rmlint cannot read"),

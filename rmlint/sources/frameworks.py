@@ -48,6 +48,9 @@ def decide(launch, where, entrypoints) -> None:
         found = _by_path(program, launch.args)
         if found is None:
             found = _by_source(program, where(launch))
+    elif not program:           # `srun $EMPTY`: the words after the launcher's options expand to nothing
+        launch.reason = reason("no-program", launcher=launch.launcher)
+        return
     else:
         launch.reason = reason("unknown-program", program=program)
         return
