@@ -53,12 +53,14 @@ class Finding:
 
 
 class SourceError(Exception):
-    """Input rmlint cannot read; reported as an `unreadable` problem at `location`."""
+    """Input rmlint cannot read; reported as an `unreadable` problem at `location`, or as `problem`
+    ((kind, facts), worded by the rule that lists the kind) when the reader gives one."""
 
-    def __init__(self, message: str, location: Location):
+    def __init__(self, message: str, location: Location, problem: tuple | None = None):
         super().__init__(message)
         self.message = message
         self.location = location
+        self.problem = problem
 
 
 class UsageError(Exception):

@@ -11,19 +11,36 @@ import stat
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-          (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+# what a path that is not a regular file is, as an enum (RM052's YAML words it)
+_KINDS = ((stat.S_ISFIFO, "fifo"), (stat.S_ISCHR, "character-device"), (stat.S_ISBLK, "block-device"),
+          (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "folder"))
+# the same, in the refusal texts other readers (settings, checkpoints, sourced scripts) still show (issue 15: left)
+_SHOWN = {"fifo": "a FIFO", "character-device": "a character device", "block-device": "a block device",
+          "socket": "a socket", "folder": "a folder", "other": "not a regular file"}
 
 
 class Refused(OSError):
-    """An input rmlint will not read; str() is the reason."""
+    """An input rmlint will not read: a problem `kind` (refused-symlink-outside, -not-a-regular-file, -too-big, -grew) and its
+    facts, worded by RM001's YAML when the file is a config or script; str() is the reason in the words
+    the other readers (settings, rule files, checkpoints, sourced scripts) still show."""
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.strerror = message
+    def __init__(self, kind: str, **facts):
+        self.kind, self.facts = kind, facts
+        super().__init__(_shown(kind, facts))
+        self.strerror = _shown(kind, facts)
 
     def __str__(self) -> str:
         return self.strerror
+
+
+def _shown(kind: str, facts: dict) -> str:
+    if kind == "refused-symlink-outside":
+        return f"a symlink to {facts['target']}, outside {facts['folder']}; not followed"
+    if kind == "refused-not-a-regular-file":
+        return f"not a regular file ({_SHOWN[facts['file_kind']]}); not read"
+    if kind == "refused-too-big":
+        return f"file is {facts['size']}; rmlint reads {facts['what']} up to {facts['limit']}"
+    return f"file grew past {facts['limit']} while it was read"
 
 
 def inside(path: str, folder: str) -> bool:
@@ -33,27 +50,28 @@ def inside(path: str, folder: str) -> bool:
 
 
 def _kind(mode: int) -> str:
-    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    return next((name for test, name in _KINDS if test(mode)), "other")
 
 
 def file_kind(path: str) -> str:
-    """What a path that is not a regular file is (a FIFO, a socket, ...), as a refusal names it."""
+    """What a path that is not a regular file is: fifo, character-device, block-device, socket, folder
+    or other."""
     try:
         return _kind(os.stat(path).st_mode)
     except OSError:
-        return "not a regular file"
+        return "other"
 
 
-def refusal(path: str, within: str | None = None) -> str | None:
+def refusal(path: str, within: str | None = None) -> Refused | None:
     """Why open_input would refuse `path` (not a regular file, or outside `within`), without opening
     it; None when it would not. A dangling or unreadable path is left to the open."""
     if within is not None and not inside(path, within):
-        return f"a symlink to {os.path.realpath(path)}, outside {within}; not followed"
+        return Refused("refused-symlink-outside", target=os.path.realpath(path), folder=within)
     try:
         mode = os.stat(path).st_mode
     except OSError:
         return None
-    return None if stat.S_ISREG(mode) else f"not a regular file ({_kind(mode)}); not read"
+    return None if stat.S_ISREG(mode) else Refused("refused-not-a-regular-file", file_kind=_kind(mode))
 
 
 @contextmanager
@@ -61,13 +79,13 @@ def open_input(path: str, limit: int | None = None, within: str | None = None, w
     """(binary file, size) of a regular file; Refused for anything else, for a file over `limit`
     bytes, or (with `within`) for a file whose real path is outside that folder."""
     if within is not None and not inside(path, within):
-        raise Refused(refusal(path, within))
+        raise refusal(path, within)
     # O_NONBLOCK: opening a FIFO does not wait for a writer; the fstat below then refuses it
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0))
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise Refused(f"not a regular file ({_kind(info.st_mode)}); not read")
+            raise Refused("refused-not-a-regular-file", file_kind=_kind(info.st_mode))
         if limit is not None and info.st_size > limit:
             raise _too_big(info.st_size, limit, what)
         os.set_blocking(fd, True)
@@ -80,7 +98,7 @@ def open_input(path: str, limit: int | None = None, within: str | None = None, w
 
 
 def _too_big(size: int, limit: int, what: str) -> Refused:
-    return Refused(f"file is {_size(size, 1)}; rmlint reads {what} up to {_size(limit)}")
+    return Refused("refused-too-big", size=_size(size, 1), limit=_size(limit), what=what)
 
 
 def _size(count: int, digits: int = 0) -> str:
@@ -123,7 +141,7 @@ def read_input(path: str, limit: int, within: str | None = None, what: str = "su
     key = os.path.realpath(path) if read is not None else None
     if key in (read or {}):
         if within is not None and not inside(path, within):
-            raise Refused(refusal(path, within))
+            raise refusal(path, within)
         data = read[key]
         if len(data) > limit:
             raise _too_big(len(data), limit, what)
@@ -131,7 +149,7 @@ def read_input(path: str, limit: int, within: str | None = None, what: str = "su
     with open_input(path, limit, within, what) as (handle, _):
         data = handle.read(limit + 1)
     if len(data) > limit:
-        raise Refused(f"file grew past {_size(limit)} while it was read")
+        raise Refused("refused-grew", limit=_size(limit))
     if read is not None and read.size + len(data) <= READ_ONCE_BYTES:
         read[key] = data
         read.size += len(data)

@@ -52,7 +52,7 @@ def read_raw(path: str, within: str | None = None, limit: int = MAX_BYTES) -> by
     try:
         return read_input(path, limit, within, "configs and scripts")
     except Refused as err:   # no line: nothing of it is shown
-        raise SourceError(str(err), Location(path, 0, 0)) from None
+        raise SourceError(str(err), Location(path, 0, 0), problem=(err.kind, err.facts)) from None
     except OSError as err:
         raise SourceError(f"cannot read: {err.strerror or err}", Location(path)) from None
 
