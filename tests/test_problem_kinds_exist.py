@@ -35,6 +35,9 @@ def kinds_named_in_python() -> dict:
                 if name == "append" and owner in ("found", "failures") and path.parent.name == "sources" and node.args \
                         and isinstance(node.args[0], ast.Tuple):
                     found = _strings(node.args[0].elts[0])
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "SourceError":   # problem=(kind, facts)
+                found += [kind for word in node.keywords if word.arg == "problem" and isinstance(word.value, ast.Tuple)
+                          for kind in _strings(word.value.elts[0])]
             if path.name == "checks.py" and isinstance(node, ast.Constant) and str(node.value).startswith("live-"):
                 found = [node.value]
             for kind in found:
