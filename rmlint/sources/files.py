@@ -11,7 +11,7 @@ import stat
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-# what a path that is not a regular file is, as an enum (RM052's YAML words it)
+# what a path that is not a regular file is, as an enum (the not-a-regular-file rule's YAML words it)
 _KINDS = ((stat.S_ISFIFO, "fifo"), (stat.S_ISCHR, "character-device"), (stat.S_ISBLK, "block-device"),
           (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "folder"))
 # the same, in the refusal texts other readers (settings, checkpoints, sourced scripts) still show (issue 15: left)
@@ -21,7 +21,7 @@ _SHOWN = {"fifo": "a FIFO", "character-device": "a character device", "block-dev
 
 class Refused(OSError):
     """An input rmlint will not read: a problem `kind` (refused-symlink-outside, -not-a-regular-file, -too-big, -grew) and its
-    facts, worded by RM001's YAML when the file is a config or script; str() is the reason in the words
+    facts, worded by the unreadable-input rule's YAML when the file is a config or script; str() is the reason in the words
     the other readers (settings, rule files, checkpoints, sourced scripts) still show."""
 
     def __init__(self, kind: str, **facts):
