@@ -38,6 +38,17 @@ def number(text: str) -> int:
     return parts[0] * 10000 + min(parts[1], 99) * 100 + min(parts[2], 99)
 
 
+def runs(indices) -> list:
+    """Sorted indexes as [first, last] runs of consecutive ones: [0, 1, 2, 5] -> [[0, 2], [5, 5]] (release spans)."""
+    found = []
+    for i in sorted(indices):
+        if found and found[-1][1] == i - 1:
+            found[-1][1] = i
+        else:
+            found.append([i, i])
+    return found
+
+
 @dataclass(frozen=True)
 class Version:
     """One package's target version and where it was found."""

@@ -70,14 +70,9 @@ class Releases:
 
     def span(self, indices) -> list:
         """Release indices as ranges: ">= 0.19.6", "<= 0.19.5", "0.14.0 - 0.17.6"."""
-        indices, out, last = sorted(indices), [], len(self.versions) - 1
-        groups = []
-        for i in indices:
-            if groups and groups[-1][1] == i - 1:
-                groups[-1][1] = i
-            else:
-                groups.append([i, i])
-        for first, end in groups:
+        from ...versions import runs
+        out, last = [], len(self.versions) - 1
+        for first, end in runs(indices):
             low, high = self.versions[first], self.versions[end]
             if first == 0 and end == last:
                 out.append(f">= {low}")

@@ -33,14 +33,9 @@ def minor(version: str) -> str:
 
 
 def span_text(indices) -> str:
+    from ...versions import runs
     versions = [minor(v) for v in table()["versions"]]
-    shown = sorted(indices)
-    runs, start = [], shown[0]
-    for previous, index in zip(shown, shown[1:] + [None]):
-        if index != previous + 1:
-            runs.append(versions[start] if start == previous else f"{versions[start]} - {versions[previous]}")
-            start = index
-    return ", ".join(runs)
+    return ", ".join(versions[a] if a == b else f"{versions[a]} - {versions[b]}" for a, b in runs(indices))
 
 
 def matched(llamafactory_versions: list, shown: str = "") -> tuple:

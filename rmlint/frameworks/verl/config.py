@@ -42,16 +42,11 @@ def release_index(version: str) -> int | None:
 def span(found) -> str:
     """The named releases among indexes, as runs ("0.2–0.4.1, 0.9.0–0.9.1"); main commits between
     releases are left out ("main between releases" when there is nothing else)."""
-    names, runs, last = releases(), [], None
+    from ...versions import runs
+    names = releases()
     named = [i for i, name in enumerate(names) if name.startswith("v")]
-    for i in named:
-        if i in found:
-            if runs and last == named.index(i) - 1:
-                runs[-1][1] = names[i][1:]
-            else:
-                runs.append([names[i][1:], names[i][1:]])
-            last = named.index(i)
-    return ", ".join(a if a == b else f"{a}–{b}" for a, b in runs) or "main between releases"
+    shown = [(names[named[a]][1:], names[named[b]][1:]) for a, b in runs(k for k, i in enumerate(named) if i in found)]
+    return ", ".join(a if a == b else f"{a}–{b}" for a, b in shown) or "main between releases"
 
 
 def indexes(ranges: str) -> list:
