@@ -40,8 +40,8 @@ def _docstrings(tree) -> set:
     return found
 
 
-def worded_strings(root: Path) -> list:
-    """(file:line, phrase) of every moved phrase in a string (f-string parts too; docstrings and comments are
+def worded_strings(root: Path, phrases: list = MOVED) -> list:
+    """(file:line, phrase) of every one of `phrases` in a string (f-string parts too; docstrings and comments are
     not messages) of the library outside the layers that word for the user."""
     found = []
     for path in sorted(root.rglob("*.py")):
@@ -51,7 +51,7 @@ def worded_strings(root: Path) -> list:
         skip = _docstrings(tree)
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
-                found += [(f"{path.relative_to(root.parent)}:{node.lineno}", phrase) for phrase in MOVED
+                found += [(f"{path.relative_to(root.parent)}:{node.lineno}", phrase) for phrase in phrases
                           if phrase.lower() in node.value.lower()]
     return found
 
