@@ -191,9 +191,8 @@ def _script_subjects(path: str, text: str, script, launches: list | None = None)
     from .sources.shellsource import locator
     index = _LineIndex(text)
     locate = locator(path, index.position, script)
-    findings = [problem("unreadable", locate(offset), error=message) for message, offset in script.problems]
-    findings += [problem(kind, locate(offset), **facts)     # a sourced file's line, when it is there
-                 for kind, facts, offset in script.failures]
+    findings = [problem(kind, locate(offset), **facts)     # a sourced file's line, when it is there
+                for kind, facts, offset in script.problems + script.failures]
     result, trouble = read_commands(script.commands, path, index.position, launches, locate, script.unread,
                                     read_file=subjects_of_file)
     if script.exited_at is not None:

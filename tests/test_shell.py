@@ -54,11 +54,22 @@ def test_separators_redirections_and_control_flow():
     assert [[w[0] for w in c] for c in commands] == [["deepspeed", "a.py"], ["tee", "log"]]
 
 
+def _findings(text: str) -> list:
+    from rmlint import inputs
+    from rmlint.policy import Policy
+    _, found = inputs.subjects_of_text("x.sh", text)
+    return [(f.rule, f.line, f.column, f.message) for f in Policy().complete(found)]
+
+
 def test_unterminated_heredoc_and_quotes_are_problems():
-    assert shell.parse("cat <<EOF\nno end\n").problems == [
-        ("here-document at this line is not terminated (wanted `EOF`)", 4)]
-    assert shell.parse("run 'open\n").problems == [("unterminated single quote", 4)]
-    assert shell.parse('run "open\n').problems == [("unterminated double quote", 4)]
+    assert shell.parse("cat <<EOF\nno end\n").problems == [("heredoc-not-terminated", {"delimiter": "EOF"}, 4)]
+    assert shell.parse("run 'open\n").problems == [("unterminated-quote", {"quote": "single"}, 4)]
+    assert shell.parse('run "open\n').problems == [("unterminated-quote", {"quote": "double"}, 4)]
+    # as the user reads them (the unreadable-input rule's YAML words the kinds)
+    assert _findings("cat <<EOF\nno end\n") == [
+        ("RM001", 1, 5, "here-document at this line is not terminated (wanted `EOF`)")]
+    assert _findings("run 'open\n") == [("RM001", 1, 5, "unterminated single quote")]
+    assert _findings('X=1\nrun "open\n') == [("RM001", 2, 5, "unterminated double quote")]
 
 
 def _doubling_script() -> str:
@@ -87,7 +98,8 @@ def test_hostile_scripts_are_read_in_linear_time_and_bounded_memory(name, text):
     assert peak < 256 * 2 ** 20, f"{name}: {peak / 2 ** 20:.0f} MB"
     if name == "doubling":
         assert len(text) == 288
-        assert [message for message, _ in script.problems] == [
+        assert [kind for kind, _, _ in script.problems] == ["expansion-budget-spent"]
+        assert [message for rule, *_, message in _findings(text) if rule == "RM001"] == [
             "expansions in this script produce more text than rmlint follows (a variable built from copies of "
             "itself?); the rest is not read"]
 

@@ -196,7 +196,7 @@ class _Scanner(ShellForms, Expansions, Redirections, ControlFlow):
             elif c == "'":
                 end = text.find("'", self.i + 1, self.n)
                 if end < 0:
-                    self.script.problems.append(("unterminated single quote", self.i))
+                    self.script.problem("unterminated-quote", self.i, quote="single")
                     end = self.n
                 self.begin_word(self.i)
                 if end > self.i + 1:
@@ -247,9 +247,7 @@ class _Scanner(ShellForms, Expansions, Redirections, ControlFlow):
         if self.called:     # a function's body counts where it is called, with its arguments
             self.script.commands = [c for c in self.script.commands if c.function not in self.called]
         if self.budget.spent_at is not None:
-            self.script.problems.append(("expansions in this script produce more text than rmlint follows "
-                                         "(a variable built from copies of itself?); the rest is not read",
-                                         self.budget.spent_at))
+            self.script.problem("expansion-budget-spent", self.budget.spent_at)
 
     def end_command(self, offset: int):
         """A command whose line opened here-documents waits for their bodies."""
@@ -288,7 +286,7 @@ class _Scanner(ShellForms, Expansions, Redirections, ControlFlow):
                 self.add(text[i:j], i)
                 i = j
         if i >= self.n:
-            self.script.problems.append(("unterminated double quote", self.i))
+            self.script.problem("unterminated-quote", self.i, quote="double")
         self.i = i + 1
 
 

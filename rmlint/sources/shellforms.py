@@ -94,8 +94,8 @@ class ShellForms:
             command.env = {**env, **command.env}
             command.function = command.function or self.tag
             self.script.commands.append(command)
-        self.script.problems += [(message, where(at)) for message, at in script.problems]
-        self.script.failures += [(kind, message, where(at)) for kind, message, at in script.failures]
+        self.script.problems += [(kind, facts, where(at)) for kind, facts, at in script.problems]
+        self.script.failures += [(kind, facts, where(at)) for kind, facts, at in script.failures]
 
     def open_paren(self) -> bool:
         """`name=(` opens an array; `name()` defines a function. Anything else is an operator."""

@@ -34,8 +34,7 @@ class Redirections:
                     body_end, self.i = self.i, min(line_end + 1, self.n)
                     break
                 if end < 0:
-                    self.script.problems.append(
-                        (f"here-document at this line is not terminated (wanted `{delimiter}`)", where))
+                    self.script.problem("heredoc-not-terminated", where, delimiter=delimiter)
                     body_end = self.i = self.n
                     break
                 self.i = end + 1

@@ -58,12 +58,16 @@ class Command:
 @dataclass
 class Script:
     commands: list = field(default_factory=list)
-    problems: list = field(default_factory=list)   # (message, offset): the script does not parse
-    failures: list = field(default_factory=list)   # (kind, message, offset): shell mistakes that break a launch
+    problems: list = field(default_factory=list)   # (kind, facts, offset): the script does not parse
+    failures: list = field(default_factory=list)   # (kind, facts, offset): shell mistakes that break a launch
     sources: list = field(default_factory=list)    # (base offset, path, text) of each file it sources
     unread: list = field(default_factory=list)     # why a file it sources was not read
     exited_at: int | None = None                   # offset of the `exit` that ends the script (shellflow.py)
     unreachable: list = field(default_factory=list)  # the commands after it, which never run
+
+    def problem(self, kind: str, offset: int, **facts) -> None:
+        """Where the script stops parsing: a kind the unreadable-input rule's YAML words, with its facts."""
+        self.problems.append((kind, facts, offset))
 
 
 class Budget:
