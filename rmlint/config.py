@@ -36,6 +36,26 @@ class ConfigError(Exception):
     """A settings file rmlint cannot use (exit code 2), naming the file and the setting."""
 
 
+# what a path that is not a regular file is (sources/files.py's enum), and what rmlint read it as
+_FILE_KINDS = {"fifo": "a FIFO", "character-device": "a character device", "block-device": "a block device",
+               "socket": "a socket", "folder": "a folder"}
+_READ_AS = {"settings": "settings files", "rule-file": "rule files"}
+
+
+def refused_text(err) -> str:
+    """Why rmlint will not read one of its own settings or rule files (a sources.files.Refused: a kind and
+    facts), worded for the usage error; the configs and scripts it checks are worded by the unreadable-input
+    rule's YAML instead."""
+    kind, facts = err.kind, err.facts
+    if kind == "refused-symlink-outside":
+        return f"a symlink to {facts['target']}, outside {facts['folder']}; not followed"
+    if kind == "refused-not-a-regular-file":
+        return f"not a regular file ({_FILE_KINDS.get(facts['file_kind'], 'not a regular file')}); not read"
+    if kind == "refused-too-big":
+        return f"file is {facts['size']}; rmlint reads {_READ_AS.get(facts['what'], 'such files')} up to {facts['limit']}"
+    return f"file grew past {facts['limit']} while it was read"
+
+
 @dataclass(eq=False)
 class Settings:
     """What a settings file and the command line ask for: selection, exclusion, versions, strictness."""
@@ -96,9 +116,9 @@ def _has_tool_table(path: str) -> bool:
 
 
 def _read(path: str) -> dict:
-    from .sources.files import read_input
+    from .sources.files import Refused, read_input
     try:
-        data = read_input(path, MAX_SETTINGS, what="settings files")
+        data = read_input(path, MAX_SETTINGS, what="settings")
         if path.endswith(".toml"):
             import tomllib
             table = tomllib.loads(data.decode("utf-8")).get("tool", {}).get("rmlint", {})
@@ -106,7 +126,7 @@ def _read(path: str) -> dict:
             import yaml
             table = yaml.safe_load(data.decode("utf-8")) or {}
     except Exception as err:   # OSError, UnicodeDecodeError, TOMLDecodeError, yaml.YAMLError: all a bad settings file
-        raise ConfigError(f"{path}: cannot read: {err}") from None
+        raise ConfigError(f"{path}: cannot read: {refused_text(err) if isinstance(err, Refused) else err}") from None
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: the settings must be a mapping")
     return table

@@ -169,10 +169,9 @@ def subjects_of_file(path: str, explicit: bool = True, texts: dict | None = None
 def subjects_of_bytes(path: str, data: bytes, texts: dict | None = None, forced: str | None = None,
                       launches: list | None = None) -> tuple:
     from .sources.text import MAX_BYTES
+    if len(data) > MAX_BYTES:
+        return [], [problem("stdin-too-big", Location(path), limit_mb=MAX_BYTES // (1024 * 1024))]
     try:
-        if len(data) > MAX_BYTES:
-            raise SourceError(f"more than {MAX_BYTES // (1024 * 1024)} MB on standard input; rmlint reads configs "
-                              "and scripts up to that", Location(path))
         text = decode(data, path)
     except SourceError as err:
         return [], [unreadable(err)]

@@ -121,12 +121,13 @@ MAX_RULE_FILE = 1024 * 1024   # the largest built-in rule file is ~10 KB
 
 def _read(path: Path) -> dict:
     import yaml
-    from .sources.files import read_input
+    from .config import refused_text
+    from .sources.files import Refused, read_input
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        raw = yaml.load(read_input(str(path), MAX_RULE_FILE, what="rule files").decode("utf-8"), Loader=loader)
+        raw = yaml.load(read_input(str(path), MAX_RULE_FILE, what="rule-file").decode("utf-8"), Loader=loader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as err:
-        raise RuleFileError(f"{path}: cannot read rule: {err}") from None
+        raise RuleFileError(f"{path}: cannot read rule: {refused_text(err) if isinstance(err, Refused) else err}") from None
     if not isinstance(raw, dict):
         raise RuleFileError(f"{path}: a rule file is a YAML mapping")
     return raw

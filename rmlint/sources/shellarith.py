@@ -15,6 +15,8 @@ _TOKEN = re.compile(r"\s*(?:(?P<num>[0-9][A-Za-z0-9_@#]*)|(?P<name>[A-Za-z_][A-Z
 _BINARY = [("||",), ("&&",), ("|",), ("^",), ("&",), ("==", "!="), ("<", ">", "<=", ">="), ("<<", ">>"),
            ("+", "-"), ("*", "/", "%")]
 _COMPOUND = {"+", "-", "*", "/", "%", "&", "^", "|", "<<", ">>", "**"}
+# bash's own words for a negative power (expr.c, exppower: `evalerror (_("exponent less than 0"))`), kept as data
+NEGATIVE_EXPONENT = "exponent less than 0"
 MAX_NESTING = 32       # parentheses, unary operators and values of variables, one in another (bash: 1024)
 WORK = 100_000         # tokens read per expansion, values of variables included
 _BITS = 1 << 64
@@ -25,7 +27,7 @@ class GiveUp(Exception):
 
 
 class BashArithmeticError(Exception):
-    """bash's evaluation error: `kind` (bad-number | division-by-zero), the token, and the variable whose
+    """bash's evaluation error: `kind` (bad-number | division-by-zero | negative-exponent), the token, and the variable whose
     value held it (None for the expression's own text)."""
 
     def __init__(self, kind: str, token: str, variable: str | None = None, value: str | None = None):
@@ -140,8 +142,10 @@ class _Parser:
         base = self.unary(run)
         if self.take("**"):
             exponent = self.power(run)
-            if exponent < 0:
-                raise GiveUp("exponent less than 0")
+            if exponent < 0:     # bash fails here even where it does not evaluate (`0 && 2 ** -1`), but there
+                if run:          # a variable counts as 0 and rmlint does not follow the values: it gives up
+                    raise BashArithmeticError("negative-exponent", str(exponent))
+                raise GiveUp("**")
             return _wrap(pow(base, exponent, _BITS)) if run else 0
         return base
 
@@ -254,7 +258,10 @@ def check(expression: str, lookup, work: list | None = None):
         facts = {"expression": shown if len(shown) <= MAX_SHOWN else shown[:MAX_SHOWN - 3] + "...",
                  "token": err.token[:MAX_SHOWN]}
         found = []       # named as shell mistakes are (tests/test_problem_kinds_exist.py reads these)
-        if err.kind == "division-by-zero":
+        if err.kind == "negative-exponent":
+            found.append(("arithmetic-negative-exponent", {"expression": facts["expression"],
+                                                           "exponent": int(err.token), "error": NEGATIVE_EXPONENT}))
+        elif err.kind == "division-by-zero":
             found.append(("arithmetic-division-by-zero", {**facts, "divisor": err.token[:MAX_SHOWN]}))
         elif err.variable is None:
             found.append(("arithmetic-bad-number", facts))
