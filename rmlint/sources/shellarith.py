@@ -15,7 +15,8 @@ _TOKEN = re.compile(r"\s*(?:(?P<num>[0-9][A-Za-z0-9_@#]*)|(?P<name>[A-Za-z_][A-Z
 _BINARY = [("||",), ("&&",), ("|",), ("^",), ("&",), ("==", "!="), ("<", ">", "<=", ">="), ("<<", ">>"),
            ("+", "-"), ("*", "/", "%")]
 _COMPOUND = {"+", "-", "*", "/", "%", "&", "^", "|", "<<", ">>", "**"}
-# bash's own words for a negative power (expr.c, exppower: `evalerror (_("exponent less than 0"))`), kept as data
+# bash's own words for a negative power, kept as data: expr.c, exppower() `evalerror (_("exponent less than 0"))`
+# (https://github.com/bminor/bash/blob/03b415d33effff1a40371d70ee799e7a08c362be/expr.c)
 NEGATIVE_EXPONENT = "exponent less than 0"
 MAX_NESTING = 32       # parentheses, unary operators and values of variables, one in another (bash: 1024)
 WORK = 100_000         # tokens read per expansion, values of variables included
