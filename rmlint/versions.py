@@ -32,10 +32,20 @@ def canonical(name: str) -> str:
 _NAMES = {canonical(d): package for package in PACKAGES for d in DISTRIBUTIONS.get(package, (package,))}
 
 
+def release_key(text: str) -> tuple:
+    """A release as a tuple that sorts as the releases do, for every framework's tables: 0.16.4 -> (0, 16, 4, 0),
+    0.3.0.post1 -> (0, 3, 0, 1), 0.2 -> (0, 2, 0, 0); a local or pre-release tail (+cu121, rc1) is not counted."""
+    head, _, post = (text or "").partition("post")
+    numbers = [int(n) for n in re.findall(r"\d+", head)[:3]]
+    posts = re.findall(r"\d+", post)
+    return (*numbers, *[0] * (3 - len(numbers)), int(posts[0]) if posts else 0)
+
+
 def number(text: str) -> int:
-    """0.16.4 -> 1604: releases compare as numbers in rule conditions."""
-    parts = [int(n) for n in re.findall(r"\d+", text or "")[:3]] + [0, 0, 0]
-    return parts[0] * 10000 + min(parts[1], 99) * 100 + min(parts[2], 99)
+    """0.16.4 -> 1604: releases compare as numbers in rule conditions (`launch.newest_version < 506` is before
+    0.5.6)."""
+    major, minor, patch, _ = release_key(text)
+    return major * 10000 + min(minor, 99) * 100 + min(patch, 99)
 
 
 def runs(indices) -> list:

@@ -175,3 +175,19 @@ def test_a_launch_pinned_to_0_11_2_is_read_as_0_11_2():
     assert [f.message for f in removed.findings] == [
         "OpenRLHF 0.11.2 (settings) has no `--algo.advantage.is_correction_enable`; the flags fit OpenRLHF "
         "0.10.2 - 0.11.1"]
+
+
+def test_one_release_key_orders_every_frameworks_releases_as_pip_does():
+    """The OpenRLHF, DeepSpeed and verl tables (and pins with post-releases, two-part and local versions) sort by
+    `release_key` exactly as PEP 440 (packaging.version, what pip compares with) sorts them."""
+    from packaging.version import Version
+    from rmlint.frameworks.deepspeed.releases import releases
+    from rmlint.frameworks.openrlhf.flags import table
+    from rmlint.frameworks.verl.config import releases as verl_releases
+    from rmlint.versions import number, release_key
+    pins = ["0.2", "0.2.0.post1", "0.16.4+cu121", "0.10.1.post2", "0.10.2", "1.0", "0.9.10"]
+    for versions in (table().versions, releases().versions,
+                     [name[1:] for name in verl_releases() if name.startswith("v")], pins):
+        assert sorted(versions, key=release_key) == sorted(versions, key=Version)
+    assert (release_key("0.3.0.post1"), release_key("0.2"), number("0.16.4"), number("0.10.1.post2")) == (
+        (0, 3, 0, 1), (0, 2, 0, 0), 1604, 1001)

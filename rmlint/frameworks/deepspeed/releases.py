@@ -7,17 +7,13 @@ which anything a config names changed, so a config is inspected once per era, no
 """
 
 import json
-import re
 from functools import lru_cache
 
 from ...data import TABLES
+from ...versions import release_key as version_key
 from .schema import Schema
 
 DATA = TABLES / "deepspeed_releases.json"
-
-
-def version_key(text: str) -> tuple:
-    return tuple(int(n) for n in re.findall(r"\d+", text)[:3])
 
 
 class Releases:

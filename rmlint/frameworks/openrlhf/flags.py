@@ -8,13 +8,13 @@ which releases could run an entrypoint as a module (`openrlhf.cli.train_rm`) or 
 """
 
 import json
-import re
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 
 from ...data import TABLES
+from ...versions import release_key as version_key
 
 DATA = TABLES / "openrlhf_flags.json"
 
@@ -24,16 +24,6 @@ GENERATIONS = (
     (2, "0.9.2"),    # flat flags with --param_dtype (0.9.2 - 0.10.1)
     (3, "0.10.2"),   # dotted flags such as --ds.zero_stage (>= 0.10.2)
 )
-
-
-def version_key(version: str) -> tuple:
-    return tuple(int(n) for n in re.findall(r"\d+", version))
-
-
-def version_number(version: str) -> int:
-    """0.10.2 -> 1002, so rules compare releases as numbers (`launch.newest_version < 506` is before 0.5.6)."""
-    major, minor, patch = (list(version_key(version)) + [0, 0, 0])[:3]
-    return major * 10000 + minor * 100 + patch
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from ...subject import Subject
 from . import roles
 from .argv import parse
 from .combiner import facts as combiner_facts
-from .flags import table, version_number
+from ...versions import number as version_number
+from .flags import table
 from .settings import read
 
 

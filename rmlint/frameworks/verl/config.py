@@ -6,6 +6,7 @@ import re
 from functools import lru_cache
 
 from ...data import TABLES
+from ...versions import release_key
 
 DATA = TABLES / "verl_config.json"
 _SELECT = re.compile(r"\$\{oc\.select:([A-Za-z0-9_.]+),([^}]*)\}$")
@@ -21,18 +22,11 @@ def releases() -> list:
     return [r["name"] for r in snapshot()["releases"]]
 
 
-def _version(text: str) -> tuple:
-    """0.3.0.post1 -> (0, 3, 0, 1); 0.2 -> (0, 2, 0, 0)."""
-    numbers = [int(n) for n in re.findall(r"\d+", text.split("post")[0])[:3]]
-    post = re.search(r"post(\d+)", text)
-    return tuple(numbers + [0] * (3 - len(numbers))) + (int(post.group(1)) if post else 0,)
-
-
 def release_index(version: str) -> int | None:
     """The index of the release a pin (`verl==0.8.0`) runs: that release, or the newest one before it; None
     when the pin is newer than every release in the table (its keys are not known)."""
-    named = [(i, _version(name[1:])) for i, name in enumerate(releases()) if name.startswith("v")]
-    wanted = _version(version)
+    named = [(i, release_key(name[1:])) for i, name in enumerate(releases()) if name.startswith("v")]
+    wanted = release_key(version)
     if wanted > named[-1][1]:
         return None
     before = [i for i, found in named if found <= wanted]
