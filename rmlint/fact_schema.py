@@ -128,7 +128,8 @@ class Refusal(Placed):
     error: str = ""         # the framework's own error text (Hydra's, argparse's)
     suggestion: str = ""    # a close known key, or empty
     release: str = ""       # the target release the key was checked against ("0.8.0 (requirements.txt:1)"), "" for all
-    known_in: str = ""      # the releases that have a key the target release refuses ("0.9.0–0.9.1")
+    elsewhere: bool = False  # other releases have the key the target release refuses ...
+    known_in: str = ""      # ... these ("0.9.0–0.9.1"; "" when only main commits between releases have it)
 
 
 class FrameworkCheck(Placed):
@@ -164,7 +165,8 @@ class ReleaseProblem(Placed):
 
 class TransformersKeyProblem(Placed):
     key: str = ""
-    target: str = ""
+    target: str = ""        # the transformers releases the launch runs with (`4.40.2`, `4.41 - 4.45`) ...
+    target_source: str = ""  # ... and the pin that says so (`requirements.txt:3`), "" for what LLaMA-Factory allows
     had: str = ""
     removed: str = ""
     added: str = ""
@@ -212,6 +214,8 @@ class Launch(Facts):
     world_size: int = fact(0, "GPUs of the launch (0 when not known).")
     gpus_from: str = fact("", "Where the GPU count came from: the launcher's options (`--num_gpus 8`) or the machine "
                               "(`CUDA_VISIBLE_DEVICES=0,1,2`, `nvidia-smi -L`); empty when not known.")
+    gpus_default: bool = fact(False, "`gpus_from` is the launcher's default, not written (torchrun's "
+                                     "`--nproc_per_node 1`).")
     pinned: str = fact("", "The target OpenRLHF release and its source, when the flag table holds it (else empty).")
     pin_missing: str = fact("", "The given flags the target OpenRLHF release does not have.")
     pin_conflict: bool = fact(False, "The target OpenRLHF release is not one the flags fit.")
@@ -231,8 +235,9 @@ class RoleBatch(Facts):
 
 class Role(Facts):
     """One model of the launch (actor, critic, reward, reference, or the model of train_rm/sft/dpo)."""
-    kind: str = fact("", "The model's role: `rm_train`, `sft_train`, `actor`, `critic`, `reward`, `ref`, ...")
-    name: str = fact("", "The role's name as messages show it.")
+    kind: str = fact("", "The model's role: `rm_train` (train_rm), `policy` (train_sft, train_dpo, ...), `actor`, "
+                         "`critic`, `reward` (PPO, serve_rm), `ref`, `combiner` (lora_combiner's adapter), `inference` "
+                         "(batch_inference, interactive_chat); rules word it with `launch.entrypoint`.")
     trained: bool = fact(False, "The launch trains this model.")
     path: str = fact("", "The model path or hub id the role loads.")
     value_head: bool = fact(False, "The model carries a value head (reward model or critic).")
@@ -241,7 +246,9 @@ class Role(Facts):
     lora_rank: int = fact(0, "LoRA rank of this role (0 for a full model).")
     load_in_4bit: bool = fact(False, "This role is loaded in 4 bits.")
     gpus: int = fact(0, "GPUs this role runs on (0 when not known).")
-    gpus_from: str = fact("", "Where that count came from (the launcher, the machine, or the role's Ray flags).")
+    gpus_from: str = fact("", "Where that count came from: `ray` (the role's own `--<kind>_num_nodes` x "
+                              "`--<kind>_num_gpus_per_node`), `launch` (the launch's count: `launch.gpus_from`), "
+                              "empty when not known.")
     deepspeed: bool = fact(False, "This role runs under DeepSpeed.")
     saves_weights: bool = fact(False, "The launch saves this role's weights.")
     batch: RoleBatch = fact(RoleBatch, "The role's batch arithmetic: global and micro batch, per-step samples, "
@@ -368,7 +375,8 @@ class Quantization(Facts):
 class CkptHead(Facts):
     """The value or score head found in the weights: name, shape, dtype and what its values say (zeros, placeholder,
     fresh initialisation)."""
-    kind: str = fact("")
+    kind: str = fact("", "Whose head it is, by its module: `openrlhf-value-head`, `trl-value-head`, "
+                         "`llamafactory-value-head` (a value_head file), `deepspeed-chat-head`, `classifier`, `score`.")
     found: bool = fact(False)
     any: bool = fact(False)
     trained: bool = fact(False)
@@ -484,7 +492,6 @@ class TrainerKeys(Facts):
 class Trainer(Facts):
     """A LLaMA-Factory, TRL, axolotl, verl or DeepSpeed-Chat run (config file or command line), normalised."""
     framework: str = fact("", "`llamafactory`, `trl`, `axolotl`, `verl` or `deepspeed_chat`.")
-    label: str = fact("", "The framework and stage as messages show them.")
     stage: str = fact("", "What is trained: `sft`, `rm`, `prm`, `ppo`, `dpo`, ...")
     finetuning: str = fact("", "Full, freeze or LoRA fine-tuning.")
     lora_rank: int = fact(0, "LoRA rank (0: no adapter).")
@@ -532,8 +539,9 @@ class Trainer(Facts):
                                            "of another family is fine.")
     releases: str = fact("", "LLaMA-Factory: the releases whose keys the run fits (`0.5.0 - 0.7.0`).")
     release_problems: list[ReleaseProblem] = fact([], "LLaMA-Factory: keys of other releases than those the rest fits.")
-    transformers: str = fact("", "LLaMA-Factory: the transformers releases the run uses and how they are known "
-                                 "(`4.41 - 4.45 (what LLaMA-Factory allows)`, `4.40.2 (requirements.txt:3)`).")
+    transformers: str = fact("", "LLaMA-Factory: the transformers releases the run uses (`4.41 - 4.45`, `4.40.2`).")
+    transformers_from: str = fact("", "LLaMA-Factory: the pin that gives them (`requirements.txt:3`); empty when they "
+                                      "are what the LLaMA-Factory releases allow.")
     transformers_problems: list[TransformersKeyProblem] = fact(
         [], "LLaMA-Factory: TrainingArguments keys that only other transformers releases have, each with the "
             "releases that have it (`had`) and the minor that `removed` it or `added` it.")
@@ -560,7 +568,8 @@ class Reward(Facts):
                           "`not-url`, `url`, `full-model`, `adapter-without-head`, `adapter` (\"\" when it fits).")
     combine: str = fact("", "lora_combiner --is_rm: `lora-on-head`, `head-saved`, `no-head` or `unread`.")
     combine_tensor: str = fact("", "The adapter tensor that does not fit the combiner's 2-output head.")
-    combine_shapes: str = fact("", "Its shape and the one the combiner's model has.")
+    combine_shape: list[int] = fact([], "Its shape ...")
+    combine_model_shape: list[int] = fact([], "... and the one the combiner's model has.")
 
 
 
@@ -598,7 +607,8 @@ DERIVED_ARGS = {
     "lora_head_wrapped": (str, "", "The releases (of those the flags fit) in which LoRA wraps the value head, "
                                    "\"\" for none."),
     "lora_head_frozen": (str, "", "The releases in which LoRA leaves the value head frozen and out of the adapter."),
-    "lora_frozen_targets": (str, "", "What LoRA targets in those releases (the list, or the rule the release used)."),
+    "lora_frozen_targets": (str, "", "What LoRA targets in those releases: the list; empty when find_all_linear_names "
+                                     "picks them (the Linear4bit layers under 4-bit)."),
 }
 ARG_MEANINGS = {
     "zero_stage": "ZeRO stage (`--zero_stage`).",
@@ -626,13 +636,12 @@ class Version(Facts):
     text: str = fact("", "The release as written (`0.16.4`); empty when unknown.")
     number: int = fact(0, "The release as a number (0.16.4 is 1604; 0 when unknown), to compare in conditions.")
     source: str = fact("unknown", "Where it came from: settings, installed, a pin's file:line, or unknown.")
-    shown: str = fact("unknown", "Release and source as messages show them.")
 
 
 Versions = create_model("Versions", __base__=Facts, **{package: (Version, fact(Version, f"The `{package}` release."))
                                                          for package in PACKAGES})
 Versions.__doc__ = ("The release of each package the input runs with: `text`, `number` (0.16.4 is 1604; 0 when "
-                    "unknown), `source` (settings, installed, a pin's file:line, unknown), `shown` (both as text).")
+                    "unknown), `source` (settings, installed, a pin's file:line, unknown).")
 
 
 class Subject(Facts):

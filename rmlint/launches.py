@@ -131,7 +131,7 @@ def _openrlhf(launch, path: str, here, entry: dict) -> list:
     form = "script" if launch.kind == "script" and "openrlhf/cli/" not in launch.program.replace("\\", "/") \
         else "module"    # the examples/train_*.py scripts of <= 0.3.5, or the openrlhf.cli modules
     invocation = Invocation(launch.entrypoint, args, here(launch.program_word.offset), launch.launcher or "argv",
-                            world.count, world.source, form, launch.program)
+                            world.count, world.source, form, launch.program, world.default)
     found = subjects(invocation)
     if found:
         facts = found[0].facts["launch"]

@@ -144,11 +144,17 @@ _PREFIX_FROM = {"config": "config.json", "flag": "{flag}", "flag-default": "the 
                 "model-class": "the model class", "checkpoint": "the checkpoint"}
 
 
+_HEAD_KINDS = {"llamafactory-value-head": "LLaMA-Factory value head (value_head file)", "trl-value-head": "TRL value head",
+               "deepspeed-chat-head": "DeepSpeed-Chat head", "classifier": "HF classifier",
+               "score": "OpenRLHF / HF sequence-classification head", "openrlhf-value-head": "OpenRLHF value head"}
+
+
 def _head_line(ckpt: dict) -> str:
     head = ckpt["head"]
     source = _PREFIX_FROM.get(ckpt["prefix_from"], ckpt["prefix_from"]).format(flag=ckpt["prefix_flag"])
     if head["found"]:
-        return (f"{head['name']} {_listed(head['shape'])} {head['dtype']} in {head['file']} - {head['kind']}"
+        kind = _HEAD_KINDS.get(head["kind"], head["kind"])
+        return (f"{head['name']} {_listed(head['shape'])} {head['dtype']} in {head['file']} - {kind}"
                 f" (prefix `{ckpt['prefix']}` from {source})")
     if ckpt["other_heads"]:
         return f"{', '.join(ckpt['other_heads'])} (not `{ckpt['prefix']}`, the prefix from {source})"

@@ -70,8 +70,7 @@ class Version:
         return bool(self.text)
 
     def fact(self) -> dict:
-        shown = f"{self.text} ({self.source})" if self.text else "unknown"
-        return {"text": self.text, "number": number(self.text), "source": self.source, "shown": shown}
+        return {"text": self.text, "number": number(self.text), "source": self.source}
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ def test_ids_and_names_are_unique():
 def test_condition_evaluates_on_default_facts(rule):
     facts = defaults()
     value = evaluate(rule.condition, {**facts, "item": {"kind": "", "filled_by": "", "key": "", "check": "",
-                                                  "suggestion": "", "known_in": ""}})
+                                                  "suggestion": "", "known_in": "", "elsewhere": False}})
     assert isinstance(value, bool)
     if rule.items is not None:
         assert isinstance(evaluate(rule.items, facts), list)
@@ -64,7 +64,7 @@ def test_a_broken_rule_file_names_file_and_field(tmp_path):
 def test_role_facts_have_the_declared_shape():
     from rmlint.fact_schema import Role as Declared
     from rmlint.frameworks.openrlhf.roles import Role, facts
-    built = facts(Role("", "", False, None, None, False, False, 0, False, 0, None), defaults()["args"])
+    built = facts(Role("", False, None, None, False, False, 0, False, 0, None), defaults()["args"])
     assert Declared.model_validate(built).model_dump(by_alias=True) == built
 
 

@@ -38,7 +38,7 @@ def test_nvidia_smi_is_asked_when_the_environment_says_nothing(monkeypatch):
     ("deepspeed", ["deepspeed", "--exclude", "localhost:0"], Gpus(6, "CUDA_VISIBLE_DEVICES=0,1,2,3,4,5,6, --exclude localhost:0")),
     ("torchrun", ["torchrun", "--nproc_per_node", "4", "--nnodes", "2"], Gpus(8, "--nproc_per_node 4 x --nnodes 2")),
     ("torchrun", ["torchrun", "--nproc-per-node=gpu"], Gpus(7, "--nproc_per_node gpu (CUDA_VISIBLE_DEVICES=0,1,2,3,4,5,6)")),
-    ("torchrun", ["torchrun"], Gpus(1, "torchrun's default --nproc_per_node 1")),
+    ("torchrun", ["torchrun"], Gpus(1, "--nproc_per_node 1", default=True)),
     ("torchrun", ["torchrun", "--nproc_per_node", "8", "--nnodes", "1:4"], Gpus()),   # elastic: no one size
     ("accelerate", ["accelerate", "launch", "--num_processes", "16"], Gpus(16, "--num_processes 16")),
 ])

@@ -8,9 +8,6 @@ import math
 from ..frameworks.checkpoint.facts import HEAD_NAMES
 from ..frameworks.checkpoint.values import init_match, statistics
 
-ROLE_NAMES = {"reward": "reward model", "critic": "critic", "train_rm": "reward model in training"}
-
-
 def _same(live: list, stored: list) -> bool:
     """Equal up to bf16 rounding (a bf16 model loads an fp32 head): a re-drawn head differs by far more."""
     return len(live) == len(stored) and all(math.isclose(a, b, rel_tol=1e-2, abs_tol=1e-6)
@@ -30,15 +27,14 @@ def view_of(live: dict, role: str | None, ckpt: dict | None) -> dict:
     targets = peft.get("targets")
     return {
         "live": {**live, "head": {k: v for k, v in head.items() if k != "values"},
-                 "role": ROLE_NAMES.get(role or "", "reward model"),
+                 "role": role or "reward",   # the rules word it: reward, critic, train_rm (in training)
                  "looked": [head["prefix"]] if head.get("prefix") else list(HEAD_NAMES),
                  "uint8_example": (live["uint8_4bit"] or [""])[0], "uint8_count": len(live["uint8_4bit"])},
         # the static rules name the head they judge `ckpt.head`: here it is the live one (head-outputs-not-one)
         "ckpt": {**(ckpt or {}), "head": {**((ckpt or {}).get("head") or {}),
                                           **{k: head.get(k, "") for k in ("name", "rows", "shape")}}},
-        "role": {"name": ROLE_NAMES.get(role or "", "reward model")},
-        "trainer": {"head": head.get("prefix", ""), "task_type": peft.get("task_type"),
-                    "deepspeed_file": "the live DeepSpeed config",
+        "role": {"kind": role or "reward"},
+        "trainer": {"head": head.get("prefix", ""), "task_type": peft.get("task_type"), "deepspeed_file": "",
                     "quant_storage": "",
                     "keys": {"task_type": "task_type", "modules_to_save": "modules_to_save",
                              "targets": f"target_modules {targets}" if isinstance(targets, str)

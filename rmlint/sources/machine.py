@@ -17,6 +17,7 @@ class Gpus:
     """How many GPUs a launch gets, and what says so."""
     count: int = 0           # 0: not known
     source: str = ""         # "--num_gpus 8", "CUDA_VISIBLE_DEVICES=0,1,2", "nvidia-smi -L", ...
+    default: bool = False    # `source` is the launcher's default, not written (torchrun's --nproc_per_node 1)
 
 
 def _device_list(text: str) -> int | None:
@@ -164,14 +165,14 @@ def torchrun_world(words: list, local: Gpus) -> Gpus:
     if nodes is None:
         return Gpus()
     if per_node is None:
-        per, source = 1, "torchrun's default --nproc_per_node 1"
+        per, source = 1, "--nproc_per_node 1"
     elif _int(per_node) is not None:
         per, source = _int(per_node), f"--nproc_per_node {per_node}"
     elif per_node in ("gpu", "auto") and local.count:
         per, source = local.count, f"--nproc_per_node {per_node} ({local.source})"
     else:
         return Gpus()
-    return Gpus(per * nodes, source + (f" x --nnodes {nodes}" if nodes != 1 else ""))
+    return Gpus(per * nodes, source + (f" x --nnodes {nodes}" if nodes != 1 else ""), default=per_node is None)
 
 
 def accelerate_world(words: list, local: Gpus) -> Gpus:

@@ -97,17 +97,18 @@ def _values(tensor, hidden: int, initializer_range: float, head: dict):
 
 
 def _kind(name: str, file: str) -> str:
+    """Whose head it is, by its module name (and file): an enum the report words."""
     module = _strip(name).rsplit(".", 1)[0]
     if module == "v_head.summary":
-        return "LLaMA-Factory value head (value_head file)" if file.startswith("value_head.") else "TRL value head"
-    return {"v_head": "DeepSpeed-Chat head", "classifier": "HF classifier", "classifier.out_proj": "HF classifier",
-            "score": "OpenRLHF / HF sequence-classification head"}.get(module, "OpenRLHF value head")
+        return "llamafactory-value-head" if file.startswith("value_head.") else "trl-value-head"
+    return {"v_head": "deepspeed-chat-head", "classifier": "classifier", "classifier.out_proj": "classifier",
+            "score": "score"}.get(module, "openrlhf-value-head")
 
 
 def _head_facts(tensor, hidden: int, initializer_range: float) -> dict:
     head = head_defaults()
     shape = list(tensor.shape)
-    head.update(kind=_kind(tensor.name, os.path.basename(tensor.file)),found=True, any=True, name=tensor.name, file=os.path.basename(tensor.file), shape=shape,
+    head.update(kind=_kind(tensor.name, os.path.basename(tensor.file)), found=True, any=True, name=tensor.name, file=os.path.basename(tensor.file), shape=shape,
                 dtype=tensor.dtype, rows=shape[0] if len(shape) == 2 else 0,
                 cols=shape[-1] if shape else 0)
     if tensor.numel == 0:

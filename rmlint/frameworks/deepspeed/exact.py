@@ -15,7 +15,8 @@ import sys
 
 from .schema import STRICT_BLOCKS
 
-# where an assertion's subject is written, by the words of DeepSpeed's message
+# where an assertion's subject is written, by the words of DeepSpeed's message (DeepSpeed's own words, matched,
+# never shown: runtime/config.py `'bfloat16 and fp16 modes cannot be simultaneously enabled'`)
 _MESSAGE_KEYS = (("bfloat16 and fp16", ("fp16",)), ("batch", ("train_batch_size",)),
                  ("gradient_accumulation", ("gradient_accumulation_steps",)), ("mics", ("zero_optimization",)),
                  ("offload", ("zero_optimization",)), ("stage", ("zero_optimization", "stage")))

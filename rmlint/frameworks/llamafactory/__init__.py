@@ -49,8 +49,8 @@ def settings_subjects(settings: TrainerSettings, forms=()) -> tuple:
                    quant_storage="compute dtype", quant_storage_ok=True)
     trainer["releases"], trainer["release_problems"], fit = problems(settings, forms)
     versions = [history()["versions"][i] for i in fit]
-    trainer["transformers"], trainer["transformers_problems"] = transformers_keys.problems(
-        settings, versions, trainer["releases"], own_keys(fit) | {p["key"] for p in trainer["release_problems"]})
+    (trainer["transformers"], trainer["transformers_from"],
+     trainer["transformers_problems"]) = transformers_keys.problems(settings, versions, own_keys(fit) | {p["key"] for p in trainer["release_problems"]})
     trainer["keys"].update(quantization="quantization_bit", adapter="finetuning_type", modules_to_save="additional_target",
                            targets="lora_target", packing="neat_packing")
     unknown = set()

@@ -38,40 +38,41 @@ def span_text(indices) -> str:
     return ", ".join(versions[a] if a == b else f"{versions[a]} - {versions[b]}" for a, b in runs(indices))
 
 
-def matched(llamafactory_versions: list, shown: str = "") -> tuple:
-    """(indices of the transformers releases the launch runs with, how they are known): the minors that
-    the launch's LLaMA-Factory releases allow (their `transformers` requirement), narrowed to the target
-    transformers (a pin, the settings, the installed one) when one of those releases allows it; a target
-    none allows is refused by LLaMA-Factory's own version check, a different failure, so it is not used."""
+def matched(llamafactory_versions: list) -> tuple:
+    """(indices of the transformers releases the launch runs with, those releases as text, the pin's source or ""
+    when they are what LLaMA-Factory allows): the minors that the launch's LLaMA-Factory releases allow (their
+    `transformers` requirement), narrowed to the target transformers (a pin, the settings, the installed one)
+    when one of those releases allows it; a target none allows is refused by LLaMA-Factory's own version check,
+    a different failure, so it is not used."""
     from ...versions import current
     t = table()
     allowed = frozenset().union(*(t["llamafactory"].get(v, frozenset()) for v in llamafactory_versions))
     target = current()["transformers"]
     pinned = {i for i in allowed if target.known and minor(t["versions"][i]) == minor(target.text)}
     if pinned:
-        return pinned, f"{target.text} ({target.source})"
-    return allowed, f"{span_text(allowed)} (what LLaMA-Factory {shown} allows)" if allowed else ""
+        return pinned, target.text, target.source
+    return allowed, span_text(allowed) if allowed else "", ""
 
 
-def problems(settings, llamafactory_versions: list, shown: str, own: set) -> tuple:
-    """(transformers shown, [problem]) for the keys of `settings` that are no key of LLaMA-Factory's own
-    (`own`: its dataclasses' keys in the releases the launch fits, `shown` as text) and are transformers
+def problems(settings, llamafactory_versions: list, own: set) -> tuple:
+    """(transformers releases as text, their source, [problem]) for the keys of `settings` that are no key of
+    LLaMA-Factory's own (`own`: its dataclasses' keys in the releases the launch fits) and are transformers
     keys only in other releases than those the launch runs with."""
     t = table()
-    runs, shown = matched(llamafactory_versions, shown)
+    runs, shown, source = matched(llamafactory_versions)
     found = []
     if not runs:
-        return shown, found
+        return shown, source, found
     for key in map(str, settings.values):
         had = t["keys"].get(key)
         if not had or key in own or had & runs:
             continue
         where = settings.locate(key)
         item = {"key": key, "file": where.path, "line": where.line, "column": where.column, "target": shown,
-                "had": span_text(had), "removed": "", "added": ""}
+                "target_source": source, "had": span_text(had), "removed": "", "added": ""}
         if max(had) < min(runs):
             item["removed"] = minor(t["versions"][max(had) + 1])
         elif min(had) > max(runs):
             item["added"] = minor(t["versions"][min(had)])
         found.append(item)
-    return shown, found
+    return shown, source, found

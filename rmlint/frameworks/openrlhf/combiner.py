@@ -26,7 +26,7 @@ def facts(adapter_path, model_path, base_dirs: list) -> dict:
     unread ("" when the merge keeps the head: a base whose config.json already has one output)."""
     from ..checkpoint.facts import _strip         # the checkpoint readers only for a merge launch
     from ..checkpoint.identity import config_of
-    result = {"combine": "", "combine_tensor": "", "combine_shapes": ""}
+    result = {"combine": "", "combine_tensor": "", "combine_shape": [], "combine_model_shape": []}
     labels = _labels(config_of(model_path, base_dirs)) if isinstance(model_path, str) and model_path else 2
     if labels == 1:
         return result
@@ -38,13 +38,13 @@ def facts(adapter_path, model_path, base_dirs: list) -> dict:
         name = _strip(tensor.name)
         if name.startswith(f"{HEAD}.lora_B") and len(tensor.shape) == 2:
             rows, rank = tensor.shape
-            result.update(combine="lora-on-head", combine_tensor=tensor.name,
-                          combine_shapes=f"[{rows}, {rank}] in the adapter, [{labels}, {rank}] in the model")
+            result.update(combine="lora-on-head", combine_tensor=tensor.name, combine_shape=[rows, rank],
+                          combine_model_shape=[labels, rank])
             return result
         if name in (f"{HEAD}.weight", f"{HEAD}.modules_to_save.default.weight") and len(tensor.shape) == 2:
             rows, hidden = tensor.shape
-            result.update(combine="head-saved", combine_tensor=tensor.name,
-                          combine_shapes=f"[{rows}, {hidden}] in the adapter, [{labels}, {hidden}] in the model")
+            result.update(combine="head-saved", combine_tensor=tensor.name, combine_shape=[rows, hidden],
+                          combine_model_shape=[labels, hidden])
             return result
     result["combine"] = "no-head"
     return result

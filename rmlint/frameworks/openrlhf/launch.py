@@ -28,6 +28,7 @@ class Invocation:
     world_source: str = ""     # where that count came from ("--num_gpus 8", "CUDA_VISIBLE_DEVICES=0,1")
     form: str | None = None    # module | script | None (a settings file names no program)
     program: str = ""          # the program as written (`openrlhf.cli.train_rm`, `../train_rm.py`)
+    world_default: bool = False  # the count is the launcher's own default (torchrun's --nproc_per_node 1)
 
 
 def _pin(parsed) -> dict:
@@ -45,7 +46,7 @@ def _pin(parsed) -> dict:
         parsed.candidates = [index]
         return found
     missing = [given.written for given in parsed.given.values() if not given.flag.exists(index)]
-    found["pin_missing"] = ", ".join(f"`{name}`" for name in missing) or "the flags' release"
+    found["pin_missing"] = ", ".join(f"`{name}`" for name in missing)     # "": every flag is there
     found["pin_conflict"] = True
     return found
 
@@ -74,6 +75,7 @@ def subjects(invocation: Invocation) -> list:
         "launcher": invocation.launcher,
         "world_size": invocation.world_size,
         "gpus_from": invocation.world_source,
+        "gpus_default": invocation.world_default,
         "opaque": parsed.opaque,
         **pin,
         "problems": [{**p.facts, "kind": p.kind, "flag": p.flag, "file": p.at.path, "line": p.at.line,
@@ -89,7 +91,7 @@ def subjects(invocation: Invocation) -> list:
             "input": {"kind": "openrlhf"},
             "launch": launch,
             "args": dict(s),
-            "role": roles.facts(role, s, invocation.world_source),
+            "role": roles.facts(role, s, bool(invocation.world_source)),
             "ds": default("ds"),
             "ckpt": default("ckpt"),
             "trainer": default("trainer"),

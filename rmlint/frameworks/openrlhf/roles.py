@@ -16,8 +16,7 @@ from .flags import table
 @dataclass
 class Role:
     """One model a launch creates: its path, whether it trains, its value head, LoRA and DeepSpeed config."""
-    kind: str                  # rm_train | policy | actor | critic | reward | ref | combiner
-    name: str
+    kind: str                  # rm_train | policy | actor | critic | reward | ref | combiner | inference
     trained: bool
     path: object               # str | None
     path_concept: str | None
@@ -30,7 +29,7 @@ class Role:
     ds_origin: dict = field(default_factory=dict)
     unknown: set = field(default_factory=set)      # role fields that cannot be known
     saves_weights: bool = False
-    group_flags: str = ""      # the Ray flags that size its group ("--actor_num_nodes x --actor_num_gpus_per_node")
+    ray_group: bool = False    # its own Ray flags (--<kind>_num_nodes x --<kind>_num_gpus_per_node) size its group
 
 
 INFERENCE = ("batch_inference", "interactive_chat")
@@ -50,25 +49,25 @@ def _same_model(a, b) -> bool:
 def build(entrypoint: str, s: dict, unknown: set, world: int) -> list:
     lora, q4 = s["lora_rank"] or 0, bool(s["load_in_4bit"])
     if entrypoint == "serve_rm":   # no training: no batch flags, no DeepSpeed config
-        return [Role("reward", "reward model (serve_rm)", False, s["reward_pretrain"], "reward_pretrain", True,
+        return [Role("reward", False, s["reward_pretrain"], "reward_pretrain", True,
                      False, 0, q4, 0, None)]
     if entrypoint == "lora_combiner":   # merges an adapter on the CPU: no DeepSpeed, no batch
-        return [Role("combiner", "LoRA adapter given to lora_combiner", False, s["lora_path"], "lora_path",
+        return [Role("combiner", False, s["lora_path"], "lora_path",
                      bool(s["is_rm"]), False, 0, False, 0, None)]
     if entrypoint in INFERENCE:    # generation or scoring with a trained model; rmlint models no more of it
-        return [Role("inference", f"model ({entrypoint})", False, s["pretrain"], "pretrain", False, False, 0, q4,
+        return [Role("inference", False, s["pretrain"], "pretrain", False, False, 0, q4,
                      0, None)]
     train_ds = dsconfig.train_config(s)
     if entrypoint == "train_rm":
-        return [Role("rm_train", "reward model (train_rm)", True, s["pretrain"], "pretrain", True, True, lora, q4,
+        return [Role("rm_train", True, s["pretrain"], "pretrain", True, True, lora, q4,
                      world, *train_ds, saves_weights=True)]
     if entrypoint in ("train_sft", "train_kto", "train_prm", "train_kd", "train_pt"):
-        return [Role("policy", f"policy ({entrypoint})", True, s["pretrain"], "pretrain", False, False, lora, q4,
+        return [Role("policy", True, s["pretrain"], "pretrain", False, False, lora, q4,
                      world, *train_ds, saves_weights=True)]
     if entrypoint == "train_dpo":
-        return [Role("policy", "policy (train_dpo)", True, s["pretrain"], "pretrain", False, False, lora, q4, world,
+        return [Role("policy", True, s["pretrain"], "pretrain", False, False, lora, q4, world,
                      *train_ds, saves_weights=True),
-                Role("ref", "reference model", False, s["ref_pretrain"] or s["pretrain"], "ref_pretrain", False, False,
+                Role("ref", False, s["ref_pretrain"] or s["pretrain"], "ref_pretrain", False, False,
                      0, q4, world, *dsconfig.eval_config(s, "ref_offload"))]
     return _ppo(entrypoint, s, unknown, world, lora, q4, train_ds)
 
@@ -76,15 +75,15 @@ def build(entrypoint: str, s: dict, unknown: set, world: int) -> list:
 def _ppo(entrypoint, s, unknown, world, lora, q4, train_ds) -> list:
     ray = entrypoint == "train_ppo_ray"
     offload = "ref_reward_offload" if "--ref_reward_offload" in table().entrypoints[entrypoint] else None
-    roles = [Role("actor", "actor", True, s["pretrain"], "pretrain", False, False, lora, q4,
+    roles = [Role("actor", True, s["pretrain"], "pretrain", False, False, lora, q4,
                   _group(s, "actor") if ray else world, *train_ds, saves_weights=True)]
     if (s["init_kl_coef"] or 0) > 0:
-        roles.append(Role("ref", "reference model", False, s["pretrain"], "pretrain", False, False, 0, q4,
+        roles.append(Role("ref", False, s["pretrain"], "pretrain", False, False, 0, q4,
                           _group(s, "ref") if ray else world,
                           *dsconfig.eval_config(s, "ref_offload" if not offload else offload)))
     remote = s["remote_rm_url"]
     if not remote and s["reward_pretrain"]:
-        roles.append(Role("reward", "reward model", False, s["reward_pretrain"], "reward_pretrain", True, False, 0,
+        roles.append(Role("reward", False, s["reward_pretrain"], "reward_pretrain", True, False, 0,
                           q4, _group(s, "reward") if ray else world,
                           *dsconfig.eval_config(s, "reward_offload" if not offload else offload)))
     if s["advantage_estimator"] == "gae":
@@ -93,28 +92,28 @@ def _ppo(entrypoint, s, unknown, world, lora, q4, train_ds) -> list:
             path, concept = ((s["reward_pretrain"] or "").split(",")[0] or None, "reward_pretrain") if not remote \
                 else (s["pretrain"], "pretrain")
         inits = s["critic_inits_head"] and path == s["pretrain"]
-        critic = Role("critic", "critic", True, path, concept, True, inits, lora, q4,
+        critic = Role("critic", True, path, concept, True, inits, lora, q4,
                       _group(s, "critic") if ray else world, *train_ds,
                       saves_weights=bool(s["save_value_network"]))
         if {"critic_pretrain", "reward_pretrain", "pretrain", "remote_rm_url"} & unknown:
             critic.unknown |= {"path", "init_value_head", "same_model_as_actor"}
         roles.append(critic)
     for role in roles if ray else ():
-        role.group_flags = f"{role.kind} num_nodes x num_gpus_per_node"
+        role.ray_group = True
     return roles
 
 
-def _gpus_from(role: Role, world_source: str) -> str:
-    """Where a model group's GPU count came from: its own Ray flags, or the launcher (or machine)."""
-    if role.group_flags:
-        return role.group_flags
-    return world_source
+def _gpus_from(role: Role, world_known: bool) -> str:
+    """Where a model group's GPU count came from: `ray` (its own Ray flags) or `launch` (the launcher's
+    options or the machine: launch.gpus_from); "" when not known."""
+    if role.ray_group:
+        return "ray"
+    return "launch" if world_known else ""
 
 
-def facts(role: Role, s: dict, world_source: str = "") -> dict:
+def facts(role: Role, s: dict, world_known: bool = False) -> dict:
     return {
         "kind": role.kind,
-        "name": role.name,
         "trained": role.trained,
         "path": role.path or "",
         "value_head": role.value_head,
@@ -123,7 +122,7 @@ def facts(role: Role, s: dict, world_source: str = "") -> dict:
         "lora_rank": role.lora_rank,
         "load_in_4bit": role.load_in_4bit,
         "gpus": role.gpus,
-        "gpus_from": _gpus_from(role, world_source),
+        "gpus_from": _gpus_from(role, world_known),
         "deepspeed": role.ds is not None,
         "saves_weights": role.saves_weights,
         "batch": batch.split(s, role.gpus),

@@ -42,7 +42,8 @@ def _derived(values: dict, release: int) -> dict:
 
 
 def lora_head(values: dict, release: int) -> tuple:
-    """What LoRA does to the value head in one release: ("wrapped" | "frozen" | "targeted", targets as text).
+    """What LoRA does to the value head in one release: ("wrapped" | "frozen" | "targeted", targets as text,
+    "" when find_all_linear_names picks them).
 
     <= 0.1.4 saved the whole model (merge_and_unload), head included: no story to tell ("saved").
     0.1.5 - 0.2.6 `target_modules or find_all_linear_names(model, load_in_4bit)`, which collects
@@ -60,9 +61,8 @@ def lora_head(values: dict, release: int) -> tuple:
         return "literal", ""        # PEFT takes the list as a module name (the target-modules-all-linear-list rule's story)
     if targets:
         return "frozen", " ".join(map(str, targets)) if isinstance(targets, list) else str(targets)
-    if values["load_in_4bit"]:
-        return "frozen", "the Linear4bit layers (find_all_linear_names; the value head is never quantized)"
-    return "wrapped", "every nn.Linear (find_all_linear_names)"
+    # no targets: find_all_linear_names; "" for the targets, which the rules word (its Linear4bit layers under 4-bit)
+    return ("frozen" if values["load_in_4bit"] else "wrapped"), ""
 
 
 def _lora_head_facts(views: list, candidates: list) -> dict:

@@ -11,8 +11,6 @@ from ...data import TABLES as DATA
 from ...finding import Location
 from ...suggest import SURE, suggest
 
-LABELS = {"llamafactory": "LLaMA-Factory", "trl": "TRL", "axolotl": "axolotl", "peft": "PEFT", "verl": "verl",
-          "deepspeed_chat": "DeepSpeed-Chat"}
 OWN_HEADS = {"llamafactory", "verl", "deepspeed_chat"}     # their own code builds and saves the head, not PEFT
 # the head module a framework's reward model trains (PEFT matches modules_to_save by name suffix)
 HEADS = {"llamafactory": ["v_head.summary"], "trl": ["score", "classifier"], "axolotl": ["score", "classifier"],
@@ -199,7 +197,6 @@ def subject(settings: TrainerSettings, trainer: dict, provenance: dict, unknown:
     """The trainer subject: `provenance` maps trainer facts to the setting key that sets them."""
     from ...facts import defaults as fact_defaults
     from ...subject import Subject
-    trainer["label"] = LABELS[trainer["framework"]]
     head_facts(trainer, settings.locate(trainer["keys"]["modules_to_save"]))
     facts = fact_defaults()
     facts["input"]["kind"] = kind

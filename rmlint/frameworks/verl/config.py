@@ -35,12 +35,12 @@ def release_index(version: str) -> int | None:
 
 def span(found) -> str:
     """The named releases among indexes, as runs ("0.2–0.4.1, 0.9.0–0.9.1"); main commits between
-    releases are left out ("main between releases" when there is nothing else)."""
+    releases are left out ("" when there is nothing else: the rules word that)."""
     from ...versions import runs
     names = releases()
     named = [i for i, name in enumerate(names) if name.startswith("v")]
     shown = [(names[named[a]][1:], names[named[b]][1:]) for a, b in runs(k for k, i in enumerate(named) if i in found)]
-    return ", ".join(a if a == b else f"{a}–{b}" for a, b in shown) or "main between releases"
+    return ", ".join(a if a == b else f"{a}–{b}" for a, b in shown)
 
 
 def indexes(ranges: str) -> list:

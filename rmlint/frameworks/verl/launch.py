@@ -90,7 +90,7 @@ def refused(line, every) -> list:
         leaf = next((parts[i] for i in range(len(parts)) if not tree.has(".".join(parts[:i + 1]))), parts[-1])
         elsewhere = every.releases_of(override.key) if release and verdict == "not-in-struct" else ()
         found.append({"kind": verdict, "key": override.prefix + override.key, "release": release,
-                      "known_in": span(elsewhere) if elsewhere else "",
+                      "elsewhere": bool(elsewhere), "known_in": span(elsewhere) if elsewhere else "",
                       "error": ERRORS[verdict].format(leaf=leaf, key=override.key),
                       "suggestion": tree.hint(override.key) if verdict == "not-in-struct" else "",
                       "file": override.at.path, "line": override.at.line, "column": override.at.column})
