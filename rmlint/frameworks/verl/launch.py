@@ -13,6 +13,8 @@ from .config import flatten, keys, resolve, tree as make_tree
 ENTRYPOINTS = {"main_ppo": "ppo_trainer", "main_generation": "generation", "fsdp_sft_trainer": "sft_trainer",
                "main_generation_server": "ppo_trainer", "main_eval": "evaluation", "sft_trainer": "sft_trainer_engine",
                "sft_trainer_ray": "sft_trainer_engine"}
+# Hydra's and OmegaConf's own error texts, shown as data (omegaconf/dictconfig.py `Key '{key}' is not in struct`;
+# hydra/_internal/config_loader_impl.py `Could not append to config. ...`, `Could not delete from config. ...`)
 ERRORS = {"not-in-struct": "Key '{leaf}' is not in struct", "exists": "Could not append to config. An item is already at '{key}'",
           "missing": "Could not delete from config. '{key}' does not exist"}
 
