@@ -6,10 +6,10 @@ from .expr import ExpressionError, activation, evaluate
 from .finding import Finding, Location
 
 # A message template: `{fact}` shows a fact (`{fact|, }`: a list joined with ", "; `{fact:.2f}`, `{fact:.4g}`,
-# `{fact:g}`: a number in that format), and `{if TEST}...{elif TEST}...{else}...{end}` (nested ones too)
+# `{fact:g}`: a number in that format; `{fact:,}`: a count with thousands separators, 1,024), and `{if TEST}...{elif TEST}...{else}...{end}` (nested ones too)
 # keeps the first part whose TEST holds: `fact` (set: not empty, 0 or false), `fact == 'text'` or
 # `fact != 'text'`. The readers give facts as data (numbers, names, lists, enums); the words are the rule's.
-_PLACEHOLDER = re.compile(r"\{([a-z_][A-Za-z0-9_.]*)(?::(\.\d[fg]|g))?(?:\|([^{}]*))?\}")
+_PLACEHOLDER = re.compile(r"\{([a-z_][A-Za-z0-9_.]*)(?::(\.\d[fg]|g|,))?(?:\|([^{}]*))?\}")
 _CONDITION = re.compile(r"\{if ([^{}]+)\}((?:(?!\{if ).)*?)\{end\}", re.S)     # an innermost one
 _BRANCH = re.compile(r"\{(elif [^{}]+|else)\}")
 _TEST = re.compile(r"([a-z_][A-Za-z0-9_.]*)(?:\s*(==|!=)\s*'([^']*)')?")

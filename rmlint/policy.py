@@ -52,12 +52,16 @@ class Policy:
 
     def word(self, reasons: list) -> str:
         """A launch's reasons (problems.reason), each worded by the rule that lists its kind, joined by "; "."""
-        return "; ".join(engine.render(self.rule_for(why["kind"]).problem_message(why["kind"]), {"item": why})
+        return "; ".join(engine.render(self.rule_for(why["kind"]).problem_message(why["kind"]), {"item": self._worded(why)})
                          for why in reasons)
+
+    def _worded(self, facts: dict) -> dict:
+        """`facts` with each fact that is a list of reasons worded (a reason's own reasons too)."""
+        return {name: self.word(value) if _reasons(value) else value for name, value in facts.items()}
 
     def _completed(self, found):
         kind, facts = found.problem
-        facts = {name: self.word(value) if _reasons(value) else value for name, value in facts.items()}
+        facts = self._worded(facts)
         rule = self.rule_for(kind)
         return replace(found, rule=rule.id, name=rule.name, severity=rule.severity, fix=rule.fix,
                        message=engine.render(rule.problem_message(kind), {"item": facts}))

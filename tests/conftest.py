@@ -52,6 +52,18 @@ def findings_of_text(name: str, text: str):
     return [(f.rule, f.line, f.column) for f in result.findings]
 
 
+def worded(refusal) -> str:
+    """A checkpoint reader's refusal (CheckpointError: a kind and its facts) in the words of the rule that lists
+    its kind, as a finding shows it."""
+    from rmlint.policy import Policy
+    global _POLICY
+    _POLICY = _POLICY or Policy()
+    return _POLICY.word([refusal.reason])
+
+
+_POLICY = None
+
+
 def rules_of_command(command: str) -> list:
     return sorted({rule for rule, _, _ in findings_of_text("launch.sh", command + "\n")})
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from conftest import worded
 from hostile_cases import torch_pickle
 from rmlint.frameworks.checkpoint.safetensors_file import read_header
 from rmlint.frameworks.checkpoint.tensors import BITS, CheckpointError
@@ -70,7 +71,7 @@ def test_any_torch_zip_is_listed_inside_its_file_or_refused(entries, storages, f
         try:
             _inside(read_index(str(path)), path)
         except CheckpointError as err:
-            assert err.path == str(path) and err.message
+            assert err.path == str(path) and "<missing" not in worded(err)
     finally:
         shutil.rmtree(folder)
 
@@ -128,7 +129,7 @@ def test_any_safetensors_header_is_read_inside_its_file_or_refused(header, metad
             _, found = read_header(str(path))
             _inside(found, path)
         except CheckpointError as err:
-            assert err.path == str(path) and err.message
+            assert err.path == str(path) and "<missing" not in worded(err)
     finally:
         shutil.rmtree(folder)
 

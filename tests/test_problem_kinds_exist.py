@@ -8,7 +8,8 @@ from rmlint.policy import Policy
 from rmlint.rules import builtin
 
 LIBRARY = Path(__file__).resolve().parent.parent / "rmlint"
-NAMING = {"problem": 0, "finding": 0, "rule_for": 0, "reported_by": 1, "_finding": 1, "reason": 0, "Refused": 0}
+NAMING = {"problem": 0, "finding": 0, "rule_for": 0, "reported_by": 1, "_finding": 1, "reason": 0, "Refused": 0,
+          "CheckpointError": 0, "Refusal": 0}
 
 
 def _strings(node) -> list:

@@ -80,8 +80,9 @@ def _json(path: str, within: str | None, index: bool = False):
             except (ValueError, RecursionError):
                 pass   # load_json below says where it breaks
         return load_json(text, path), None
-    except SourceError as err:
-        return None, CheckpointError(err.message, path, err.location.line, err.location.column)
+    except SourceError as err:   # the problem sources/ gives (kind, facts), worded by the rule that lists it
+        kind, facts = err.problem
+        return None, CheckpointError(kind, path, err.location.line, err.location.column, **facts)
 
 
 def _add(checkpoint: Checkpoint, path: str, into: list | None = None):
@@ -147,8 +148,8 @@ def _adapter(checkpoint: Checkpoint, names: set):
     if weights:
         _add(checkpoint, os.path.join(folder, weights))
     else:
-        checkpoint.errors.append(CheckpointError("adapter_config.json without adapter_model.safetensors or "
-                                                 "adapter_model.bin", os.path.join(folder, "adapter_config.json")))
+        checkpoint.errors.append(CheckpointError("adapter-weights-missing", os.path.join(folder, "adapter_config.json"),
+                                                 expected=list(ADAPTER_WEIGHTS)))
     # LLaMA-Factory keeps the value head in value_head.*; TRL's PEFT save puts v_head.* in pytorch_model.bin
     for extra in (*VALUE_HEAD_FILES, "pytorch_model.bin"):
         if extra in names:
@@ -161,7 +162,7 @@ def _sharded(checkpoint: Checkpoint, index_path: str):
     document, error = _json(index_path, checkpoint.within, index=True)
     weight_map = document.data.get("weight_map") if document and isinstance(document.data, dict) else None
     if not isinstance(weight_map, dict) or not all(isinstance(v, str) for v in weight_map.values()):
-        checkpoint.errors.append(error or CheckpointError("index has no weight_map of tensor -> shard file", index_path))
+        checkpoint.errors.append(error or CheckpointError("index-without-weight-map", index_path))
         return
     by_shard = {}
     for key, shard in weight_map.items():

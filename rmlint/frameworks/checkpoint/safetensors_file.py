@@ -4,16 +4,20 @@ that cover the byte buffer exactly. Only 8 + N bytes are read; no tensor data.""
 
 import json
 
-from .tensors import BITS, CheckpointError, Tensor
+from .tensors import BITS, CheckpointError, Tensor, unreadable
 
 MAX_HEADER = 100_000_000   # safetensors' own MAX_HEADER_SIZE
+
+
+class _Duplicate(ValueError):
+    """A key the header gives twice (safetensors' serde refuses it)."""
 
 
 def _pairs(pairs):
     seen = {}
     for key, value in pairs:
         if key in seen:
-            raise ValueError(f"duplicate key {key!r} in the header")
+            raise _Duplicate(repr(key))
         seen[key] = value
     return seen
 
@@ -22,8 +26,6 @@ def read_header(path: str, within: str | None = None, sidecar: str = "") -> tupl
     """(metadata, [Tensor]) of one .safetensors file; CheckpointError on anything safetensors refuses.
     `sidecar`: the file was read from the Hub, and the sidecar holds its size (8 bytes), then its first bytes."""
     from ...sources.files import open_input, read_at
-    def fail(message):
-        raise CheckpointError(message, path)
     base = 8 if sidecar else 0
     try:
         with open_input(sidecar or path, within=within) as (handle, size):
@@ -31,33 +33,33 @@ def read_header(path: str, within: str | None = None, sidecar: str = "") -> tupl
                 size = int.from_bytes(handle.read(8), "little")
             raw = handle.read(8)
             if len(raw) < 8:
-                fail(f"{size} bytes: too small for a safetensors header (8-byte length first)")
+                raise CheckpointError("safetensors-too-small", path, size=size)
             length = int.from_bytes(raw, "little")
             if length > MAX_HEADER:
-                fail(f"header length {length:,} bytes (at byte 0) is over safetensors' 100 MB cap: "
-                     "not a safetensors file, or a corrupt one")
+                raise CheckpointError("safetensors-header-too-big", path, length=length)
             if 8 + length > size:
-                fail(f"header length {length:,} bytes (at byte 0) runs past the end of the {size:,}-byte file: "
-                     "truncated or not a safetensors file")
+                raise CheckpointError("safetensors-header-past-end", path, length=length, size=size)
             text = read_at(handle, base + 8, length)
     except OSError as err:
-        fail(f"cannot read: {err.strerror or err}")
+        raise unreadable(err, path) from None
     if len(text) != length:
-        fail(f"the file ended inside its {length:,}-byte header")
+        raise CheckpointError("safetensors-header-cut", path, length=length)
     try:
         header = json.loads(text.decode("utf-8"), object_pairs_hook=_pairs)
     except UnicodeDecodeError as err:
-        fail(f"header is not UTF-8 (byte {8 + err.start})")
-    except json.JSONDecodeError as err:
-        fail(f"header is not JSON: {err.msg} at byte {8 + err.pos}")
-    except (ValueError, RecursionError) as err:
-        fail(f"header refused: {err}")
+        raise CheckpointError("safetensors-header-not-utf8", path, at=8 + err.start) from None
+    except json.JSONDecodeError as err:   # json's own words
+        raise CheckpointError("safetensors-header-not-json", path, detail=err.msg, at=8 + err.pos) from None
+    except _Duplicate as err:
+        raise CheckpointError("safetensors-duplicate-key", path, key=str(err)) from None
+    except (ValueError, RecursionError) as err:   # Python's own words
+        raise CheckpointError("safetensors-header-refused", path, detail=str(err)) from None
     if not isinstance(header, dict):
-        fail("header is not a JSON object")
+        raise CheckpointError("safetensors-header-not-object", path)
     metadata = header.pop("__metadata__", None)
     if metadata is not None and not (isinstance(metadata, dict)
                                      and all(isinstance(v, str) for v in metadata.values())):
-        fail("__metadata__ must map strings to strings")
+        raise CheckpointError("safetensors-metadata-not-strings", path)
     tensors = [_tensor(name, entry, path, 8 + length) for name, entry in header.items()]
     _check_layout(tensors, path, 8 + length, size - 8 - length)
     return metadata or {}, tensors
@@ -69,20 +71,20 @@ def _is_count(value) -> bool:
 
 def _tensor(name: str, entry, path: str, data_start: int) -> Tensor:
     if not isinstance(entry, dict):
-        raise CheckpointError(f"tensor `{name}`: entry is not an object", path)
+        raise CheckpointError("safetensors-entry-not-object", path, tensor=name)
     dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
     if not isinstance(dtype, str) or dtype not in BITS:
-        raise CheckpointError(f"tensor `{name}`: unknown dtype {dtype!r}", path)
+        raise CheckpointError("safetensors-unknown-dtype", path, tensor=name, dtype=repr(dtype))
     if not isinstance(shape, list) or not all(_is_count(d) for d in shape):
-        raise CheckpointError(f"tensor `{name}`: shape {shape!r} is not a list of sizes", path)
+        raise CheckpointError("safetensors-shape-not-sizes", path, tensor=name, shape=repr(shape))
     if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_count(o) for o in offsets)):
-        raise CheckpointError(f"tensor `{name}`: data_offsets {offsets!r} are not [begin, end]", path)
+        raise CheckpointError("safetensors-offsets-not-pair", path, tensor=name, offsets=repr(offsets))
     begin, end = offsets
     tensor = Tensor(name, dtype, tuple(shape), path, data_start + begin, end - begin)
     bits = tensor.numel * BITS[dtype]
     if end < begin or bits % 8 or bits // 8 != end - begin:
-        raise CheckpointError(f"tensor `{name}`: shape {shape} of {dtype} does not fit data_offsets "
-                              f"[{begin}, {end}] (safetensors: invalid shape, data type, or offset)", path)
+        raise CheckpointError("safetensors-shape-offsets", path, tensor=name, shape=shape, dtype=dtype, begin=begin,
+                              end=end)
     return tensor
 
 
@@ -92,11 +94,8 @@ def _check_layout(tensors: list, path: str, data_start: int, buffer: int):
     for tensor in sorted(tensors, key=lambda t: (t.offset, t.nbytes)):
         begin = tensor.offset - data_start
         if begin != position:
-            what = "inside the tensor before it" if begin < position else f"leaving a hole from {position}"
-            raise CheckpointError(f"tensor `{tensor.name}`: data begins at {begin}, {what} "
-                                  "(safetensors: invalid offset)", path)
+            raise CheckpointError("safetensors-offset", path, tensor=tensor.name, begin=begin,
+                                  overlaps=begin < position, position=position)
         position += tensor.nbytes
     if position != buffer:
-        raise CheckpointError(f"tensors cover {position:,} bytes but the file holds {buffer:,} after the header: "
-                              + ("truncated" if position > buffer else "trailing data")
-                              + " (safetensors: incomplete metadata, file not fully covered)", path)
+        raise CheckpointError("safetensors-coverage", path, covered=position, held=buffer, truncated=position > buffer)

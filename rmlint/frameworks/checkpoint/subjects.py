@@ -15,20 +15,21 @@ def _unknown_except(kept: set) -> set:
     return {f"ckpt.{key}" for key in keys() if key not in kept}
 
 
-def _unreadable(message: str, where: Location) -> Finding:
+def _unreadable(error, where: Location) -> Finding:
+    """The refusal (a CheckpointError) as the unreadable-input rule's finding at `where`."""
     from ...problems import finding as problem
-    return problem("unreadable", where, error=message)
+    return problem(error.kind, where, **error.facts)
 
 
 @lru_cache(maxsize=64)
 def _read(path: str, within: str | None = None):
     from .layout import Checkpoint, inspect_path
-    from .tensors import CheckpointError
+    from .tensors import unreadable
     try:
         return inspect_path(path, within)
     except OSError as err:
         checkpoint = Checkpoint(path)
-        checkpoint.errors.append(CheckpointError(f"cannot read: {err.strerror or err}", path))
+        checkpoint.errors.append(unreadable(err, path))
         return checkpoint
 
 
@@ -65,7 +66,7 @@ def inspect_subject(path: str, use: str = "inspect", flag_prefix: str | None = N
         head_file = next(t.file for t in checkpoint.tensors + checkpoint.head_files
                          if t.name == facts["ckpt"]["head"]["name"])
         provenance["ckpt.head"] = Location(head_file, 0, 0)
-    findings = [_unreadable(e.message, Location(e.path, e.line, e.column)) for e in checkpoint.errors]
+    findings = [_unreadable(e, Location(e.path, e.line, e.column)) for e in checkpoint.errors]
     unknown = _unknown_except({"available"}) if checkpoint.errors else set()
     return Subject("checkpoint", facts, provenance["ckpt"], provenance, unknown), checkpoint, findings
 
@@ -111,7 +112,8 @@ def attach(subject, role, settings: dict, base_dirs: list, dotted: bool):
     subject.provenance["ckpt"] = where
     if "args.normalize_reward" in subject.provenance:
         subject.provenance["ckpt.normalize_reward"] = subject.provenance["args.normalize_reward"]
-    subject.reader_findings += [_unreadable(f"checkpoint `{role.path}`: {os.path.basename(e.path)}: {e.message}", where)
-                                for e in checkpoint.errors]
+    from ...problems import finding as problem
+    subject.reader_findings += [problem("checkpoint-unreadable", where, checkpoint=role.path,
+                                        file=os.path.basename(e.path), reason=[e.reason]) for e in checkpoint.errors]
     if checkpoint.errors:   # a half-read checkpoint is not judged: `unreadable` says what could not be read
         subject.unknown |= _unknown_except({"available"})

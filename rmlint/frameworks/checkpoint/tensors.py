@@ -11,11 +11,27 @@ HEADER_SUFFIX = ".rmlint-header"
 
 
 class CheckpointError(Exception):
-    """A weight file rmlint refuses to read; reported as unreadable input naming the file (and byte offset)."""
+    """A weight file rmlint refuses to read: a problem `kind` with its facts, worded by the unreadable-input
+    rule's YAML, at the file (and line and column, for a config.json that does not parse)."""
 
-    def __init__(self, message: str, path: str, line: int = 0, column: int = 0):
-        super().__init__(message)
-        self.message, self.path, self.line, self.column = message, path, line, column
+    def __init__(self, kind: str, path: str, line: int = 0, column: int = 0, **facts):
+        super().__init__(kind)
+        self.kind, self.facts, self.path, self.line, self.column = kind, facts, path, line, column
+
+    @property
+    def reason(self):
+        """The refusal as a reason (problems.reason): a fact another problem words inside its own."""
+        from ...problems import reason
+        return reason(self.kind, **self.facts)
+
+
+def unreadable(err: OSError, path: str) -> CheckpointError:
+    """A file the system will not give (its own words), or one rmlint will not open (sources/files.Refused,
+    worded by the rule that lists its kind)."""
+    from ...problems import reason
+    from ...sources.files import Refused
+    detail = [reason(err.kind, **err.facts)] if isinstance(err, Refused) else str(err.strerror or err)
+    return CheckpointError("cannot-read", path, detail=detail)
 
 
 @dataclass(frozen=True)

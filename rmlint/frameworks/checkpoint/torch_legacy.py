@@ -12,7 +12,7 @@ import io
 import pickle
 
 from .tensors import BITS, CheckpointError
-from .torch_pickle import MAX_PICKLE, STORAGE_DTYPES, _checked, _Refusing, _Storage, _TensorRef
+from .torch_pickle import MAX_PICKLE, STORAGE_DTYPES, Refusal, _checked, _Refusing, _Storage, _TensorRef, a_state_dict, load
 
 MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 PROTOCOL_VERSION = 1001
@@ -22,27 +22,17 @@ class _NoGlobals(pickle.Unpickler):
     """The header pickles hold ints, strings, lists and dicts only."""
 
     def find_class(self, module, name):
-        raise pickle.UnpicklingError(f"global {module}.{name} is not allowed")
+        raise Refusal("pickle-global-refused", module=module, name=name)
 
 
 class _LegacyRefusing(_Refusing):
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) == 6 and pid[0] == "storage" and isinstance(pid[1], _Storage)
                 and isinstance(pid[2], str) and isinstance(pid[4], int) and pid[5] is None):
-            raise pickle.UnpicklingError(f"unexpected persistent id {str(pid)[:80]}")
+            raise Refusal("pickle-persistent-id-refused", pid=str(pid)[:80])
         if pid[1] not in STORAGE_DTYPES:   # torch.load fails on it too: its legacy reader wants a typed storage
-            raise pickle.UnpicklingError(f"an untyped storage (a float8 or float4 tensor) in the legacy format, "
-                                         "which torch.load cannot read either")
+            raise Refusal("legacy-untyped-storage")
         return {"dtype": STORAGE_DTYPES[pid[1]], "key": pid[2], "numel": pid[4]}
-
-
-def _load(unpickler_class, stream, path: str, what: str):
-    try:
-        return unpickler_class(stream).load()
-    except RecursionError:
-        raise CheckpointError(f"{what} pickle nests too deeply; refused", path) from None
-    except Exception as err:   # any pickle failure is a refusal, never a traceback
-        raise CheckpointError(f"{what} pickle refused, nothing was run: {err}", path) from None
 
 
 def read_legacy(handle, size: int, path: str) -> list:
@@ -50,18 +40,16 @@ def read_legacy(handle, size: int, path: str) -> list:
     from ...sources.files import read_at
     from .tensors import Tensor
     stream = io.BytesIO(read_at(handle, 0, min(size, MAX_PICKLE)))
-    if _load(_NoGlobals, stream, path, "magic number") != MAGIC_NUMBER \
-            or _load(_NoGlobals, stream, path, "protocol") != PROTOCOL_VERSION:
-        raise CheckpointError("legacy torch.save format: unknown magic number or protocol version; refused", path)
-    info = _load(_NoGlobals, stream, path, "sys_info")
+    if load(_NoGlobals(stream), path, "magic-number") != MAGIC_NUMBER \
+            or load(_NoGlobals(stream), path, "protocol") != PROTOCOL_VERSION:
+        raise CheckpointError("legacy-unknown-magic", path)
+    info = load(_NoGlobals(stream), path, "sys-info")
     if not isinstance(info, dict) or info.get("little_endian") is not True:
-        raise CheckpointError("legacy torch.save format written on a big-endian machine; not read", path)
-    state = _load(_LegacyRefusing, stream, path, "state dict")
-    if not isinstance(state, dict):
-        raise CheckpointError(f"pickle holds a {type(state).__name__}, not a state dict", path)
-    keys = _load(_NoGlobals, stream, path, "storage keys")
+        raise CheckpointError("legacy-big-endian", path)
+    state = a_state_dict(load(_LegacyRefusing(stream), path, "state-dict"), path)
+    keys = load(_NoGlobals(stream), path, "storage-keys")
     if not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
-        raise CheckpointError("legacy torch.save format: the storage keys are not a list of names; refused", path)
+        raise CheckpointError("legacy-keys-not-names", path)
     refs = {name: _checked(name, value, path) for name, value in state.items()
             if isinstance(name, str) and isinstance(value, _TensorRef)}
     dtypes = {key: dtype for dtype, key, *_ in refs.values()}
@@ -69,17 +57,16 @@ def read_legacy(handle, size: int, path: str) -> list:
     for key in keys:   # each storage: int64 element count, then its bytes
         header = read_at(handle, offset, 8)
         if key not in dtypes or len(header) != 8:
-            raise CheckpointError(f"storage {key} (byte {offset}): not where the keys say; refused", path)
+            raise CheckpointError("legacy-storage-misplaced", path, key=key, at=offset)
         numel = int.from_bytes(header, "little", signed=True)
         nbytes = numel * BITS[dtypes[key]] // 8
         if numel < 0 or offset + 8 + nbytes > size:
-            raise CheckpointError(f"storage {key} (byte {offset}) declares {numel:,} elements, more than the "
-                                  f"{size:,}-byte file holds; refused", path)
+            raise CheckpointError("legacy-storage-too-long", path, key=key, at=offset, count=numel, file_size=size)
         starts[key], offset = (offset + 8, numel), offset + 8 + nbytes
     found = []
     for name, (dtype, key, storage_numel, start, shape, numel) in refs.items():
         if key not in starts or starts[key][1] != storage_numel:
-            raise CheckpointError(f"tensor `{name}`: storage {key} is missing or holds another size; refused", path)
+            raise CheckpointError("legacy-storage-size", path, tensor=name, key=key)
         element = BITS[dtype] // 8
         found.append(Tensor(name, dtype, shape, path, starts[key][0] + start * element, numel * element))
     return found

@@ -8,6 +8,7 @@ before use (_checked)."""
 
 import pickle
 
+from ...problems import reason
 from .tensors import CheckpointError
 
 MAX_PICKLE = 64 * 1024 * 1024
@@ -22,15 +23,24 @@ UNTYPED_DTYPES = {"float8_e4m3fn": "F8_E4M3", "float8_e4m3fnuz": "F8_E4M3FNUZ", 
 UNTYPED = "UntypedStorage"
 
 
+class Refusal(pickle.UnpicklingError):
+    """A global, BUILD or persistent id the refusing Unpicklers will not take, as a reason (problems.reason)
+    the checkpoint's refusal words inside its own."""
+
+    def __init__(self, kind: str, **facts):
+        super().__init__(kind)
+        self.why = reason(kind, **facts)
+
+
 class _Sealed(type):
     """BUILD with a slot state sets attributes on whatever is on the stack, a class too: the classes
     find_class hands out refuse it, so no file changes how later files are read."""
 
     def __setattr__(cls, name, value):
-        raise pickle.UnpicklingError(f"BUILD on the global {cls.pickled_as} is not allowed")
+        raise Refusal("pickle-build-refused", name=cls.pickled_as)
 
     def __delattr__(cls, name):
-        raise pickle.UnpicklingError(f"BUILD on the global {cls.pickled_as} is not allowed")
+        raise Refusal("pickle-build-refused", name=cls.pickled_as)
 
 
 class _StateDict(dict, metaclass=_Sealed):
@@ -48,7 +58,7 @@ class _Allowed:
         object.__setattr__(self, "pickled_as", pickled_as)
 
     def __setattr__(self, name, value):
-        raise pickle.UnpicklingError(f"BUILD on the global {self.pickled_as} is not allowed")
+        raise Refusal("pickle-build-refused", name=self.pickled_as)
 
     def __call__(self, *args):
         return self.function(*args)
@@ -99,26 +109,37 @@ class _Refusing(pickle.Unpickler):
             return _ALLOWED[(module, name)]
         if module == "torch" and name in STORAGE_DTYPES:
             return _Storage(name)
-        raise pickle.UnpicklingError(f"global {module}.{name} is not allowed")
+        raise Refusal("pickle-global-refused", module=module, name=name)
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage" and isinstance(pid[1], _Storage)
                 and isinstance(pid[2], str)):
-            raise pickle.UnpicklingError(f"unexpected persistent id {str(pid)[:80]}")
+            raise Refusal("pickle-persistent-id-refused", pid=str(pid)[:80])
         return {"dtype": STORAGE_DTYPES.get(pid[1], pid[1]), "key": pid[2], "numel": pid[4]}
 
 
-def _unpickle(data: bytes, path: str):
+def load(unpickler, path: str, part: str = ""):
+    """What `unpickler` loads; a refusal (CheckpointError) for anything the pickle does not get to give. `part`
+    names which pickle of the legacy format it is (magic-number, protocol, sys-info, state-dict, storage-keys)."""
     try:
-        import io
-        state = _Refusing(io.BytesIO(data)).load()
+        return unpickler.load()
     except RecursionError:
-        raise CheckpointError("pickle nests too deeply; refused", path) from None
-    except Exception as err:   # any pickle failure is a refusal, never a traceback
-        raise CheckpointError(f"pickle refused, nothing was run: {err}", path) from None
+        raise CheckpointError("pickle-too-deep", path, part=part) from None
+    except Refusal as err:
+        raise CheckpointError("pickle-refused", path, part=part, why=[err.why]) from None
+    except Exception as err:   # any pickle failure is a refusal, never a traceback; pickle's own words say which
+        raise CheckpointError("pickle-refused", path, part=part, why=str(err)) from None
+
+
+def a_state_dict(state, path: str) -> dict:
     if not isinstance(state, dict):
-        raise CheckpointError(f"pickle holds a {type(state).__name__}, not a state dict", path)
+        raise CheckpointError("pickle-not-a-state-dict", path, found=type(state).__name__)
     return state
+
+
+def _unpickle(data: bytes, path: str):
+    import io
+    return a_state_dict(load(_Refusing(io.BytesIO(data)), path), path)
 
 
 def _count(value) -> bool:
@@ -130,41 +151,40 @@ def _checked(name: str, value: _TensorRef, path: str) -> tuple:
     are in the storage's elements (one byte each for an UntypedStorage), the dtype and shape as stored()
     names them."""
     storage = value.storage
-    def fail(what):
-        raise CheckpointError(f"tensor `{name}` in data.pkl: {what}; refused", path)
+    def fail(why):   # the values the file holds are given as Python writes them (repr)
+        raise CheckpointError("tensor-record-refused", path, tensor=name, why=[why])
     if not (isinstance(storage, dict) and set(storage) == {"dtype", "key", "numel"}):
-        fail(f"its storage is a {type(storage).__name__}, not a torch storage")
+        fail(reason("tensor-storage-not-storage", found=type(storage).__name__))
     if value.dtype is not None and not isinstance(value.dtype, _Dtype):
-        fail("_rebuild_tensor_v3 without a float8 or float4 dtype")
+        fail(reason("tensor-v3-without-dtype"))
     if (value.dtype is None) != (storage["dtype"] != UNTYPED):   # what torch.save writes: v2 typed, v3 untyped
-        fail("_rebuild_tensor_v3 with a typed storage, or _rebuild_tensor_v2 with an untyped one: torch.save "
-             "writes neither")
+        fail(reason("tensor-storage-untyped-mismatch"))
     if not _count(storage["numel"]):
-        fail(f"storage size {storage['numel']!r} is not a count")
+        fail(reason("tensor-storage-size-not-count", value=repr(storage["numel"])))
     if not _count(value.offset):
-        fail(f"storage offset {value.offset!r} is not a count")
+        fail(reason("tensor-offset-not-count", value=repr(value.offset)))
     shape, stride = value.shape, value.stride
     if not (isinstance(shape, tuple) and all(isinstance(d, int) and not isinstance(d, bool) for d in shape)):
-        fail(f"shape {shape!r} is not a list of sizes")
+        fail(reason("tensor-shape-not-sizes", value=repr(shape)))
     if any(d < 0 for d in shape):
-        fail(f"negative shape {list(shape)}")
+        fail(reason("tensor-shape-negative", shape=list(shape)))
     if not (isinstance(stride, tuple) and len(stride) == len(shape) and all(_count(s) for s in stride)):
-        fail(f"stride {stride!r} does not match shape {list(shape)}")
+        fail(reason("tensor-stride-not-shape", stride=repr(stride), shape=list(shape)))
     if not all(d < 2 ** 48 for d in shape):
-        fail(f"shape {list(shape)} is too large")
+        fail(reason("tensor-shape-too-large", shape=list(shape)))
     numel = 1
     for dim in shape:
         numel *= dim
     extent = 0 if numel == 0 else value.offset + 1 + sum((d - 1) * s for d, s in zip(shape, stride))
     if extent > storage["numel"]:
-        fail(f"offset {value.offset} and shape {list(shape)} reach element {extent:,} of a storage of "
-             f"{storage['numel']:,}")
+        fail(reason("tensor-beyond-storage", offset=value.offset, shape=list(shape), extent=extent,
+                    storage=storage["numel"]))
     if value.dtype is None:
         return storage["dtype"], storage["key"], storage["numel"], value.offset, shape, numel
     dtype = UNTYPED_DTYPES[value.dtype]
     if dtype == "F4":
         if not shape:
-            fail("a float4_e2m1fn_x2 scalar (a byte holds two values)")
+            fail(reason("tensor-float4-scalar"))
         shape = shape[:-1] + (shape[-1] * 2,)
     return dtype, storage["key"], storage["numel"], value.offset, shape, numel
 

@@ -17,16 +17,14 @@ METHOD_NAMES = {zipfile.ZIP_DEFLATED: "deflated", zipfile.ZIP_BZIP2: "bzip2", zi
 
 def _member_check(info: zipfile.ZipInfo, size: int, path: str):
     """A member rmlint reads: stored, not encrypted, its declared sizes inside the file."""
-    where = f"zip member {info.filename} (local header at byte {info.header_offset})"
+    member = {"member": info.filename, "at": info.header_offset}
     if info.flag_bits & 0x1:
-        raise CheckpointError(f"{where} is encrypted; refused", path)
+        raise CheckpointError("zip-member-encrypted", path, **member)
     if info.compress_type not in ALLOWED_METHODS:
-        name = METHOD_NAMES.get(info.compress_type, "unknown")
-        raise CheckpointError(f"{where} uses compression method {info.compress_type} ({name}); torch.save stores "
-                              "members uncompressed; refused", path)
+        raise CheckpointError("zip-member-compressed", path, **member, method=info.compress_type,
+                              method_name=METHOD_NAMES.get(info.compress_type, "unknown"))
     if info.compress_size != info.file_size or info.header_offset + 30 + info.file_size > size:
-        raise CheckpointError(f"{where} declares {info.file_size:,} bytes, more than the {size:,}-byte file "
-                              "holds there (or than it stores); refused", path)
+        raise CheckpointError("zip-member-too-long", path, **member, size=info.file_size, file_size=size)
 
 
 def _data_start(handle, info: zipfile.ZipInfo, size: int, path: str) -> int:
@@ -34,17 +32,17 @@ def _data_start(handle, info: zipfile.ZipInfo, size: int, path: str) -> int:
     from ...sources.files import read_at
     header = read_at(handle, info.header_offset, 30)
     if len(header) != 30 or header[:4] != b"PK\x03\x04":
-        raise CheckpointError(f"zip member {info.filename}: no local header at byte {info.header_offset}; refused", path)
+        raise CheckpointError("zip-no-local-header", path, member=info.filename, at=info.header_offset)
     start = info.header_offset + 30 + int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
     if start + info.file_size > size:
-        raise CheckpointError(f"zip member {info.filename}: its {info.file_size:,} bytes from byte {start} run past "
-                              f"the end of the {size:,}-byte file; refused", path)
+        raise CheckpointError("zip-member-runs-past", path, member=info.filename, size=info.file_size, start=start,
+                              file_size=size)
     return start
 
 
 def read_index(path: str, within: str | None = None) -> list:
     """[Tensor] of one torch zip checkpoint; CheckpointError for anything else."""
-    from ...sources.files import open_input, read_at
+    from ...sources.files import Refused, open_input, read_at
     try:
         with open_input(path, within=within) as (handle, size):
             if handle.read(len(LEGACY_MAGIC)) == LEGACY_MAGIC:   # torch.save before 1.6, or zipfile off
@@ -53,26 +51,29 @@ def read_index(path: str, within: str | None = None) -> list:
             archive = zipfile.ZipFile(handle)
             infos = archive.infolist()
             if len(infos) > MAX_MEMBERS:
-                raise CheckpointError(f"{len(infos)} zip members; refused", path)
+                raise CheckpointError("zip-too-many-members", path, count=len(infos))
             pickles = [i for i in infos if i.filename.endswith("data.pkl") and i.filename.count("/") <= 1]
             if len(pickles) != 1:
-                raise CheckpointError("not a torch checkpoint: expected one <name>/data.pkl in the zip", path)
+                raise CheckpointError("zip-not-torch", path)
             info = pickles[0]
             if info.file_size > MAX_PICKLE:
-                raise CheckpointError(f"data.pkl is {info.file_size:,} bytes; refused (cap {MAX_PICKLE:,})", path)
+                raise CheckpointError("zip-pickle-too-big", path, size=info.file_size, limit=MAX_PICKLE)
             _member_check(info, size, path)
             data = read_at(handle, _data_start(handle, info, size, path), info.file_size)
             if zipfile.crc32(data) != info.CRC:
-                raise CheckpointError(f"data.pkl (byte {info.header_offset}): its bytes do not match the zip's "
-                                      "checksum; refused", path)
+                raise CheckpointError("zip-checksum", path, at=info.header_offset)
             prefix = info.filename[: -len("data.pkl")]
             members = {i.filename: i for i in infos}
             state = _unpickle(data, path)
             return _tensors(state, prefix, members, path, lambda i: (_member_check(i, size, path),
                                                                       _data_start(handle, i, size, path))[1])
-    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OverflowError) as err:
-        message = str(err) if isinstance(err, OSError) and not err.errno else f"cannot read the zip: {err}"
-        raise CheckpointError(message, path) from None
+    except Refused as err:   # not a regular file, or a symlink out of the model's folder
+        raise CheckpointError(err.kind, path, **err.facts) from None
+    except OSError as err:   # the system's words; zipfile's alone when it has no errno
+        raise (CheckpointError("zip-unreadable", path, detail=str(err)) if err.errno
+               else CheckpointError("unreadable", path, error=str(err))) from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OverflowError) as err:
+        raise CheckpointError("zip-unreadable", path, detail=str(err)) from None
 
 
 def _tensors(state: dict, prefix: str, members: dict, path: str, data_start) -> list:
@@ -84,13 +85,12 @@ def _tensors(state: dict, prefix: str, members: dict, path: str, data_start) -> 
         size = element_bytes(dtype)
         member = f"{prefix}data/{key}"
         if member not in members:
-            raise CheckpointError(f"tensor `{name}`: its storage record {member} is missing", path)
+            raise CheckpointError("zip-storage-missing", path, tensor=name, member=member)
         info = members[member]
         if member not in starts:
             starts[member] = data_start(info)
             if info.file_size != storage_numel * size:
-                raise CheckpointError(f"tensor `{name}`: storage {member} (byte {info.header_offset}) holds "
-                                      f"{info.file_size:,} bytes, but data.pkl says {storage_numel * size:,}; refused",
-                                      path)
+                raise CheckpointError("zip-storage-size", path, tensor=name, member=member, at=info.header_offset,
+                                      size=info.file_size, expected=storage_numel * size)
         found.append(Tensor(name, dtype, shape, path, starts[member] + offset * size, numel * size))
     return found
