@@ -127,7 +127,8 @@ class Refusal(Placed):
     key: str = ""
     error: str = ""         # the framework's own error text (Hydra's, argparse's)
     suggestion: str = ""    # a close known key, or empty
-    release: str = ""       # the target release the key was checked against ("0.8.0 (requirements.txt:1)"), "" for all
+    release: str = ""       # the target release the key was checked against ("0.8.0"), "" for all ...
+    source: str = ""        # ... and where it comes from ("requirements.txt:1")
     elsewhere: bool = False  # other releases have the key the target release refuses ...
     known_in: str = ""      # ... these ("0.9.0–0.9.1"; "" when only main commits between releases have it)
 
@@ -216,7 +217,8 @@ class Launch(Facts):
                               "(`CUDA_VISIBLE_DEVICES=0,1,2`, `nvidia-smi -L`); empty when not known.")
     gpus_default: bool = fact(False, "`gpus_from` is the launcher's default, not written (torchrun's "
                                      "`--nproc_per_node 1`).")
-    pinned: str = fact("", "The target OpenRLHF release and its source, when the flag table holds it (else empty).")
+    pinned: str = fact("", "The target OpenRLHF release (`0.5.0`), when the flag table holds it (else empty) ...")
+    pinned_source: str = fact("", "... and where it comes from (settings, installed, a pin's file:line).")
     pin_missing: str = fact("", "The given flags the target OpenRLHF release does not have.")
     pin_conflict: bool = fact(False, "The target OpenRLHF release is not one the flags fit.")
     opaque: bool = fact(False, "The command holds words rmlint cannot read (`$ARGS`), so any flag may be set.")

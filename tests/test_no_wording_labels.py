@@ -155,9 +155,10 @@ def test_inspect_words_whose_head_it_is(checkpoint, words):
 
 def test_fallback_words_are_the_rules():
     """Where a reader gave a phrase for an empty value, the rule says it now (the fact stays empty)."""
-    verl = render(RULES["RM641"].message, {"item": {"release": "0.4.1", "key": "a.b", "error": "e", "known_in": ""}})
-    assert verl == "verl 0.4.1 refuses `a.b` (e); the key is in verl main between releases"
-    pin = {"launch": {"pinned": "OpenRLHF 0.5.0 (requirements.txt:1)", "pin_missing": "", "releases": "0.6.0"}}
+    verl = {"release": "0.4.1", "source": "uv.lock:9", "key": "a.b", "error": "e", "known_in": ""}
+    assert render(RULES["RM641"].message, {"item": verl}) == (
+        "verl 0.4.1 (uv.lock:9) refuses `a.b` (e); the key is in verl main between releases")
+    pin = {"launch": {"pinned": "0.5.0", "pinned_source": "requirements.txt:1", "pin_missing": "", "releases": "0.6.0"}}
     assert render(RULES["RM430"].message, pin).startswith(
         "OpenRLHF 0.5.0 (requirements.txt:1) has no the flags' release; the flags fit OpenRLHF 0.6.0")
     item = {"key": "k", "target": "4.41 - 4.45", "target_source": "", "removed": "4.44"}

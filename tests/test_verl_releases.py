@@ -144,8 +144,8 @@ def test_a_key_new_in_a_late_release_is_clean_under_it_and_refused_under_an_olde
     assert "Key 'filter_groups' is not in struct" in hydra("0.8.0", [["ppo_trainer", [key]]])[0]["error"]
     assert refusals(key, "0.9.0") == [] and refusals(key, "0.9.1") == [] and refusals(key, None) == []
     [item] = refusals(key, "0.8.0")
-    assert (item["release"], item["known_in"], item["error"]) == (
-        "0.8.0 (test)", "0.9.0–0.9.1", "Key 'filter_groups' is not in struct")
+    assert (item["release"], item["source"], item["known_in"], item["error"]) == (
+        "0.8.0", "test", "0.9.0–0.9.1", "Key 'filter_groups' is not in struct")
 
 
 def test_a_key_a_late_release_dropped_is_refused_under_it():

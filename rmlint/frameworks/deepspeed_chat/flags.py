@@ -42,7 +42,7 @@ def _match(step: str, written: str) -> str | None:
 
 def _refuse(parsed: Parsed, key: str, error: str, suggestion: str, at) -> None:
     parsed.refused.append({"kind": "argparse", "key": key, "error": error, "suggestion": suggestion, "release": "",
-                           "elsewhere": False, "known_in": "",
+                           "source": "", "elsewhere": False, "known_in": "",
                            "file": at.path, "line": at.line, "column": at.column})
 
 

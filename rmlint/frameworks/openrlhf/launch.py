@@ -36,12 +36,12 @@ def _pin(parsed) -> dict:
     inside them, the launch is read as that release; outside, the flags that release lacks."""
     from ...versions import current
     pinned = current()["openrlhf"]
-    found = {"pinned": "", "pin_missing": "", "pin_conflict": False}
+    found = {"pinned": "", "pinned_source": "", "pin_missing": "", "pin_conflict": False}
     versions = table().versions
     if not pinned.known or pinned.text not in versions:
         return found     # unknown, or a release the flag table does not hold: judged by the flags alone
     index = versions.index(pinned.text)
-    found["pinned"] = f"OpenRLHF {pinned.text} ({pinned.source})"
+    found["pinned"], found["pinned_source"] = pinned.text, pinned.source
     if index in parsed.candidates:
         parsed.candidates = [index]
         return found

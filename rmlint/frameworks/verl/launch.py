@@ -63,16 +63,16 @@ def configuration(entry: str, line, script: str) -> tuple:
 
 
 def _pinned(tree):
-    """(the tree of the target verl release, its version shown) when a pin names a release of the table,
-    else (the tree of every release, "")."""
+    """(the tree of the target verl release, the release, where it comes from) when a pin names a release of
+    the table, else (the tree of every release, "", "")."""
     from ...versions import current
     from .config import release_index
     target = current()["verl"]
     index = release_index(target.text) if target.known else None
     pinned = tree.at(index) if index is not None else None
     if not pinned or not pinned.leaves:     # (a config the release does not ship: its entrypoint is not there)
-        return tree, ""
-    return pinned, f"{target.text} ({target.source})"
+        return tree, "", ""
+    return pinned, target.text, target.source
 
 
 def refused(line, every) -> list:
@@ -80,7 +80,7 @@ def refused(line, every) -> list:
     names one (a key of other releases only gets the releases that have it), else against all of them."""
     from .config import span
     found = []
-    tree, release = _pinned(every)
+    tree, release, source = _pinned(every)
     fit = tree.fit([o.key for o in line.overrides if not o.prefix and not o.group])
     for override in line.overrides:
         if override.group or override.key.startswith("hydra.") or override.key.split(".")[0] in ("hydra",):
@@ -91,7 +91,7 @@ def refused(line, every) -> list:
         parts = override.key.split(".")          # Hydra names the first key on the path that is not there
         leaf = next((parts[i] for i in range(len(parts)) if not tree.has(".".join(parts[:i + 1]))), parts[-1])
         elsewhere = every.releases_of(override.key) if release and verdict == "not-in-struct" else ()
-        found.append({"kind": verdict, "key": override.prefix + override.key, "release": release,
+        found.append({"kind": verdict, "key": override.prefix + override.key, "release": release, "source": source,
                       "elsewhere": bool(elsewhere), "known_in": span(elsewhere) if elsewhere else "",
                       "error": ERRORS[verdict].format(leaf=leaf, key=override.key),
                       "suggestion": tree.hint(override.key) if verdict == "not-in-struct" else "",
