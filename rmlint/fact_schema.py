@@ -423,7 +423,8 @@ class Ckpt(Facts):
     """A checkpoint (folder or weight file) as `rmlint inspect` reads it: format, tensors, head, quantization, LoRA
     layout."""
     available: bool = fact(False, "The checkpoint is on this machine and was read.")
-    reason: str = fact("", "Why it was not read (not found, not in the Hugging Face cache).")
+    reason: str = fact("", "Where it was read from (`local`, `hf-cache`, `hub`), or why not (`not-found`, `not-in-hf-cache`, "
+                           "`hf-cache-partial`, `hub-unread`).")
     path: str = fact("", "The checkpoint's path.")
     use: str = fact("")
     format: str = fact("", "Weight format (`safetensors`, `bin`, DeepSpeed ZeRO shards, ...).")

@@ -1,4 +1,5 @@
-"""Machine formats for CI: SARIF 2.1.0 (GitHub code scanning) and GitHub workflow commands."""
+"""Machine formats for CI: SARIF 2.1.0 (GitHub code scanning) and GitHub workflow commands; and the words of
+why checkpoint checks were skipped, which the text note and JSON's `skipped_checkpoints` share."""
 
 import json
 import os
@@ -75,3 +76,50 @@ def github(result) -> str:
         lines.append(f"::{GITHUB_COMMANDS[f.severity]} {','.join(props)}::{_escape(f.message)}")
     lines += [f"::warning title=rmlint rule error::{_escape(error)}" for error in getattr(result, "rule_errors", ())]
     return "".join(line + "\n" for line in lines)
+
+
+# Why a checkpoint's checks were skipped (no rule's finding: a note): each kind a reader records
+# (problems.reason; hub_cache, hub_remote, checkpoint.subjects) -> its words; a fact that is a reason
+# itself (`item.error` of hub-unread) is worded first. `{item.x:,}` groups a number's thousands.
+SKIPPED = {
+    "not-found": "no such file or folder {if item.searched == 'working-directory'}in the working directory"
+                 "{else}from here or beside the script{end}",
+    "not-in-hf-cache": "not a local path and not in the Hugging Face cache ({item.cache})",
+    "hf-cache-partial": "the Hugging Face cache holds only part of it (weights not all downloaded)",
+    "hub-unread": "not read from the Hub: {item.error}",
+    "hub-offline": "HF_HUB_OFFLINE is set and rmlint's Hub cache holds no copy of it",
+    "hub-needs-huggingface-hub": "--hub needs huggingface_hub (pip install 'rmlint[hub]')",
+    "hub-cache-unwritable": "cannot keep what was read: {item.error}",
+    "hub-timeout": "the Hub did not answer in time (hub-timeout)",
+    "hub-cannot-connect": "cannot connect to the Hub ({item.exception})",
+    "hub-failed": "{item.exception}: {item.error}",
+    "hub-forbidden": "{item.file}: HTTP {item.status}, not allowed (a gated or private repo: set HF_TOKEN)",
+    "hub-http-error": "{item.file}: HTTP {item.status}",
+    "hub-ignores-range": "{item.file}: the server ignores Range requests",
+    "hub-no-config": "the Hub has no config.json or adapter_config.json for it (HTTP 404)",
+    "hub-file-too-large": "{item.file} is {item.size:,} bytes, over rmlint's {item.limit:,}-byte cap",
+    "hub-too-many-shards": "the index names {item.shards:,} shards, over rmlint's {item.limit} cap",
+    "hub-weights-missing": "{item.file} is not on the Hub: rmlint reads safetensors headers only",
+    "hub-short-length": "{item.file}: {item.got} bytes returned, too few for a safetensors header",
+    "hub-header-too-large": "{item.file}: header of {item.length:,} bytes, over the {item.limit_kb} KB rmlint reads "
+                            "from one weight file",
+    "hub-header-cut": "{item.file}: the response ended after {item.got} bytes, inside the header",
+    "hub-no-size": "{item.file}: the server did not say the file's size",
+}
+
+
+class SkipReason(str):
+    """Why a checkpoint's checks were skipped, worded (`Result.skipped`); `kind` names it for machines."""
+    kind = ""
+
+
+def skip_reason(why) -> SkipReason:
+    """A reader's reason (a kind with facts) in words; a reason already worded is kept as it is."""
+    if not isinstance(why, dict):
+        return why if isinstance(why, SkipReason) else SkipReason(why)
+    from .engine import render
+    facts = {name: skip_reason(value) if isinstance(value, dict) and "kind" in value else value
+             for name, value in why.items()}
+    worded = SkipReason(render(SKIPPED[why["kind"]], {"item": facts}))
+    worded.kind = why["kind"]
+    return worded

@@ -76,7 +76,7 @@ def _finish(result: Result, subjects: list, policy, texts: dict | None = None, s
         if not result.versions:
             result.versions = {p: {"version": v["text"] or None, "source": v["source"]} for p, v in subject.versions.items()}
         result.findings += subject.reader_findings
-        result.skipped += [skip for skip in subject.skipped if skip not in result.skipped]
+        result.skipped += _worded(subject.skipped, result.skipped)
     result.findings = policy.complete(result.findings)     # readers' problems: the exact-mode check below reads severities
     result.findings += engine.run(subjects, [r for r in policy.rules if r.emitted_by == "condition"],
                                   result.rule_errors)
@@ -86,6 +86,20 @@ def _finish(result: Result, subjects: list, policy, texts: dict | None = None, s
     result.findings = policy.finish(list(dict.fromkeys(result.findings)), texts)
     result.findings.sort(key=Finding.sort_key)
     return result
+
+
+def _worded(skipped: list, known: list) -> list:
+    """Checkpoints not checked, each (model, place, why) with its reason worded as the output says it;
+    those `known` already are left out."""
+    if not skipped:
+        return []
+    from .formats import skip_reason
+    worded = []
+    for model, where, why in skipped:
+        skip = (model, where, skip_reason(why))
+        if skip not in known and skip not in worded:
+            worded.append(skip)
+    return worded
 
 
 def _one_name_per_file(findings: list, texts: dict, spelt=()) -> tuple:

@@ -93,7 +93,8 @@ def render_json(result) -> str:
                     "skipped_files": getattr(result, "unread", 0)},
         "launches": list(getattr(result, "launches", [])),
         "skipped_checkpoints": [{"model": model, "path": where.path, "line": where.line, "column": where.column,
-                                 "reason": reason} for model, where, reason in result.skipped],
+                                 "reason": reason, "reason_kind": getattr(reason, "kind", "")}
+                                for model, where, reason in result.skipped],
         "versions": result.versions,   # package -> {version, source}: the target versions the files were judged for
         "rule_errors": list(getattr(result, "rule_errors", ())),
     }

@@ -264,7 +264,8 @@ def test_models_not_on_this_machine_are_said_to_be_skipped():
                                        "local path and not in the Hugging Face cache (/nonexistent/rmlint-tests/hf-hub)")
     assert json.loads(cli("check-args", "--format", "json", "--", "deepspeed", "--module", "openrlhf.cli.serve_rm",
                           "--reward_pretrain", "acme/not-cached").output)["skipped_checkpoints"] == [
-        {"model": "acme/not-cached", "path": "<argv>", "line": 1, "column": 42, "reason": reason}]
+        {"model": "acme/not-cached", "path": "<argv>", "line": 1, "column": 42, "reason": reason,
+         "reason_kind": "not-in-hf-cache"}]
 
 
 def test_unknown_model_path_is_neither_checked_nor_reported_skipped():

@@ -33,12 +33,13 @@ def _checkpoint(path: str, role: str | None, prefix: str, policy) -> tuple:
     from ..frameworks.checkpoint.tensors import read_bytes
     from ..frameworks.checkpoint.values import MAX_HEAD_BYTES, decode
     from ..frameworks.checkpoint.hub_cache import is_local_path, resolve
-    local, how = resolve(path, [os.getcwd()], "in the working directory")
+    local, how = resolve(path, [os.getcwd()], "working-directory")
     if local is None and is_local_path(path):   # the process was told to load from a path that is not there
         found = _finding(policy, "live-checkpoint-missing", {"ckpt": {"path": path}}, Location(path, 0, 0))
         return None, None, [found], []
     if local is None:   # a Hub id not downloaded here: nothing to compare with (listed in Result.skipped)
-        return None, None, [], [(path, Location(path, 0, 0), how)]
+        from ..formats import skip_reason
+        return None, None, [], [(path, Location(path, 0, 0), skip_reason(how))]
     path = local
     use = role if role in ("reward", "critic") else "train_rm" if role == "train_rm" else "reward"
     subject, checkpoint, findings = inspect_subject(path, use, prefix or None, cached=False)

@@ -6,6 +6,8 @@ import re
 import stat
 from contextlib import contextmanager
 
+from ...problems import reason
+
 _HUB = {"enabled": False, "timeout": 10.0}   # --hub / `hub = true`: set for one lint run by `reading_hub`
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
@@ -69,26 +71,27 @@ def is_local_path(path: str) -> bool:
         or (os.sep in path and not _HUB_ID.match(path))
 
 
-def resolve(path: str, base_dirs: list, searched: str = "from here or beside the script") -> tuple:
-    """(local path or None, "local" | "hf-cache", or the reason the checks are skipped); `searched`
-    says where a relative path was looked for."""
+def resolve(path: str, base_dirs: list, searched: str = "script") -> tuple:
+    """(local path or None, "local" | "hf-cache" | "hub", or why the checks are skipped: a problems.reason,
+    worded with the output (formats.SKIPPED)); `searched` says where a relative path was looked for: beside
+    the "script" (and here), or the "working-directory"."""
     expanded = os.path.expanduser(path)
     places = [expanded] if os.path.isabs(expanded) else [os.path.join(b, expanded) for b in base_dirs]
     for place in places:
         if os.path.exists(place):
             return place, "local"
     if os.path.isabs(expanded) or expanded.startswith((".", "~")) or not _HUB_ID.match(path) or "/" not in path:
-        return None, f"no such file or folder {searched}"
+        return None, reason("not-found", searched=searched)
     cache = cache_dir()
     snapshot = _snapshot(os.path.join(cache, "models--" + path.replace("/", "--")))
     if snapshot:
         return snapshot, "hf-cache"
     if _HUB["enabled"]:
         return _from_hub(path)
-    return None, f"not a local path and not in the Hugging Face cache ({cache})"
+    return None, reason("not-in-hf-cache", cache=cache)
 
 
-_HUB_READ = {}      # repo -> (folder or None, how): each id is asked once per run
+_HUB_READ = {}      # repo -> (folder or None, "hub" or why not): each id is asked once per run
 
 
 def _from_hub(repo: str) -> tuple:
@@ -97,7 +100,7 @@ def _from_hub(repo: str) -> tuple:
         try:
             _HUB_READ[repo] = (fetch(repo, _HUB["timeout"]), "hub")
         except HubError as err:
-            _HUB_READ[repo] = (None, f"not read from the Hub: {err}")
+            _HUB_READ[repo] = (None, reason("hub-unread", error=err.reason))
     return _HUB_READ[repo]
 
 

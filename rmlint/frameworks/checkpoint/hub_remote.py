@@ -22,11 +22,13 @@ DONE = "rmlint-hub.json"          # written last: the folder is complete
 
 
 class HubError(Exception):
-    """Why a model's metadata could not be read from the Hub (said in a note)."""
+    """Why a model's metadata could not be read from the Hub: `reason`, a kind with its facts (numbers, names,
+    the library's own words), worded with the other reasons a checkpoint is skipped (formats.SKIPPED)."""
 
-    def __init__(self, message: str, status: int = 0):
-        super().__init__(message)
-        self.status = status
+    def __init__(self, kind: str, **facts):
+        from ...problems import reason
+        super().__init__(kind)
+        self.status, self.reason = facts.get("status", 0), reason(kind, **facts)
 
 
 def _root() -> str:
@@ -74,7 +76,7 @@ class _Client:
                                  follow_redirects=True) as response:
             self._check(response, name)
             if response.status_code == 200 and first:
-                raise HubError(f"{name}: the server ignores Range requests")
+                raise HubError("hub-ignores-range", file=name)
             want, data = last - first + 1, bytearray()
             for chunk in response.iter_bytes():
                 data += chunk[: want - len(data)]
@@ -89,10 +91,9 @@ class _Client:
 
     def _check(self, response, name: str):
         if response.status_code in (401, 403):
-            raise HubError(f"{name}: HTTP {response.status_code}, not allowed (a gated or private repo: "
-                           "set HF_TOKEN)")
+            raise HubError("hub-forbidden", file=name, status=response.status_code)
         if response.status_code >= 400:
-            raise HubError(f"{name}: HTTP {response.status_code}", response.status_code)
+            raise HubError("hub-http-error", file=name, status=response.status_code)
 
 
 def fetch(repo: str, timeout: float = 10.0, revision: str = "main") -> str:
@@ -103,28 +104,29 @@ def fetch(repo: str, timeout: float = 10.0, revision: str = "main") -> str:
         folder = _cached(base, ref)
         if folder:
             return folder
-        raise HubError("HF_HUB_OFFLINE is set and rmlint's Hub cache holds no copy of it")
+        raise HubError("hub-offline")
     try:
         import huggingface_hub  # noqa: F401
     except ImportError:
-        raise HubError("--hub needs huggingface_hub (pip install 'rmlint[hub]')") from None
+        raise HubError("hub-needs-huggingface-hub") from None
     try:
         return _fetch(repo, revision, timeout, base, ref)
     except HubError:
         raise
     except OSError as err:               # the cache folder: disk full, not writable
-        raise HubError(f"cannot keep what was read: {err.strerror or err}") from None
+        raise HubError("hub-cache-unwritable", error=str(err.strerror or err)) from None
     except Exception as err:             # httpx timeouts, refused connections, truncated bodies, bad URLs
-        raise HubError(_reason(err)) from None
+        raise _failure(err) from None
 
 
-def _reason(err: Exception) -> str:
+def _failure(err: Exception) -> HubError:
+    """httpx's exception by its class name (the library's own words kept as a fact, cut at 200 characters)."""
     name = type(err).__name__
     if "Timeout" in name:
-        return "the Hub did not answer in time (hub-timeout)"
+        return HubError("hub-timeout", exception=name)
     if "Connect" in name:
-        return f"cannot connect to the Hub ({name})"
-    return f"{name}: {str(err)[:200]}"
+        return HubError("hub-cannot-connect", exception=name)
+    return HubError("hub-failed", exception=name, error=str(err)[:200])
 
 
 def _cached(base: str, ref: str):
@@ -142,7 +144,7 @@ def _fetch(repo: str, revision: str, timeout: float, base: str, ref: str) -> str
     found = {name: client.head(name) for name in ("config.json", "adapter_config.json")}
     present = {name: meta for name, meta in found.items() if meta}
     if not present:
-        raise HubError("the Hub has no config.json or adapter_config.json for it (HTTP 404)")
+        raise HubError("hub-no-config", status=404)
     commit = next((meta[0] for meta in present.values() if meta[0]), None)
     folder = os.path.join(base, "snapshots", commit) if commit else None
     if folder and os.path.isfile(os.path.join(folder, DONE)):
@@ -183,7 +185,7 @@ def _fetch(repo: str, revision: str, timeout: float, base: str, ref: str) -> str
 def _json_file(client: _Client, name: str, work: str):
     data, size = client.get(name, 0, MAX_JSON - 1)
     if size is not None and size > MAX_JSON:
-        raise HubError(f"{name} is {size:,} bytes, over rmlint's {MAX_JSON:,}-byte cap")
+        raise HubError("hub-file-too-large", file=name, size=size, limit=MAX_JSON)
     with open(os.path.join(work, name), "wb") as handle:
         handle.write(data)
     try:
@@ -199,7 +201,7 @@ def _shards(index) -> list:
     shards = sorted({v for v in weight_map.values() if isinstance(v, str) and "/" not in v and v.endswith(".safetensors")
                      and v != ".."})
     if len(shards) > MAX_SHARDS:
-        raise HubError(f"the index names {len(shards):,} shards, over rmlint's {MAX_SHARDS} cap")
+        raise HubError("hub-too-many-shards", shards=len(shards), limit=MAX_SHARDS)
     return shards
 
 
@@ -212,18 +214,17 @@ def _header(client: _Client, name: str, work: str, optional: bool):
         if optional and err.status == 404:
             return
         if err.status == 404:
-            raise HubError(f"{name} is not on the Hub: rmlint reads safetensors headers only") from None
+            raise HubError("hub-weights-missing", file=name, status=404) from None
         raise
     if len(data) < 8:
-        raise HubError(f"{name}: {len(data)} bytes returned, too few for a safetensors header")
+        raise HubError("hub-short-length", file=name, got=len(data))
     length = int.from_bytes(data[:8], "little")
     if 8 + length > MAX_HEADER_READ:
-        raise HubError(f"{name}: header of {length:,} bytes, over the {MAX_HEADER_READ // 1024} KB rmlint "
-                       "reads from one weight file")
+        raise HubError("hub-header-too-large", file=name, length=length, limit_kb=MAX_HEADER_READ // 1024)
     header, _ = client.get(name, 8, 8 + length - 1) if length else (b"", size)
     if len(header) < length:
-        raise HubError(f"{name}: the response ended after {8 + len(header)} bytes, inside the header")
+        raise HubError("hub-header-cut", file=name, got=8 + len(header))
     if size is None:
-        raise HubError(f"{name}: the server did not say the file's size")
+        raise HubError("hub-no-size", file=name)
     with open(os.path.join(work, name + HEADER_SUFFIX), "wb") as handle:
         handle.write(size.to_bytes(8, "little") + data[:8] + header[:length])

@@ -86,7 +86,7 @@ def attach(subject, role, settings: dict, base_dirs: list, dotted: bool):
     ckpt["path"] = role.path
     local, how = resolve(role.path, base_dirs)
     if local is None:
-        ckpt["reason"] = how
+        ckpt["reason"] = how["kind"]
         subject.unknown |= absent
         subject.skipped.append((role.path, subject.locate("role.path"), how))
         return
@@ -95,9 +95,10 @@ def attach(subject, role, settings: dict, base_dirs: list, dotted: bool):
     checkpoint = _read(os.path.normpath(local), entry_of(local) if how == "hf-cache" else None)
     if how == "hf-cache" and (checkpoint.format == "none" or checkpoint.missing_shards):
         # a partial download: from_pretrained fetches the rest, so what is missing here is no finding
-        ckpt["reason"] = "the Hugging Face cache holds only part of it (weights not all downloaded)"
+        from ...problems import reason
+        ckpt["reason"] = "hf-cache-partial"
         subject.unknown |= absent
-        subject.skipped.append((role.path, subject.locate("role.path"), ckpt["reason"]))
+        subject.skipped.append((role.path, subject.locate("role.path"), reason("hf-cache-partial")))
         return
     value_role = role.kind in ("reward", "critic") and not role.init_value_head
     facts = describe(checkpoint, role.kind, settings.get("value_head_prefix"),
