@@ -28,6 +28,8 @@ OPENRLHF_SETTINGS = ("extra-flags",)
 # folders and files a walk never reads (gitignore patterns); `exclude` replaces them, `extend-exclude` adds
 DEFAULT_EXCLUDE = (".*", "node_modules", "__pycache__", "site-packages", "venv", "*.egg-info")
 SCHEMAS = ("snapshot", "installed")   # DeepSpeed's keys from rmlint's snapshot, or from the installed DeepSpeed
+# the usage error of "installed" where DeepSpeed cannot be imported ({error}: the import's own words)
+EXACT_UNAVAILABLE = "exact DeepSpeed validation needs deepspeed installed (pip install 'rmlint[deepspeed]'): {error}"
 CONFIG_FILES = (".rmlint.yaml", ".rmlint.yml", "pyproject.toml")
 SEVERITIES = ("error", "warning", "info")
 

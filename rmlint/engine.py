@@ -142,4 +142,5 @@ def _edits(rule, subject, item, where) -> tuple:
     if not rule.fix_edit or subject.source is None:
         return ()
     from .fix import edits_for
-    return tuple(edits_for(rule.fix_edit, rule.id, rule.fix_safety == "safe", subject.source, item, where))
+    return tuple(edits_for(rule.fix_edit, rule.id, rule.fix_safety == "safe", subject.source, item, where,
+                           lambda facts: render(rule.fix_title, {"edit": facts})))

@@ -7,8 +7,9 @@ The edits are found while linting, from the text the finding's subject was read 
 by the finding (as ruff attaches a Fix to a diagnostic): --fix, --diff and the "N fixable" line
 neither read a file again nor rebuild its facts.
 
-A rule's YAML says which edit its findings carry (`fix_edit`, one of EDITS) and how safe it is
-(`fix_safety`: "safe" for --fix, "unsafe" for --fix --unsafe-fixes). The edits:
+A rule's YAML says which edit its findings carry (`fix_edit`, one of EDITS), how safe it is
+(`fix_safety`: "safe" for --fix, "unsafe" for --fix --unsafe-fixes) and the words that list an edit
+(`fix_title`, a template of the edit's facts, EDITS' values). The edits:
   rename-deprecated-key  a deprecated DeepSpeed key renamed to its replacement (only where DeepSpeed
                          maps the value unchanged);
   rename-unknown-key, rename-ignored-key  a key misspelled beyond doubt (one close candidate, not
@@ -29,8 +30,10 @@ from .sources.document import _LineIndex
 
 GATHER = "stage3_gather_16bit_weights_on_model_save"
 GATHER_NAMES = {GATHER, "gather_16bit_weights_on_model_save", "stage3_gather_fp16_weights_on_model_save"}
-EDITS = ("rename-deprecated-key", "rename-unknown-key", "rename-ignored-key", "add-gather-on-save",
-         "zero-stage-3-to-2")   # the edits a rule's `fix_edit` may name (edits_for)
+RENAMED = ("path", "new")     # the key renamed (its dotted path) and its new name
+# the edits a rule's `fix_edit` may name (edits_for) -> the facts of each edit its `fix_title` may word
+EDITS = {"rename-deprecated-key": RENAMED, "rename-unknown-key": RENAMED, "rename-ignored-key": RENAMED,
+         "add-gather-on-save": ("key",), "zero-stage-3-to-2": ("flag",)}
 
 
 def _offset(index: _LineIndex, line: int, column: int) -> int:
@@ -62,17 +65,17 @@ def _key_span(text: str, start: int) -> tuple:
     return start, start + len(match.group(0)) if match else start
 
 
-def _rename(text: str, index, document, item: dict, new: str, rule: str, safe: bool) -> Edit | None:
+def _rename(text: str, index, document, item: dict, new: str) -> tuple | None:
     path = tuple(item["path"].split("."))
     where = document.positions.get(path)
     if where is None or any(twice == path for twice, _ in document.duplicates):
         return None     # set twice with values that may differ: which one is meant is the user's call
     start, end = _key_span(text, _offset(index, *where))
     quoted = text[start] in "\"'"
-    return Edit(start, end, json.dumps(new) if quoted else new, rule, safe, f"`{item['path']}` -> `{new}`")
+    return start, end, json.dumps(new) if quoted else new, {"path": item["path"], "new": new}
 
 
-def _add_gather(text: str, index, document, json_like: bool, rule: str, safe: bool) -> Edit | None:
+def _add_gather(text: str, index, document, json_like: bool) -> tuple | None:
     zero = document.data.get("zero_optimization")
     if not isinstance(zero, dict) or GATHER_NAMES & set(zero) or not zero:
         return None
@@ -88,7 +91,7 @@ def _add_gather(text: str, index, document, json_like: bool, rule: str, safe: bo
         if not own_line:   # a flow mapping: left alone
             return None
         new = f"{GATHER}: true\n" + text[line_start:at]
-    return Edit(at, at, new, rule, safe, f"add `zero_optimization.{GATHER}: true`")
+    return at, at, new, {"key": GATHER}
 
 
 @lru_cache(maxsize=8)
@@ -96,26 +99,27 @@ def _index(text: str) -> _LineIndex:
     return _LineIndex(text)
 
 
-def edits_for(kind: str, rule: str, safe: bool, source, item: dict | None, where) -> list:
+def edits_for(kind: str, rule: str, safe: bool, source, item: dict | None, where, title) -> list:
     """The edits (of `kind`, EDITS) that fix one finding of `rule` at `where`, made on `source`, the
-    Document its subject was read from; none when the finding is not in that file or the edit is not
-    beyond doubt."""
-    from dataclasses import replace
-    return [replace(edit, source=source) for edit in _edits(kind, rule, safe, source, item, where) if edit]
+    Document its subject was read from, each listed as `title(its facts)` words it; none when the finding
+    is not in that file or the edit is not beyond doubt."""
+    return [Edit(start, end, new, rule, safe, title(facts), source)
+            for start, end, new, facts in filter(None, _edits(kind, source, item, where))]
 
 
-def _edits(kind: str, rule: str, safe: bool, source, item: dict | None, where) -> list:
+def _edits(kind: str, source, item: dict | None, where) -> list:
+    """(start, end, new text, the edit's facts) of each edit."""
     text = source.text
     if where.path != source.path or not text:
         return []
     if kind == "zero-stage-3-to-2":
-        return _stage_edits(text, where.line, rule, safe)
+        return _stage_edits(text, where.line)
     from .inputs import is_deepspeed_config
     if not is_deepspeed_config(source.data):
         return []
     index = _index(text)
     if kind == "add-gather-on-save":
-        return [_add_gather(text, index, source, text.lstrip().startswith("{"), rule, safe)]
+        return [_add_gather(text, index, source, text.lstrip().startswith("{"))]
     if not item or "path" not in item:
         return []
     parent = _block(source.data, tuple(item["path"].split("."))[:-1])
@@ -124,13 +128,13 @@ def _edits(kind: str, rule: str, safe: bool, source, item: dict | None, where) -
     else:   # rename-unknown-key, rename-ignored-key
         hint = item.get("suggestion", "")
         new = hint if _beyond_doubt(item.get("key", ""), hint, [k for k in parent if k != item.get("key")]) else None
-    return [_rename(text, index, source, item, new, rule, safe)] if new else []
+    return [_rename(text, index, source, item, new)] if new else []
 
 
 _STAGE = re.compile(r"(--(?:ds\.)?zero_stage)(=|\s+)(['\"]?)3\3(?=\s|$)")
 
 
-def _stage_edits(text: str, line: int, rule: str, safe: bool) -> list:
+def _stage_edits(text: str, line: int) -> list:
     """QLoRA under ZeRO-3 (zero-stage-3-to-2): the stage flag's value 3 -> 2, in its own word, on the
     finding's line."""
     index = _index(text)
@@ -141,7 +145,7 @@ def _stage_edits(text: str, line: int, rule: str, safe: bool) -> list:
     edits = []
     for match in _STAGE.finditer(text, line_start, len(text) if line_end < 0 else line_end):
         digit = match.end() - 1 - len(match.group(3))
-        edits.append(Edit(digit, digit + 1, "2", rule, safe, f"{match.group(1)} 3 -> 2 (QLoRA needs ZeRO-2)"))
+        edits.append((digit, digit + 1, "2", {"flag": match.group(1)}))
     return edits
 
 

@@ -79,8 +79,8 @@ def github(result) -> str:
 
 
 # Why a checkpoint's checks were skipped (no rule's finding: a note): each kind a reader records
-# (problems.reason; hub_cache, hub_remote, checkpoint.subjects) -> its words; a fact that is a reason
-# itself (`item.error` of hub-unread) is worded first. `{item.x:,}` groups a number's thousands.
+# (problems.skip; hub_cache, hub_remote's HubError, checkpoint.subjects) -> its words; a fact that is a
+# reason itself (`item.error` of hub-unread) is worded first. `{item.x:,}` groups a number's thousands.
 SKIPPED = {
     "not-found": "no such file or folder {if item.searched == 'working-directory'}in the working directory"
                  "{else}from here or beside the script{end}",
@@ -114,12 +114,12 @@ class SkipReason(str):
 
 
 def skip_reason(why) -> SkipReason:
-    """A reader's reason (a kind with facts) in words; a reason already worded is kept as it is."""
-    if not isinstance(why, dict):
+    """A reader's reason (problems.skip: a kind with facts) in words; a reason already worded is kept as it is."""
+    from .problems import Skip
+    if not isinstance(why, Skip):
         return why if isinstance(why, SkipReason) else SkipReason(why)
     from .engine import render
-    facts = {name: skip_reason(value) if isinstance(value, dict) and "kind" in value else value
-             for name, value in why.items()}
+    facts = {name: skip_reason(value) if isinstance(value, Skip) else value for name, value in why.items()}
     worded = SkipReason(render(SKIPPED[why["kind"]], {"item": facts}))
     worded.kind = why["kind"]
     return worded

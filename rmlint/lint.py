@@ -138,7 +138,8 @@ def _exact_findings(subjects: list, found: list) -> list:
         try:
             problems = validate(subject.deepspeed, subject.world_size or None)
         except ExactUnavailable as err:
-            raise UsageError(str(err)) from None
+            from .config import EXACT_UNAVAILABLE
+            raise UsageError(EXACT_UNAVAILABLE.format(error=err)) from None
         for path, facts in problems:
             where = subject.locate("ds." + ".".join(path)) if path else subject.anchor
             key = (where, tuple(sorted(facts.items())))

@@ -23,6 +23,16 @@ class Reason(dict):
     """One reason (kind and facts) a launch is not understood, worded once the catalog is at hand."""
 
 
+def skip(kind: str, **facts) -> "Skip":
+    """Why a checkpoint's checks are skipped (not on this machine, not read from the Hub): no rule's finding but a
+    note, worded by the output (formats.SKIPPED) for the text and JSON alike; a fact may be a Skip itself."""
+    return Skip(kind=kind, **facts)
+
+
+class Skip(dict):
+    """One reason (kind and facts) a checkpoint was not read."""
+
+
 def unreadable(err: SourceError) -> Finding:
     """The problem of a file (or part of one) that cannot be read, at the place the reader stopped."""
     if err.problem:

@@ -40,6 +40,7 @@ class RuleModel(BaseModel):
     problems: dict[str, str | None] | None = None
     fix_safety: Literal["safe", "unsafe"] | None = None
     fix_edit: str | None = Field(default=None, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    fix_title: str | None = Field(default=None, min_length=1)
     at: list[str] = []
     message: str = Field(min_length=1)
     why: str = Field(min_length=1)
@@ -58,12 +59,17 @@ class RuleModel(BaseModel):
 
     @model_validator(mode="after")
     def _fix_declared_whole(self):
-        if (self.fix_safety is None) != (self.fix_edit is None):
-            raise ValueError("fix_safety and fix_edit go together: a fix says how safe it is and which edit it makes")
-        if self.fix_edit is not None:
-            from .fix import EDITS
-            if self.fix_edit not in EDITS:
-                raise ValueError(f"fix_edit {self.fix_edit!r} is not an edit rmlint makes ({', '.join(sorted(EDITS))})")
+        from .fix import EDITS
+        if self.fix_edit is not None and self.fix_edit not in EDITS:
+            raise ValueError(f"fix_edit {self.fix_edit!r} is not an edit rmlint makes ({', '.join(sorted(EDITS))})")
+        if len({self.fix_safety is None, self.fix_edit is None, self.fix_title is None}) > 1:
+            raise ValueError("fix_safety and fix_edit go together, with fix_title: a fix says how safe it is, which "
+                             "edit it makes and the words that list it")
+        import re
+        for fact in re.findall(r"\{(?:if |elif )?([a-z_][A-Za-z0-9_.]*)", self.fix_title or ""):
+            if fact not in ("else", "end") and (fact[:5] != "edit." or fact[5:] not in EDITS[self.fix_edit]):
+                raise ValueError(f"fix_title: `{fact}` is not a fact of the {self.fix_edit} edit (its facts: "
+                                 f"{', '.join('edit.' + name for name in EDITS[self.fix_edit])})")
         return self
 
     @field_validator("summary")

@@ -45,6 +45,7 @@ class Rule:
     problems: dict | None = None    # problem kind (recorded by a reader or the guard) -> its message (None: `message`)
     fix_safety: str | None = None   # "safe" (--fix) or "unsafe" (--fix --unsafe-fixes): the rule's finding carries edits
     fix_edit: str | None = None     # the kind of edit (fix.EDITS) its findings carry
+    fix_title: str | None = None    # an edit's words in --fix's list, from the edit's facts (`{edit.<fact>}`)
 
 
 class CompiledRule:

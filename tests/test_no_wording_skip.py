@@ -1,6 +1,7 @@
-"""Issue 15, why checkpoint checks are skipped and the fix edits' titles: the readers record kinds with facts,
-the output's table (formats.SKIPPED) and the rules' `fix_title` word them. None of these phrases may come back
-into a string of the library outside the layers that word for the user."""
+"""Issue 15, why checkpoint checks are skipped, the fix edits' titles and exact mode's usage error: the readers
+record kinds with facts, the output's table (formats.SKIPPED), the rules' `fix_title` and the settings' words
+(config.EXACT_UNAVAILABLE) word them. None of these phrases may come back into a string of the library outside
+the layers that word for the user."""
 
 from test_no_wording_in_python import LIBRARY, worded_strings
 
@@ -14,6 +15,10 @@ PHRASES = [
     "has no config.json or adapter_config.json", "-byte cap", "shards, over", "reads safetensors headers only",
     "too few for a safetensors header", "reads from one weight file", "inside the header",
     "did not say the file's size",
+    # the fix edits' titles (fix.py): each rule's `fix_title`
+    "QLoRA needs ZeRO-2", "add `zero_optimization.",
+    # exact mode without DeepSpeed (deepspeed/exact.py): a usage error, config.EXACT_UNAVAILABLE
+    "exact DeepSpeed validation needs",
 ]
 
 

@@ -65,6 +65,11 @@ def test_fix_safety_is_declared_in_the_rule_files():
     ("fix_safety: safe\n", "fix_safety and fix_edit go together"),
     ("fix_safety: maybe\nfix_edit: rename-unknown-key\n", "fix_safety"),
     ("fix_safety: safe\nfix_edit: rewrite-everything\n", "is not an edit rmlint makes"),
+    ("fix_safety: safe\nfix_edit: rename-unknown-key\n", "fix_safety and fix_edit go together, with fix_title"),
+    ("fix_safety: safe\nfix_edit: rename-unknown-key\nfix_title: '`{edit.key}` renamed'\n",
+     r"fix_title: `edit.key` is not a fact of the rename-unknown-key edit \(its facts: edit.path, edit.new\)"),
+    ("fix_safety: safe\nfix_edit: add-gather-on-save\nfix_title: 'add {item.path}'\n",
+     "fix_title: `item.path` is not a fact of the add-gather-on-save edit"),
 ])
 def test_the_schema_checks_the_fix_declaration(tmp_path, change, error):
     source = next(catalog_dir().glob("RM101-*.yaml"))

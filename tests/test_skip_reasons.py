@@ -184,3 +184,26 @@ def test_ckpt_reason_is_the_kind_and_a_number_format_groups_thousands(tmp_path, 
     assert [s.facts["ckpt"]["reason"] for s in subjects if s.facts["ckpt"]["use"] == "reward"] == ["not-found"]
     assert render("{item.size:,} bytes, {item.size} bytes", {"item": {"size": 16777216}}) == \
         "16,777,216 bytes, 16777216 bytes"
+
+
+def kinds_named_in_python() -> dict:
+    """kind -> first place (file:line) of each problems.skip(kind) or HubError(kind) call of the library."""
+    import ast
+    from test_no_wording_in_python import LIBRARY
+    named = {}
+    for path in sorted(LIBRARY.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            name = getattr(getattr(node, "func", None), "id", None) or getattr(getattr(node, "func", None), "attr", None)
+            if isinstance(node, ast.Call) and name in ("skip", "HubError") and node.args \
+                    and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                named.setdefault(node.args[0].value, f"{path.relative_to(LIBRARY.parent)}:{node.lineno}")
+    return named
+
+
+def test_every_skip_kind_is_worded_and_every_wording_is_used():
+    """A misspelt kind would be a KeyError on the input that meets it: caught here, before any input does."""
+    from rmlint.formats import SKIPPED
+    named = kinds_named_in_python()
+    assert len(named) >= 20
+    assert {kind: place for kind, place in named.items() if kind not in SKIPPED} == {}
+    assert sorted(set(SKIPPED) - set(named)) == []

@@ -6,7 +6,7 @@ import re
 import stat
 from contextlib import contextmanager
 
-from ...problems import reason
+from ...problems import skip
 
 _HUB = {"enabled": False, "timeout": 10.0}   # --hub / `hub = true`: set for one lint run by `reading_hub`
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
@@ -72,7 +72,7 @@ def is_local_path(path: str) -> bool:
 
 
 def resolve(path: str, base_dirs: list, searched: str = "script") -> tuple:
-    """(local path or None, "local" | "hf-cache" | "hub", or why the checks are skipped: a problems.reason,
+    """(local path or None, "local" | "hf-cache" | "hub", or why the checks are skipped: a problems.skip,
     worded with the output (formats.SKIPPED)); `searched` says where a relative path was looked for: beside
     the "script" (and here), or the "working-directory"."""
     expanded = os.path.expanduser(path)
@@ -81,14 +81,14 @@ def resolve(path: str, base_dirs: list, searched: str = "script") -> tuple:
         if os.path.exists(place):
             return place, "local"
     if os.path.isabs(expanded) or expanded.startswith((".", "~")) or not _HUB_ID.match(path) or "/" not in path:
-        return None, reason("not-found", searched=searched)
+        return None, skip("not-found", searched=searched)
     cache = cache_dir()
     snapshot = _snapshot(os.path.join(cache, "models--" + path.replace("/", "--")))
     if snapshot:
         return snapshot, "hf-cache"
     if _HUB["enabled"]:
         return _from_hub(path)
-    return None, reason("not-in-hf-cache", cache=cache)
+    return None, skip("not-in-hf-cache", cache=cache)
 
 
 _HUB_READ = {}      # repo -> (folder or None, "hub" or why not): each id is asked once per run
@@ -100,7 +100,7 @@ def _from_hub(repo: str) -> tuple:
         try:
             _HUB_READ[repo] = (fetch(repo, _HUB["timeout"]), "hub")
         except HubError as err:
-            _HUB_READ[repo] = (None, reason("hub-unread", error=err.reason))
+            _HUB_READ[repo] = (None, skip("hub-unread", error=err.reason))
     return _HUB_READ[repo]
 
 

@@ -26,9 +26,9 @@ class HubError(Exception):
     the library's own words), worded with the other reasons a checkpoint is skipped (formats.SKIPPED)."""
 
     def __init__(self, kind: str, **facts):
-        from ...problems import reason
+        from ...problems import skip
         super().__init__(kind)
-        self.status, self.reason = facts.get("status", 0), reason(kind, **facts)
+        self.status, self.reason = facts.get("status", 0), skip(kind, **facts)
 
 
 def _root() -> str:

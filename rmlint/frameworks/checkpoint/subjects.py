@@ -95,10 +95,10 @@ def attach(subject, role, settings: dict, base_dirs: list, dotted: bool):
     checkpoint = _read(os.path.normpath(local), entry_of(local) if how == "hf-cache" else None)
     if how == "hf-cache" and (checkpoint.format == "none" or checkpoint.missing_shards):
         # a partial download: from_pretrained fetches the rest, so what is missing here is no finding
-        from ...problems import reason
+        from ...problems import skip
         ckpt["reason"] = "hf-cache-partial"
         subject.unknown |= absent
-        subject.skipped.append((role.path, subject.locate("role.path"), reason("hf-cache-partial")))
+        subject.skipped.append((role.path, subject.locate("role.path"), skip("hf-cache-partial")))
         return
     value_role = role.kind in ("reward", "critic") and not role.init_value_head
     facts = describe(checkpoint, role.kind, settings.get("value_head_prefix"),

@@ -23,7 +23,8 @@ _MESSAGE_KEYS = (("bfloat16 and fp16", ("fp16",)), ("batch", ("train_batch_size"
 
 
 class ExactUnavailable(Exception):
-    """DeepSpeed is not installed (exact mode needs `pip install 'rmlint[deepspeed]'`)."""
+    """DeepSpeed cannot be imported here: its text is the import's own words (a usage error, worded by the
+    settings: config.EXACT_UNAVAILABLE)."""
 
 
 def in_use() -> bool:
@@ -42,8 +43,7 @@ def _deepspeed():
         import deepspeed  # noqa: F401
         from deepspeed.runtime.config import DeepSpeedConfig
     except Exception as err:   # ImportError, or a broken torch underneath
-        raise ExactUnavailable(f"exact DeepSpeed validation needs deepspeed installed "
-                               f"(pip install 'rmlint[deepspeed]'): {err}") from None
+        raise ExactUnavailable(str(err)) from None
     return deepspeed, DeepSpeedConfig
 
 
