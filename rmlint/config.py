@@ -38,7 +38,7 @@ class ConfigError(Exception):
     """A settings file rmlint cannot use (exit code 2), naming the file and the setting."""
 
 
-# what a path that is not a regular file is (sources/files.py's enum), and what rmlint read it as
+# what a path that is not a regular file is (sources/files.py's enum), and what rmlint read it as (Refused's `what`)
 _FILE_KINDS = {"fifo": "a FIFO", "character-device": "a character device", "block-device": "a block device",
                "socket": "a socket", "folder": "a folder"}
 _READ_AS = {"settings": "settings files", "rule-file": "rule files"}

@@ -53,12 +53,11 @@ class Finding:
 
 
 class SourceError(Exception):
-    """Input rmlint cannot read; reported as an `unreadable` problem at `location`, or as `problem`
-    ((kind, facts), worded by the rule that lists the kind) when the reader gives one."""
+    """Input rmlint cannot read: a `problem` (kind, facts) at `location`, worded by the rule whose YAML
+    lists the kind (problems.unreadable)."""
 
-    def __init__(self, message: str, location: Location, problem: tuple | None = None):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, location: Location, problem: tuple):
+        super().__init__(problem[0])
         self.location = location
         self.problem = problem
 

@@ -35,10 +35,8 @@ class Skip(dict):
 
 def unreadable(err: SourceError) -> Finding:
     """The problem of a file (or part of one) that cannot be read, at the place the reader stopped."""
-    if err.problem:
-        kind, facts = err.problem
-        return finding(kind, err.location, **facts)
-    return finding("unreadable", err.location, error=err.message)
+    kind, facts = err.problem
+    return finding(kind, err.location, **facts)
 
 
 def reported_by(found: Finding, kind: str) -> bool:

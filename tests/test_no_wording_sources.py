@@ -13,7 +13,11 @@ from test_no_wording_in_python import LIBRARY, worded_strings
 # phrases that moved from the sources' Python into rules/RM001-unreadable-input.yaml, RM014's and config.py
 PHRASES = ["unterminated single quote", "unterminated double quote", "is not terminated (wanted",
            "more text than rmlint follows", "copies of itself", "MB on standard input", "reads settings files",
-           "reads rule files"]
+           "reads rule files",
+           # SourceError's and Refused's English fallbacks (sources/text.py, document.py, files.py)
+           "reads sourced scripts", "configs and scripts up to", "a character device", "while it was read",
+           "; not followed", "byte order mark", "NUL bytes", "cannot be decoded", "invalid JSON", "invalid YAML",
+           "several YAML documents", "alias bomb", "levels deep"]
 
 
 def test_no_moved_phrase_is_back_in_the_library():
@@ -89,3 +93,23 @@ def test_a_negative_power_is_an_rm014_finding_at_its_expansion(tmp_path):
     assert found == [("RM014", 2, 7, "`$(( 2 ** N ))` fails in bash: it raises to the power -1 (bash: \"exponent "
                                      "less than 0\"); bash abandons the command on this line, so a variable it "
                                      "assigns stays unset and a program it starts does not run")]
+
+
+def test_why_a_sourced_file_is_not_read_is_worded_by_the_rule_of_its_kind(tmp_path, monkeypatch):
+    """The refusal (RM001's refused-too-big, binary-file, not-utf8) inside RM006's source-unreadable, in the finding
+    and in the launch's record alike, in the words of the release before the move."""
+    import json
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "big.sh").write_text("A=1\n" * 75_000)
+    (tmp_path / "bin.sh").write_bytes(b'ARGS="--pretrain m"\x00\x01\n')
+    (tmp_path / "latin.sh").write_bytes(b'ARGS="--pretrain m\xe9"\n')
+    (tmp_path / "go.sh").write_text('ARGS="--pretrain m --bf16"\nsource ./big.sh\nsource ./bin.sh\nsource ./latin.sh\n'
+                                    "deepspeed --module openrlhf.cli.train_rm $ARGS\n")
+    report = json.loads(cli("check", "--format", "json", "go.sh").output)
+    why = ("an argument comes from a variable rmlint cannot see, where any flags may stand; ./big.sh, which the script "
+           "sources, is not read: file is 300 KB; rmlint reads sourced scripts up to 262 KB; ./bin.sh, which the "
+           "script sources, is not read: binary file (NUL bytes); expected a text config or launch script; ./latin.sh, "
+           "which the script sources, is not read: not UTF-8: byte 0xe9 cannot be decoded")
+    assert [(f["rule"], f["line"], f["column"], f["message"]) for f in report["findings"]] == [
+        ("RM006", 5, 20, f"launch not understood (openrlhf.cli.train_rm): {why}")]
+    assert [launch["reason"] for launch in report["launches"]] == [why]

@@ -60,8 +60,7 @@ def _scan_json_positions(text: str, path: str):
             child = frame_path(frame)
             stack.append(["{", child, None, set()] if token == "{" else ["[", child, 0, None])
             if len(stack) > MAX_DEPTH:
-                raise SourceError(f"nested more than {MAX_DEPTH} levels deep", Location(path, *index.position(start)),
-                                  problem=("too-deep", {"limit": MAX_DEPTH}))
+                raise SourceError(Location(path, *index.position(start)), problem=("too-deep", {"limit": MAX_DEPTH}))
             expect_key = token == "{"
         elif token in "}]":
             stack.pop()
@@ -97,11 +96,9 @@ def load_json(text: str, path: str) -> Document:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        raise SourceError(f"invalid JSON: {err.msg}", Location(path, err.lineno, err.colno),
-                          problem=("invalid-json", {"detail": err.msg}))
+        raise SourceError(Location(path, err.lineno, err.colno), problem=("invalid-json", {"detail": err.msg}))
     except RecursionError:
-        raise SourceError(f"invalid JSON: nested more than {MAX_DEPTH} levels deep", Location(path),
-                          problem=("json-too-deep", {"limit": MAX_DEPTH}))
+        raise SourceError(Location(path), problem=("json-too-deep", {"limit": MAX_DEPTH}))
     positions, duplicates = _scan_json_positions(text, path)
     return Document(path, data, positions, duplicates, text)
 
@@ -118,15 +115,12 @@ def load_yaml(text: str, path: str) -> Document:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
-        raise SourceError(f"invalid YAML: {err.problem or err.context}", where,
-                          problem=("invalid-yaml", {"detail": err.problem or err.context}))
+        raise SourceError(where, problem=("invalid-yaml", {"detail": err.problem or err.context}))
     except (yaml.YAMLError, RecursionError) as err:
-        raise SourceError(f"invalid YAML: {type(err).__name__}", Location(path),
-                          problem=("invalid-yaml", {"detail": type(err).__name__}))
+        raise SourceError(Location(path), problem=("invalid-yaml", {"detail": type(err).__name__}))
     if len(nodes) > 1:
         mark = nodes[1].start_mark
-        raise SourceError("several YAML documents in one file; expected one", Location(path, mark.line + 1, 1),
-                          problem=("several-yaml-documents", {}))
+        raise SourceError(Location(path, mark.line + 1, 1), problem=("several-yaml-documents", {}))
     document = Document(path, None, text=text)
     if nodes and nodes[0] is not None:
         document.data = _YamlBuilder(document).build(nodes[0])
@@ -146,12 +140,10 @@ class _YamlBuilder:
         import yaml
         self.budget -= 1
         if self.budget < 0:
-            raise SourceError(f"YAML expands to more than {MAX_VALUES} values (alias bomb?)",
-                              Location(self.document.path, node.start_mark.line + 1, node.start_mark.column + 1),
+            raise SourceError(Location(self.document.path, node.start_mark.line + 1, node.start_mark.column + 1),
                               problem=("yaml-too-many-values", {"limit": MAX_VALUES}))
         if len(keypath) > MAX_DEPTH:
-            raise SourceError(f"nested more than {MAX_DEPTH} levels deep",
-                              Location(self.document.path, node.start_mark.line + 1, node.start_mark.column + 1),
+            raise SourceError(Location(self.document.path, node.start_mark.line + 1, node.start_mark.column + 1),
                               problem=("too-deep", {"limit": MAX_DEPTH}))
         if isinstance(node, yaml.MappingNode):
             result = {}

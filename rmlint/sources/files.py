@@ -3,7 +3,7 @@ symlinks followed only to places inside the folder the caller names.
 
 A FIFO, a device or a socket would block or never end; a file reached through a symlink to outside
 the tree being checked (or outside a model folder, or the Hugging Face cache) is somebody else's.
-Both are refused with a message the caller turns into a finding.
+Both are refused with a problem kind and its facts, which the caller turns into a finding.
 """
 
 import os
@@ -14,33 +14,17 @@ from contextvars import ContextVar
 # what a path that is not a regular file is, as an enum (the not-a-regular-file rule's YAML words it)
 _KINDS = ((stat.S_ISFIFO, "fifo"), (stat.S_ISCHR, "character-device"), (stat.S_ISBLK, "block-device"),
           (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "folder"))
-# the same, in the refusal texts other readers (settings, checkpoints, sourced scripts) still show (issue 15: left)
-_SHOWN = {"fifo": "a FIFO", "character-device": "a character device", "block-device": "a block device",
-          "socket": "a socket", "folder": "a folder", "other": "not a regular file"}
 
 
 class Refused(OSError):
-    """An input rmlint will not read: a problem `kind` (refused-symlink-outside, -not-a-regular-file, -too-big, -grew) and its
-    facts, worded by the unreadable-input rule's YAML when the file is a config or script; str() is the reason in the words
-    the other readers (settings, rule files, checkpoints, sourced scripts) still show."""
+    """An input rmlint will not read: a problem `kind` (refused-symlink-outside, -not-a-regular-file, -too-big, -grew)
+    and its facts, worded by the unreadable-input rule's YAML for the configs, scripts and checkpoints it checks,
+    and by config.refused_text for its own settings and rule files. `what` (a fact of -too-big) is what the file
+    was read as: config, sourced-script, settings, rule-file, or file."""
 
     def __init__(self, kind: str, **facts):
         self.kind, self.facts = kind, facts
-        super().__init__(_shown(kind, facts))
-        self.strerror = _shown(kind, facts)
-
-    def __str__(self) -> str:
-        return self.strerror
-
-
-def _shown(kind: str, facts: dict) -> str:
-    if kind == "refused-symlink-outside":
-        return f"a symlink to {facts['target']}, outside {facts['folder']}; not followed"
-    if kind == "refused-not-a-regular-file":
-        return f"not a regular file ({_SHOWN[facts['file_kind']]}); not read"
-    if kind == "refused-too-big":
-        return f"file is {facts['size']}; rmlint reads {facts['what']} up to {facts['limit']}"
-    return f"file grew past {facts['limit']} while it was read"
+        super().__init__(kind)
 
 
 def inside(path: str, folder: str) -> bool:
@@ -75,7 +59,7 @@ def refusal(path: str, within: str | None = None) -> Refused | None:
 
 
 @contextmanager
-def open_input(path: str, limit: int | None = None, within: str | None = None, what: str = "such files"):
+def open_input(path: str, limit: int | None = None, within: str | None = None, what: str = "file"):
     """(binary file, size) of a regular file; Refused for anything else, for a file over `limit`
     bytes, or (with `within`) for a file whose real path is outside that folder."""
     if within is not None and not inside(path, within):
@@ -135,7 +119,7 @@ def wrote(path: str, data: bytes) -> None:
         read.size += len(data)
 
 
-def read_input(path: str, limit: int, within: str | None = None, what: str = "such files") -> bytes:
+def read_input(path: str, limit: int, within: str | None = None, what: str = "file") -> bytes:
     """All bytes of a regular file of at most `limit` bytes (checked again after reading: it may grow)."""
     read = _READ.get()
     key = os.path.realpath(path) if read is not None else None

@@ -122,13 +122,18 @@ def _unknown_after(scanner, why: dict | None, offset: int) -> None:
 
 def _read(name: str, found: str, sourcing: Sourcing) -> str | None:
     from ..finding import SourceError
-    from .files import read_input
+    from .files import Refused, read_input
     from .text import decode
     try:
-        return decode(read_input(found, MAX_SOURCE_BYTES, what="sourced scripts"), found)
-    except (OSError, SourceError) as err:
-        sourcing.skip(reason("source-unreadable", name=name, error=str(getattr(err, "message", err))))
-        return None
+        return decode(read_input(found, MAX_SOURCE_BYTES, what="sourced-script"), found)
+    except Refused as err:
+        why = [reason(err.kind, **err.facts)]
+    except SourceError as err:
+        why = [reason(err.problem[0], **err.problem[1])]
+    except OSError as err:
+        why = str(err)    # the system's own words
+    sourcing.skip(reason("source-unreadable", name=name, error=why))
+    return None
 
 
 def locator(path: str, position, script):

@@ -33,19 +33,16 @@ class MarkedText(str):
 def decode(data: bytes, path: str) -> str:
     wide = wide_encoding(data)
     if wide:   # json.load(open(path)) in DeepSpeed, yaml.safe_load in accelerate: UTF-8 only
-        raise SourceError(f"{wide.upper()} text (byte order mark); DeepSpeed and the launchers read configs as "
-                          "UTF-8 and fail on it: save it as UTF-8", Location(path, 0, 0),   # no line: nothing of it is shown
+        raise SourceError(Location(path, 0, 0),   # no line: nothing of it is shown
                           problem=("wide-text", {"encoding": wide.upper()}))
     if b"\x00" in data[:8192]:
-        raise SourceError("binary file (NUL bytes); expected a text config or launch script", Location(path),
-                          problem=("binary-file", {}))
+        raise SourceError(Location(path), problem=("binary-file", {}))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
         column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
-        raise SourceError(f"not UTF-8: byte 0x{data[err.start]:02x} cannot be decoded", Location(path, line, column),
-                          problem=("not-utf8", {"byte": f"{data[err.start]:02x}"}))
+        raise SourceError(Location(path, line, column), problem=("not-utf8", {"byte": f"{data[err.start]:02x}"}))
     return MarkedText(text) if data.startswith(codecs.BOM_UTF8) else text
 
 
@@ -53,12 +50,11 @@ def read_raw(path: str, within: str | None = None, limit: int = MAX_BYTES) -> by
     """A config or script's bytes (a regular file, at most `limit`); SourceError naming why not."""
     from .files import Refused, read_input
     try:
-        return read_input(path, limit, within, "configs and scripts")
+        return read_input(path, limit, within, "config")
     except Refused as err:   # no line: nothing of it is shown
-        raise SourceError(str(err), Location(path, 0, 0), problem=(err.kind, err.facts)) from None
-    except OSError as err:
-        raise SourceError(f"cannot read: {err.strerror or err}", Location(path),
-                          problem=("cannot-read", {"detail": str(err.strerror or err)})) from None
+        raise SourceError(Location(path, 0, 0), problem=(err.kind, err.facts)) from None
+    except OSError as err:   # the system's own words
+        raise SourceError(Location(path), problem=("cannot-read", {"detail": str(err.strerror or err)})) from None
 
 
 def read_text(path: str, within: str | None = None) -> str:
