@@ -40,6 +40,8 @@ def _match(step: str, written: str) -> str | None:
     return candidates[0] if len(dests) == 1 else None
 
 
+# `error` is argparse's own text, shown as data as it prints it (argparse.py: "argument %s: expected one
+# argument", "invalid %(type)s value: %(value)r", "the following arguments are required: %s")
 def _refuse(parsed: Parsed, key: str, error: str, suggestion: str, at) -> None:
     parsed.refused.append({"kind": "argparse", "key": key, "error": error, "suggestion": suggestion, "release": "",
                            "source": "", "elsewhere": False, "known_in": "",
