@@ -82,7 +82,7 @@ def _finish(result: Result, subjects: list, policy, texts: dict | None = None, s
                                   result.rule_errors)
     if policy.enabled(policy.rule_for("deepspeed-refuses").id) and _exact(policy.settings):
         result.findings += _exact_findings(subjects, result.findings)
-    result.findings, texts = _one_name_per_file(result.findings, texts or {}, spelt)
+    result.findings, texts, result.skipped = _one_name_per_file(result.findings, texts or {}, result.skipped, spelt)
     result.findings = policy.finish(list(dict.fromkeys(result.findings)), texts)
     result.findings.sort(key=Finding.sort_key)
     return result
@@ -102,9 +102,10 @@ def _worded(skipped: list, known: list) -> list:
     return worded
 
 
-def _one_name_per_file(findings: list, texts: dict, spelt=()) -> tuple:
-    """Findings (and suppression texts) under one display name per real file, the run's own spelling
-    first: a config reached from a walk and from the launch that names it is reported once."""
+def _one_name_per_file(findings: list, texts: dict, skipped: list, spelt=()) -> tuple:
+    """Findings (suppression texts, skipped checkpoints) under one display name per real file, the run's own
+    spelling first: a config reached from a walk and from the launch that names it, or a script reached from a
+    walk and from a `source`, is reported once."""
     from dataclasses import replace
     from .sources.walk import display, identity
     names, memo = {identity(path): path for path in spelt}, {}
@@ -116,7 +117,8 @@ def _one_name_per_file(findings: list, texts: dict, spelt=()) -> tuple:
             memo[path] = names.setdefault(identity(path), display(path))
         return memo[path]
     texts = {name(path): text for path, text in texts.items()}
-    return [f if name(f.path) == f.path else replace(f, path=name(f.path)) for f in findings], texts
+    skipped = list(dict.fromkeys((model, replace(where, path=name(where.path)), why) for model, where, why in skipped))
+    return [f if name(f.path) == f.path else replace(f, path=name(f.path)) for f in findings], texts, skipped
 
 
 def _exact(settings) -> bool:

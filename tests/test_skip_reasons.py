@@ -207,3 +207,24 @@ def test_every_skip_kind_is_worded_and_every_wording_is_used():
     assert len(named) >= 20
     assert {kind: place for kind, place in named.items() if kind not in SKIPPED} == {}
     assert sorted(set(SKIPPED) - set(named)) == []
+
+
+def test_a_script_reached_by_a_walk_and_by_a_source_is_noted_once(tmp_path, monkeypatch):
+    """Under one name per file, as its findings are. OpenRLHF 0.0.1's slurm runner `source`s the PPO script: with
+    their folder given by its absolute path from above it, each model of the PPO script was noted twice (once
+    under each spelling of the file)."""
+    import shutil
+    from conftest import ROOT
+    upstream = ROOT / "tests" / "fixtures" / "upstream" / "openrlhf" / "v0.0.1" / "examples" / "scripts"
+    folder = tmp_path / "a" / "b"
+    folder.mkdir(parents=True)
+    for name in ("train_llama_slurm.sh", "train_ppo_llama.sh"):
+        shutil.copy(upstream / name, folder / name)
+    monkeypatch.chdir(tmp_path)
+    notes = [line for line in cli("check", str(tmp_path / "a")).output.splitlines() if line.startswith("note: check")]
+    where = f"{folder}/train_ppo_llama.sh"
+    cache = "not a local path and not in the Hugging Face cache (/nonexistent/rmlint-tests/hf-hub)"
+    assert notes == [f"note: checkpoint checks skipped for `meta-llama/Llama-2-7b-hf` ({where}:5:5): {cache}",
+                     "note: checkpoint checks skipped for `./ckpt/7b_llama/rm_model_anthropic_oasst_lmsys_webgpt.pt` "
+                     f"({where}:4:1): no such file or folder from here or beside the script",
+                     f"note: checkpoint checks skipped for `meta-llama/Llama-2-7b-hf` ({where}:6:5): {cache}"]
