@@ -53,7 +53,7 @@ def main() -> int:
                 for f in result.findings:
                     counts[(f.severity, f.rule)] += 1
                 if args.verbose or result.errors:
-                    labels = sorted({s.facts["trainer"]["label"] or s.kind for s in read})
+                    labels = sorted({s.facts["trainer"]["framework"] or s.kind for s in read})
                     print(f"{script}: {len(read)} launch(es) {labels}")
                     for f in result.findings:
                         if args.verbose or f.severity == "error":
