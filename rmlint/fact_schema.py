@@ -507,7 +507,8 @@ class Trainer(Facts):
     unmatched_heads: list[UnmatchedHead] = fact([])
     quantization_bit: int = fact(0, "Bits of quantized loading (0: none).")
     quantization_method: str = fact("", "The quantization library (`bitsandbytes`, ...).")
-    quant_storage: str = fact("", "bitsandbytes' `bnb_4bit_quant_storage` as the run sets it.")
+    quant_storage: str = fact("", "bitsandbytes' `bnb_4bit_quant_storage` as the run sets it: a dtype, or `compute-dtype` "
+                                   "(LLaMA-Factory stores 4-bit weights in the compute dtype).")
     quant_storage_ok: bool = fact(True)
     dtype: str = fact("", "The model's dtype as the run writes it (TRL's `dtype` or `torch_dtype`); empty when not given.")
     reward_model: str = fact("", "The reward model a PPO run scores with.")
@@ -561,9 +562,9 @@ class Reward(Facts):
                                        "otherwise).")
     feeds_ids: bool = fact(False, "The framework feeds the reward model the policy's token ids (no re-tokenising).")
     family: str = fact("", 'The reward model\'s tokenizer family (`Llama-3`, `Qwen2`, ...; "" when not known).')
-    family_from: str = fact("", "Where the family comes from: `config.json` or `its name`.")
+    family_from: str = fact("", "Where the family comes from: `config.json` or `name` (the path's name).")
     policy_family: str = fact("", "The policy's tokenizer family.")
-    policy_family_from: str = fact("", "Where the policy's family comes from.")
+    policy_family_from: str = fact("", "Where the policy's family comes from: `config.json` or `name`.")
     family_differs: bool = fact(False, "Both families are known, differ, and the framework feeds token ids.")
     chat_word: str = fact("", "The chat/instruct/base word of a reward model named like no reward model, when its "
                               "checkpoint was not read.")

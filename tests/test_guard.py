@@ -90,7 +90,14 @@ def test_lora_reward_model_without_the_head_in_modules_to_save(factory, tiny_lla
     assert result.findings[0].message == ("LoRA reward model with PEFT task_type None (from `task_type`) and no `score` in `modules_to_save`: "
                                           "PEFT does not train or save the score head")
     wrapped = build(factory, tiny_llama, lora_rank=4, target_modules="all-linear", init_value_head=True)
-    assert rules(findings(wrapped, role="train_rm")) == ["RM630"]   # only its LoRA factors are saved
+    assert [f.message for f in findings(wrapped, role="train_rm").findings] == [   # only its LoRA factors are saved
+        "`score` in `target_modules`: LoRA trains a low-rank update on the random head, and the head's own weight "
+        "is not saved"]   # PEFT has turned all-linear into the module names: no pattern is left to name
+    # a regex PEFT keeps as the string it was given (re.fullmatch on each module's name), named with it
+    pattern = build(factory, tiny_llama, lora_rank=4, target_modules=r".*(q_proj|v_proj|score)", init_value_head=True)
+    assert [f.message for f in findings(pattern, role="train_rm").findings] == [
+        "`score` in `target_modules .*(q_proj|v_proj|score)`: LoRA trains a low-rank update on the random head, and "
+        "the head's own weight is not saved"]
 
 
 def test_peft_seq_cls_and_modules_to_save_keep_the_head():

@@ -27,6 +27,7 @@ def view_of(live: dict, role: str | None, ckpt: dict | None) -> dict:
     targets = peft.get("targets")
     return {
         "live": {**live, "head": {k: v for k, v in head.items() if k != "values"},
+                 "targets_pattern": targets if isinstance(targets, str) else "",   # "all-linear", a regex
                  "role": role or "reward",   # the rules word it: reward, critic, train_rm (in training)
                  "looked": [head["prefix"]] if head.get("prefix") else list(HEAD_NAMES),
                  "uint8_example": (live["uint8_4bit"] or [""])[0], "uint8_count": len(live["uint8_4bit"])},
@@ -37,8 +38,7 @@ def view_of(live: dict, role: str | None, ckpt: dict | None) -> dict:
         "trainer": {"head": head.get("prefix", ""), "task_type": peft.get("task_type"), "deepspeed_file": "",
                     "quant_storage": "",
                     "keys": {"task_type": "task_type", "modules_to_save": "modules_to_save",
-                             "targets": f"target_modules {targets}" if isinstance(targets, str)
-                             else "target_modules"}},
+                             "targets": "target_modules"}},
     }
 
 

@@ -41,7 +41,7 @@ def _family(path: str, base_dirs: list) -> tuple:
     if family:
         return family, "config.json"
     family = of_name(path)
-    return family, ("its name" if family else "")
+    return family, ("name" if family else "")
 
 
 def build(reward: str, setting: str, policies: list, base_dirs: list, feeds_ids: bool, readable: bool) -> dict:

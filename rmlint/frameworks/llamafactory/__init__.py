@@ -46,7 +46,7 @@ def settings_subjects(settings: TrainerSettings, forms=()) -> tuple:
                    packing=as_bool(get("packing")), neat_packing=as_bool(get("neat_packing")),
                    typos=typos(settings, "llamafactory", also_known=transformers_keys.table()["keys"]),
                    # LLaMA-Factory stores 4-bit weights in the compute dtype itself ("crucial for fsdp+qlora")
-                   quant_storage="compute dtype", quant_storage_ok=True)
+                   quant_storage="compute-dtype", quant_storage_ok=True)
     trainer["releases"], trainer["release_problems"], fit = problems(settings, forms)
     versions = [history()["versions"][i] for i in fit]
     (trainer["transformers"], trainer["transformers_from"],
