@@ -11,32 +11,8 @@ from conftest import FIXTURES, cli
 from rmlint import lint_argv
 from rmlint.engine import render
 from rmlint.rules import builtin
-from test_no_wording_in_python import LIBRARY, worded_strings
-
-# phrases that moved from Python into rules/*.yaml (or into the report, for `rmlint inspect`'s head line)
-PHRASES = ["reward model (", "model (train", "model (serve", "policy (", "LoRA adapter given to", "reference model",
-           "num_nodes x num_gpus_per_node", "torchrun's default", "reward model in training", "the live DeepSpeed config",
-           "value head (value_head file)", "TRL value head", "DeepSpeed-Chat head", "HF classifier",
-           "sequence-classification head", "OpenRLHF value head", "every nn.Linear", "the Linear4bit layers",
-           "in the adapter, [", "the flags' release", "main between releases", "what LLaMA-Factory"]
 
 RULES = {rule.id: rule for rule in builtin()}
-
-
-def test_no_label_wording_in_the_library():
-    assert worded_strings(LIBRARY, PHRASES) == []
-
-
-def test_a_label_put_back_is_found(tmp_path):
-    library = tmp_path / "rmlint"
-    library.mkdir()
-    (library / "roles.py").write_text('"""A docstring may say reward model (train_rm)."""\n'
-                                      '# so may a comment: reference model\n'
-                                      'NAME = "reward model (train_rm)"\n'
-                                      'SHOWN = f"{1} num_nodes x num_gpus_per_node"\n')
-    assert worded_strings(library, PHRASES) == [("rmlint/roles.py:3", "reward model ("),
-                                                ("rmlint/roles.py:3", "model (train"),
-                                                ("rmlint/roles.py:4", "num_nodes x num_gpus_per_node")]
 
 
 def _chains(start: str) -> list:

@@ -8,29 +8,6 @@ import subprocess
 
 import pytest
 from conftest import cli
-from test_no_wording_in_python import LIBRARY, worded_strings
-
-# phrases that moved from the sources' Python into rules/RM001-unreadable-input.yaml, RM014's and config.py
-PHRASES = ["unterminated single quote", "unterminated double quote", "is not terminated (wanted",
-           "more text than rmlint follows", "copies of itself", "MB on standard input", "reads settings files",
-           "reads rule files",
-           # SourceError's and Refused's English fallbacks (sources/text.py, document.py, files.py)
-           "reads sourced scripts", "configs and scripts up to", "a character device", "while it was read",
-           "; not followed", "byte order mark", "NUL bytes", "cannot be decoded", "invalid JSON", "invalid YAML",
-           "several YAML documents", "alias bomb", "levels deep"]
-
-
-def test_no_moved_phrase_is_back_in_the_library():
-    assert worded_strings(LIBRARY, PHRASES) == []
-
-
-def test_the_scan_finds_a_phrase_put_back(tmp_path):
-    (tmp_path / "rmlint" / "sources").mkdir(parents=True)
-    (tmp_path / "rmlint" / "config.py").write_text('TEXT = "rmlint reads settings files"\n')   # words usage errors
-    (tmp_path / "rmlint" / "sources" / "shell.py").write_text(
-        'def quote(problems, i):\n    problems.append(("unterminated single quote", i))\n')
-    assert worded_strings(tmp_path / "rmlint", PHRASES) == [("rmlint/sources/shell.py:2", "unterminated single quote")]
-
 
 def test_standard_input_over_the_limit_is_worded_by_rm001():
     result = cli("check", "-", input=b"#" * (4 * 1024 * 1024 + 1))
