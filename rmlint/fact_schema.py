@@ -520,6 +520,8 @@ class Trainer(Facts):
     bf16: bool = fact(False, "bf16 mixed precision is on.")
     fp16: bool = fact(False, "fp16 mixed precision is on.")
     deepspeed_file: str = fact("", "The DeepSpeed config file the run names.")
+    deepspeed_bundled: bool = fact(False, "`deepspeed_file` is one of the accelerate configs TRL ships (`trl reward "
+                                          "--accelerate_config zero3`), not a file of the user's.")
     zero_stage: int = fact(0, "ZeRO stage of the DeepSpeed config the run names (0: none).")
     gpus: int = fact(0, "GPUs of the run (0 when not known).")
     gradient_checkpointing: bool = fact(False)

@@ -66,7 +66,7 @@ MOVED = ["did you mean", "NaN/Inf", "OpenRLHF's init", "is a placeholder left", 
          'the live DeepSpeed config', 'value head (value_head file)', 'TRL value head', 'DeepSpeed-Chat head',
          'HF classifier', 'sequence-classification head', 'OpenRLHF value head', 'every nn.Linear',
          'the Linear4bit layers', 'in the adapter, [', "the flags' release", 'main between releases',
-         'what LLaMA-Factory', 'its name', 'compute dtype', 'target_modules {']
+         'what LLaMA-Factory', 'its name', 'compute dtype', 'target_modules {', "trl's "]
 
 
 def _docstrings(tree) -> set:

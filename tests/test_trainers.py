@@ -7,6 +7,8 @@ import shutil
 
 import pytest
 
+from rmlint import lint_paths
+
 from conftest import ROOT, SAMPLES, cli
 
 TRL_BROKEN = SAMPLES / "trl-broken-qlora-zero3"
@@ -86,6 +88,18 @@ def test_zero_stage_from_every_place_a_launch_names_it(tmp_path):
     trl_cli = "trl reward --accelerate_config zero3 --model_name_or_path m --use_peft --load_in_4bit " \
               "--lora_task_type SEQ_CLS --bnb_4bit_quant_storage bfloat16 --dtype bfloat16\n"
     assert script_findings(tmp_path, trl_cli) == [("RM245", 2)]
+
+
+def test_a_zero3_config_trl_ships_is_named_as_trls(tmp_path):
+    """`--accelerate_config zero3` names trl/accelerate_configs/zero3.yaml (a file in TRL's wheel, ZeRO stage 3),
+    not a file of the user's: the message says whose it is."""
+    script = tmp_path / "train.sh"
+    script.write_text("trl reward --accelerate_config zero3 --model_name_or_path m --use_peft --load_in_4bit "
+                      "--lora_task_type SEQ_CLS --output_dir o\n")
+    result = lint_paths([script], select=["RM247"])
+    assert [(f.rule, f.line, f.column, f.message) for f in result.findings] == [
+        ("RM247", 1, 72, "4-bit QLoRA under ZeRO-3 (trl's zero3) with `bnb_4bit_quant_storage` unset (uint8): ZeRO-3 "
+                         "can only shard 4-bit weights stored in the model's dtype")]
 
 
 def test_the_trainer_is_told_by_the_script_or_the_recipe_keys(tmp_path):

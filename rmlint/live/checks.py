@@ -36,7 +36,7 @@ def view_of(live: dict, role: str | None, ckpt: dict | None) -> dict:
                                           **{k: head.get(k, "") for k in ("name", "rows", "shape")}}},
         "role": {"kind": role or "reward"},
         "trainer": {"head": head.get("prefix", ""), "task_type": peft.get("task_type"), "deepspeed_file": "",
-                    "quant_storage": "",
+                    "deepspeed_bundled": False, "quant_storage": "",
                     "keys": {"task_type": "task_type", "modules_to_save": "modules_to_save",
                              "targets": "target_modules"}},
     }

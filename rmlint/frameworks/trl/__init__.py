@@ -106,7 +106,8 @@ def _accelerate(trainer: dict, launch: dict, unknown: set) -> None:
     if not name:
         return
     if name in BUNDLED_ACCELERATE:
-        trainer["zero_stage"], trainer["deepspeed_file"] = BUNDLED_ACCELERATE[name], f"trl's {name}"
+        trainer["zero_stage"], trainer["deepspeed_file"] = BUNDLED_ACCELERATE[name], name
+        trainer["deepspeed_bundled"] = True     # one of the accelerate configs TRL ships: the rules say whose
         return
     from ..accelerate import is_accelerate_config, subjects as accelerate_subjects
     from ...finding import SourceError
