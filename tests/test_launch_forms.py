@@ -71,7 +71,7 @@ def test_ds_to_universal_is_a_tool_rmlint_lists_as_understood(tmp_path, monkeypa
     report = check("ckpt_ds_zero_to_universal.sh")
     # process_dir is called three times (_actor, _critic, the folder itself): one launch at each call
     assert launches(report) == [(34, "python", "deepspeed.checkpoint.ds_to_universal", "deepspeed",
-                                 "0.11.2 and later", True)] * 3
+                                 ">= 0.11.2", True)] * 3
     assert findings(report) == []
 
 
