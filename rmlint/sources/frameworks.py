@@ -24,8 +24,9 @@ PACKAGES = {"openrlhf": "openrlhf", "trl": "trl", "llmtuner": "llamafactory", "l
             "axolotl": "axolotl"}
 MAX_SOURCE = 2_000_000
 # Tools a launch script runs besides training, which rmlint has no rules for: understood as what they are.
-# module -> (framework, entrypoint, releases that have it, written as OpenRLHF spans are): ds_to_universal.py is in the deepspeed 0.11.2
-# sdist and not in 0.11.1's (OpenRLHF's examples/scripts/ckpt_ds_zero_to_universal.sh runs it).
+# module -> (framework, entrypoint, releases that have it, written as OpenRLHF spans are): ds_to_universal.py
+# is in the deepspeed 0.11.2 sdist and not in 0.11.1's (OpenRLHF's
+# examples/scripts/ckpt_ds_zero_to_universal.sh runs it).
 TOOLS = {"deepspeed.checkpoint.ds_to_universal": ("deepspeed", "ds_to_universal", ">= 0.11.2")}
 
 
