@@ -30,7 +30,8 @@ MUTATE = ["rmlint/frameworks/checkpoint/*", "rmlint/engine.py", "rmlint/suppress
           "rmlint/frameworks/openrlhf/roles.py", "rmlint/frameworks/openrlhf/dsconfig.py"]
 # Only these functions of the mixed modules: their batch arithmetic (roles.facts, dsconfig._batch).
 FUNCTIONS = {"rmlint.frameworks.openrlhf.roles": ("x_facts__",), "rmlint.frameworks.openrlhf.dsconfig": ("x__batch__",)}
-TESTS = ["tests/test_checkpoint.py", "tests/test_bad_checkpoints.py", "tests/test_real_checkpoints.py",
+TESTS = ["tests/test_checkpoint.py", "tests/test_bad_checkpoints.py", "tests/test_checkpoint_refusals.py",
+         "tests/test_real_checkpoints.py",
          "tests/test_hub.py", "tests/test_pickles.py", "tests/test_safetensors_property.py",
          "tests/test_suppressions.py", "tests/test_rule_examples.py", "tests/test_openrlhf.py",
          "tests/test_batch_arithmetic.py"]
