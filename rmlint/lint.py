@@ -76,7 +76,7 @@ def _finish(result: Result, subjects: list, policy, texts: dict | None = None, s
         if not result.versions:
             result.versions = {p: {"version": v["text"] or None, "source": v["source"]} for p, v in subject.versions.items()}
         result.findings += subject.reader_findings
-        result.skipped += _worded(subject.skipped, result.skipped)
+        result.skipped += _worded(subject.skipped)
     result.findings = policy.complete(result.findings)     # readers' problems: the exact-mode check below reads severities
     result.findings += engine.run(subjects, [r for r in policy.rules if r.emitted_by == "condition"],
                                   result.rule_errors)
@@ -88,18 +88,13 @@ def _finish(result: Result, subjects: list, policy, texts: dict | None = None, s
     return result
 
 
-def _worded(skipped: list, known: list) -> list:
-    """Checkpoints not checked, each (model, place, why) with its reason worded as the output says it;
-    those `known` already are left out."""
+def _worded(skipped: list) -> list:
+    """Checkpoints not checked, each (model, place, why) with its reason worded as the output says it (repeats
+    are dropped once, with the file names made one, by _one_name_per_file)."""
     if not skipped:
         return []
     from .formats import skip_reason
-    worded = []
-    for model, where, why in skipped:
-        skip = (model, where, skip_reason(why))
-        if skip not in known and skip not in worded:
-            worded.append(skip)
-    return worded
+    return [(model, where, skip_reason(why)) for model, where, why in skipped]
 
 
 def _one_name_per_file(findings: list, texts: dict, skipped: list, spelt=()) -> tuple:
