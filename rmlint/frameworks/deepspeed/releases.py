@@ -10,7 +10,7 @@ import json
 from functools import lru_cache
 
 from ...data import TABLES
-from ...versions import release_key as version_key
+from ...versions import release_key as version_key, runs
 from .schema import Schema
 
 DATA = TABLES / "deepspeed_releases.json"
@@ -66,7 +66,6 @@ class Releases:
 
     def span(self, indices) -> list:
         """Release indices as ranges: ">= 0.19.6", "<= 0.19.5", "0.14.0 - 0.17.6"."""
-        from ...versions import runs
         out, last = [], len(self.versions) - 1
         for first, end in runs(indices):
             low, high = self.versions[first], self.versions[end]

@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 
 from ...data import TABLES
-from ...versions import release_key
+from ...versions import release_key, runs
 
 DATA = TABLES / "verl_config.json"
 _SELECT = re.compile(r"\$\{oc\.select:([A-Za-z0-9_.]+),([^}]*)\}$")
@@ -36,7 +36,6 @@ def release_index(version: str) -> int | None:
 def span(found) -> str:
     """The named releases among indexes, as runs ("0.2–0.4.1, 0.9.0–0.9.1"); main commits between
     releases are left out ("" when there is nothing else: the rules word that)."""
-    from ...versions import runs
     names = releases()
     named = [i for i, name in enumerate(names) if name.startswith("v")]
     shown = [(names[named[a]][1:], names[named[b]][1:]) for a, b in runs(k for k, i in enumerate(named) if i in found)]
